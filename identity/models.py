@@ -1,0 +1,72 @@
+"""The user model. E-mail is the login and is unique within one schema only: the same
+address may hold unrelated accounts at two licensees."""
+
+from __future__ import annotations
+
+from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
+from django.contrib.auth.models import PermissionsMixin
+from django.db import models
+from django.db.models import Q
+from django.db.models.functions import Lower
+from django.utils import timezone
+
+
+class UserManager(BaseUserManager["User"]):
+    use_in_migrations = True
+
+    def create_user(self, email: str, password: str | None = None, **fields) -> User:
+        if not email:
+            raise ValueError("an e-mail address is required")
+        user = self.model(email=self.normalize_email(email).lower(), **fields)
+        if password:
+            user.set_password(password)
+        else:
+            user.set_unusable_password()
+        user.save(using=self._db)
+        return user
+
+    def create_superuser(self, email: str, password: str | None = None, **fields) -> User:
+        fields.setdefault("is_staff", True)
+        fields.setdefault("is_superuser", True)
+        fields.setdefault("role", User.Role.STAFF)
+        return self.create_user(email, password, **fields)
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    class Role(models.TextChoices):
+        # In a licensee schema
+        END_USER = "end_user"
+        ADVISOR = "advisor"
+        ADMIN = "admin"
+        OWNER = "owner"
+        # In the public schema
+        STAFF = "staff"
+        ACCOUNT_HOLDER = "account_holder"
+
+    email = models.EmailField(max_length=254, unique=True)
+    display_name = models.CharField(max_length=120, blank=True)
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.END_USER)
+    is_active = models.BooleanField(default=True)
+    is_staff = models.BooleanField(default=False)
+    date_joined = models.DateTimeField(default=timezone.now)
+
+    objects = UserManager()
+
+    USERNAME_FIELD = "email"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS: list[str] = []
+
+    class Meta:
+        constraints = [
+            # Stored lower-cased, so the plain UNIQUE is case-insensitive in effect.
+            models.CheckConstraint(name="user_email_lowercase", condition=Q(email=Lower("email"))),
+            models.CheckConstraint(
+                name="user_role_valid",
+                condition=Q(
+                    role__in=["end_user", "advisor", "admin", "owner", "staff", "account_holder"]
+                ),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.email

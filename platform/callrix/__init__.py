@@ -1,0 +1,1 @@
+"""Callrix: the composition root (settings, URLconfs, job broker, the `callrix` command)."""

@@ -1,0 +1,73 @@
+"""Builds the two django-ninja APIs with one mapping of errors to HTTP.
+
+Every refusal is JSON `{"detail", "code", "field"}`; bad input is a 422 naming the field.
+"""
+
+from __future__ import annotations
+
+from django.http import Http404
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError, HttpError, ValidationError
+
+from callrix.errors import DomainError
+
+
+def _field_of(error: dict) -> str | None:
+    location = [
+        str(part)
+        for part in error.get("loc", ())
+        if part not in ("body", "query", "path", "payload", "data")
+    ]
+    return ".".join(location) or None
+
+
+def build_api(*, title: str, urls_namespace: str, version: str = "1") -> NinjaAPI:
+    api = NinjaAPI(title=title, version=version, urls_namespace=urls_namespace)
+
+    @api.exception_handler(DomainError)
+    def domain_error(request, exc: DomainError):
+        response = api.create_response(request, exc.as_json(), status=exc.status_code)
+        retry_after = getattr(exc, "retry_after", None)
+        if retry_after is not None:
+            response["Retry-After"] = str(int(retry_after))
+        return response
+
+    @api.exception_handler(ValidationError)
+    def validation_error(request, exc: ValidationError):
+        first = exc.errors[0] if exc.errors else {}
+        field = _field_of(first)
+        message = first.get("msg", "Invalid input.")
+        detail = f"{field}: {message}" if field else message
+        return api.create_response(
+            request,
+            {"detail": detail, "code": "invalid_input", "field": field, "errors": exc.errors},
+            status=422,
+        )
+
+    @api.exception_handler(AuthenticationError)
+    def authentication_error(request, exc):
+        return api.create_response(
+            request,
+            {
+                "detail": "Authentication credentials were missing or invalid.",
+                "code": "not_authenticated",
+                "field": None,
+            },
+            status=401,
+        )
+
+    @api.exception_handler(Http404)
+    def not_found(request, exc):
+        return api.create_response(
+            request, {"detail": "Not found.", "code": "not_found", "field": None}, status=404
+        )
+
+    @api.exception_handler(HttpError)
+    def http_error(request, exc: HttpError):
+        return api.create_response(
+            request,
+            {"detail": str(exc), "code": "http_error", "field": None},
+            status=exc.status_code,
+        )
+
+    return api

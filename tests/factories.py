@@ -1,0 +1,23 @@
+"""Factories for tests: real services, real schemas."""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django_tenants.utils import schema_context
+
+from tenants import schemas, services
+from tenants.models import Domain, Licensee
+
+
+def licensee_make(*, slug: str, name: str, owner_email: str | None = None, **extra) -> Licensee:
+    result = services.licensee_provision(
+        slug=slug, display_name=name, owner_email=owner_email or f"owner@{slug}.test", **extra
+    )
+    return result.licensee
+
+
+def licensee_destroy(licensee: Licensee) -> None:
+    with schema_context("public"), transaction.atomic():
+        Domain.objects.filter(tenant_id=licensee.pk).delete()
+        Licensee.objects.filter(pk=licensee.pk).delete()
+        schemas.schema_drop(licensee.schema_name)
