@@ -1,5 +1,5 @@
-"""The user model. E-mail is the login and is unique within one schema only: the same
-address may hold unrelated accounts at two licensees."""
+"""The user model and consent history. E-mail is the login and is unique within one schema
+only: the same address may hold unrelated accounts at two licensees."""
 
 from __future__ import annotations
 
@@ -46,6 +46,8 @@ class User(AbstractBaseUser, PermissionsMixin):
     email = models.EmailField(max_length=254, unique=True)
     display_name = models.CharField(max_length=120, blank=True)
     role = models.CharField(max_length=16, choices=Role.choices, default=Role.END_USER)
+    birth_date = models.DateField(null=True, blank=True)
+    email_verified_at = models.DateTimeField(null=True, blank=True)
     is_active = models.BooleanField(default=True)
     is_staff = models.BooleanField(default=False)
     date_joined = models.DateTimeField(default=timezone.now)
@@ -70,3 +72,28 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def __str__(self) -> str:
         return self.email
+
+    @property
+    def is_licensee_admin(self) -> bool:
+        return self.role in (self.Role.ADMIN, self.Role.OWNER)
+
+
+class ConsentRecord(models.Model):
+    """One grant or withdrawal of consent, never edited: the history is the record (GDPR
+    Art. 7(1): the controller must be able to show that consent was given)."""
+
+    class Purpose(models.TextChoices):
+        MARKETING = "marketing"
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="consents")
+    purpose = models.CharField(max_length=32, choices=Purpose.choices)
+    granted = models.BooleanField()
+    recorded_at = models.DateTimeField(default=timezone.now)
+    source = models.CharField(max_length=32, default="api")
+
+    class Meta:
+        indexes = [models.Index(fields=["user", "purpose", "-recorded_at"])]
+
+    def __str__(self) -> str:
+        verb = "granted" if self.granted else "withdrew"
+        return f"{self.user_id} {verb} {self.purpose} at {self.recorded_at:%Y-%m-%d %H:%M}"

@@ -1,37 +1,61 @@
-"""Server-rendered account pages (the one-time link to set a first password)."""
+"""Server-rendered account pages on licensee hosts: session sign-in/out for the dashboards,
+the one-time link to set a password, and e-mail confirmation."""
 
 from __future__ import annotations
 
-from django.contrib.auth import get_user_model
-from django.contrib.auth.forms import SetPasswordForm
-from django.contrib.auth.tokens import default_token_generator
+from callrix.errors import DomainError
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
+from django.contrib.auth.forms import AuthenticationForm, SetPasswordForm
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.utils.encoding import force_str
-from django.utils.http import urlsafe_base64_decode
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 
+from identity import services
 
-def _user_for(uidb64: str, token: str):
-    try:
-        pk = force_str(urlsafe_base64_decode(uidb64))
-        user = get_user_model().objects.filter(pk=int(pk)).first()
-    except (ValueError, TypeError, OverflowError):
-        return None
-    if user is None or not default_token_generator.check_token(user, token):
-        return None
-    return user
+
+class SignInForm(AuthenticationForm):
+    """E-mail is the login; stored lower-cased."""
+
+    def clean_username(self):
+        return (self.cleaned_data.get("username") or "").strip().lower()
+
+
+class SignInView(auth_views.LoginView):
+    template_name = "identity/sign_in.html"
+    authentication_form = SignInForm
+    redirect_authenticated_user = True
+
+
+class SignOutView(auth_views.LogoutView):
+    template_name = "identity/signed_out.html"
+
+
+@login_required
+def account(request: HttpRequest) -> HttpResponse:
+    return render(request, "identity/account.html")
 
 
 @never_cache
 @sensitive_post_parameters("new_password1", "new_password2")
 def set_password(request: HttpRequest, uidb64: str, token: str) -> HttpResponse:
-    user = _user_for(uidb64, token)
+    user = services.user_from_password_link(uid=uidb64, token=token)
     if user is None:
         return render(request, "identity/set_password.html", {"invalid": True}, status=400)
     form = SetPasswordForm(user, request.POST or None)
     if request.method == "POST" and form.is_valid():
-        form.save()
+        services.password_reset_confirm(
+            uid=uidb64, token=token, new_password=form.cleaned_data["new_password1"]
+        )
         return render(request, "identity/set_password.html", {"done": True})
     return render(request, "identity/set_password.html", {"form": form})
+
+
+@never_cache
+def verify_email(request: HttpRequest, token: str) -> HttpResponse:
+    try:
+        services.email_verify(token=token)
+    except DomainError as error:
+        return render(request, "identity/verify_email.html", {"error": error.detail}, status=400)
+    return render(request, "identity/verify_email.html", {"done": True})

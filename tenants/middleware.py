@@ -102,4 +102,3 @@ class LicenseeHostMiddleware:
                 f"{target.display_name} is temporarily unavailable. Please try again later.",
             )
         return None
-

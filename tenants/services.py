@@ -6,15 +6,13 @@ import re
 from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.utils import timezone
-from django.utils.encoding import force_bytes
-from django.utils.http import urlsafe_base64_encode
 from django_tenants.utils import schema_context
 
+from identity import services as identity_services
 from tenants import addresses, provisioning, selectors
 from tenants.errors import InvalidLicenseeField, InvalidSlug, LicenseeNotFound, SlugTaken
 from tenants.models import Domain, Licensee
@@ -118,12 +116,6 @@ def _email_validate(email: str, field: str) -> str:
     return email.lower()
 
 
-def owner_set_password_url(*, licensee: Licensee, user) -> str:
-    uid = urlsafe_base64_encode(force_bytes(user.pk))
-    token = default_token_generator.make_token(user)
-    return f"{addresses.licensee_origin(licensee.slug)}/account/set-password/{uid}/{token}/"
-
-
 def licensee_provision(
     *,
     slug: str,
@@ -167,7 +159,13 @@ def licensee_provision(
             owner = get_user_model().objects.create_user(
                 owner_email, owner_password, role="owner", display_name=display_name
             )
-            link = None if owner_password else owner_set_password_url(licensee=licensee, user=owner)
+            link = (
+                None
+                if owner_password
+                else identity_services.password_reset_link(
+                    user=owner, origin=addresses.licensee_origin(slug)
+                )
+            )
 
     transaction.on_commit(_request_pool_refill)
     return ProvisionedLicensee(licensee=licensee, owner_email=owner_email, set_password_url=link)

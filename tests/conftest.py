@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from django.conf import settings
+from django.core.cache import cache
 from django.db import connection
 from django.test import Client
 
@@ -54,11 +56,16 @@ def beta(licensees):
 
 
 @pytest.fixture(autouse=True)
-def _fresh_routing():
-    """Rolled-back tests change licensees without signals firing on rollback: start and end
-    every test with an empty host cache and the connection on the public schema."""
+def _fresh_state():
+    """Rolled-back tests change licensees without signals firing on rollback, and Redis is
+    not rolled back at all: end every test with an empty host cache, no throttle counters
+    and the connection on the public schema."""
     yield
     invalidate_hosts()
+    redis = cache._cache.get_client(None, write=True)
+    stale = list(redis.scan_iter(match=f"{settings.CACHES['default']['KEY_PREFIX']}:*throttle:*"))
+    if stale:
+        redis.delete(*stale)
     connection.set_schema_to_public()
 
 

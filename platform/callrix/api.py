@@ -5,9 +5,11 @@ Every refusal is JSON `{"detail", "code", "field"}`; bad input is a 422 naming t
 
 from __future__ import annotations
 
+import math
+
 from django.http import Http404
 from ninja import NinjaAPI
-from ninja.errors import AuthenticationError, HttpError, ValidationError
+from ninja.errors import AuthenticationError, HttpError, Throttled, ValidationError
 
 from callrix.errors import DomainError
 
@@ -61,6 +63,20 @@ def build_api(*, title: str, urls_namespace: str, version: str = "1") -> NinjaAP
         return api.create_response(
             request, {"detail": "Not found.", "code": "not_found", "field": None}, status=404
         )
+
+    @api.exception_handler(Throttled)
+    def throttled(request, exc: Throttled):
+        response = api.create_response(
+            request,
+            {
+                "detail": "Too many requests. Please wait before trying again.",
+                "code": "throttled",
+                "field": None,
+            },
+            status=429,
+        )
+        response["Retry-After"] = str(max(1, math.ceil(exc.wait or 1)))
+        return response
 
     @api.exception_handler(HttpError)
     def http_error(request, exc: HttpError):

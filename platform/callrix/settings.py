@@ -58,7 +58,11 @@ SHARED_APPS = [
     "django.contrib.admin",
     "django.contrib.staticfiles",
     "axes",
+    "ninja_jwt",
+    "ninja_jwt.token_blacklist",
     "django_dramatiq",
+    "shared_apps.accounts",
+    "shared_apps.usage",
 ]
 TENANT_APPS = [
     "django.contrib.contenttypes",
@@ -66,6 +70,7 @@ TENANT_APPS = [
     "django.contrib.sessions",
     "identity",
     "axes",
+    "ninja_jwt.token_blacklist",
 ]
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
 
@@ -88,7 +93,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "axes.middleware.AxesMiddleware",
+    "identity.lockout.LockoutMiddleware",
 ]
 ROOT_URLCONF = "callrix.urls_tenant"
 PUBLIC_SCHEMA_URLCONF = "callrix.urls_public"
@@ -129,7 +134,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 AUTHENTICATION_BACKENDS = [
-    "axes.backends.AxesStandaloneBackend",
+    "identity.lockout.LockoutBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
 
@@ -177,6 +182,32 @@ AXES_COOLOFF_TIME = timedelta(minutes=30)
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_ENABLED = True
+# A refused attempt during a lockout does not restart the 30 minutes.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_USERNAME_FORM_FIELD = "username"
+
+# JWT (django-ninja-jwt): short access tokens, rotating refresh tokens (identity.tokens).
+NINJA_JWT = {
+    "ACCESS_TOKEN_LIFETIME": timedelta(minutes=int(os.environ.get("JWT_ACCESS_MINUTES", "15"))),
+    "REFRESH_TOKEN_LIFETIME": timedelta(days=int(os.environ.get("JWT_REFRESH_DAYS", "14"))),
+    "ROTATE_REFRESH_TOKENS": True,
+    "BLACKLIST_AFTER_ROTATION": True,
+    "UPDATE_LAST_LOGIN": False,
+    "SIGNING_KEY": SECRET_KEY,
+}
+
+# Requests per window, per client address (or signed-in user) and per licensee.
+THROTTLE_RATES = {
+    "register": os.environ.get("THROTTLE_REGISTER", "10/h"),
+    "token": os.environ.get("THROTTLE_TOKEN", "30/m"),
+    "refresh": os.environ.get("THROTTLE_REFRESH", "60/m"),
+    "password_reset": os.environ.get("THROTTLE_PASSWORD_RESET", "5/h"),
+    "verify_email": os.environ.get("THROTTLE_VERIFY_EMAIL", "10/h"),
+}
+
+LOGIN_URL = "/account/login/"
+LOGIN_REDIRECT_URL = "/account/"
+LOGOUT_REDIRECT_URL = None
 
 LOGGING = {
     "version": 1,

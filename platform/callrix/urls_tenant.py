@@ -4,16 +4,24 @@ from django.urls import path
 
 from callrix.api import build_api
 from identity import views as identity_views
+from identity.api import admin_router as identity_admin_router
+from identity.api import router as identity_router
 from tenants.api import licensee_router
 
 api = build_api(title="Licensee API", urls_namespace="licensee_api")
 api.add_router("", licensee_router)
+api.add_router("", identity_router)
+api.add_router("", identity_admin_router)
 
 urlpatterns = [
     path("api/v1/", api.urls),
+    path("account/", identity_views.account, name="account"),
+    path("account/login/", identity_views.SignInView.as_view(), name="login"),
+    path("account/logout/", identity_views.SignOutView.as_view(), name="logout"),
     path(
         "account/set-password/<uidb64>/<token>/",
         identity_views.set_password,
         name="account-set-password",
     ),
+    path("account/verify-email/<str:token>/", identity_views.verify_email, name="verify-email"),
 ]

@@ -1,0 +1,25 @@
+"""Bridge: a licensee admin's sign-in (tenant schema) becomes usage data in the public schema,
+carrying only the licensee, the account's id and its role."""
+
+from __future__ import annotations
+
+from django.contrib.auth.signals import user_logged_in
+from django.dispatch import receiver
+from django_tenants.utils import schema_context
+
+from shared_apps.usage.services import admin_login_record
+
+ADMIN_ROLES = ("admin", "owner")
+
+
+@receiver(user_logged_in)
+def licensee_admin_signed_in(sender, request, user, **kwargs) -> None:
+    tenant = getattr(request, "tenant", None)
+    licensee_id = getattr(tenant, "pk", None)
+    if licensee_id is None or getattr(user, "role", None) not in ADMIN_ROLES:
+        return
+    channel = "api" if request.path.startswith("/api/") else "session"
+    with schema_context("public"):
+        admin_login_record(
+            licensee_id=licensee_id, account_ref=user.pk, role=user.role, channel=channel
+        )
