@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Literal
 
-from callrix.throttling import LicenseeRateThrottle
 from ninja import Query, Router, Schema
 from ninja.responses import Status
 from pydantic import Field
 
+from callrix.throttling import LicenseeRateThrottle
 from identity import selectors, services, tokens
 from identity.auth import ADMIN_ROLES, TokenAuth
 from identity.models import ConsentRecord

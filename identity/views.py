@@ -3,7 +3,6 @@ the one-time link to set a password, and e-mail confirmation."""
 
 from __future__ import annotations
 
-from callrix.errors import DomainError
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import AuthenticationForm, SetPasswordForm
@@ -12,6 +11,7 @@ from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 
+from callrix.errors import DomainError
 from identity import services
 
 

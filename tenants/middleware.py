@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.conf import settings
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import set_urlconf
 
@@ -62,25 +62,30 @@ class LicenseeHostMiddleware:
         return licensee
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        host = request.get_host().rsplit(":", 1)[0] if request.get_host() else ""
-        if host.startswith("[") or not host:
-            return _error(request, 404, "unknown_host", "No platform is served at this address.")
-        connection.set_schema_to_public()
-        target = resolve_host(host)
+        host = request.get_host().rsplit(":", 1)[0]
+        target = resolve_host(host) if host and not host.startswith("[") else None
         if target is None:
+            connection.set_schema_to_public()
             return _error(request, 404, "unknown_host", "No platform is served at this address.")
-
         if target.is_public:
+            connection.set_schema_to_public()
             request.tenant = _PUBLIC_SITE
             request.urlconf = settings.PUBLIC_SCHEMA_URLCONF
-        else:
-            refusal = self._refusal(request, target)
-            if refusal is not None:
-                return refusal
-            request.tenant = self._licensee_for(target)
-            connection.set_tenant(request.tenant)
-            request.urlconf = settings.ROOT_URLCONF
-        set_urlconf(request.urlconf)
+            set_urlconf(request.urlconf)
+            return self.get_response(request)
+
+        refusal = self._refusal(request, target)
+        if refusal is not None:
+            connection.set_schema_to_public()
+            return refusal
+        request.tenant = licensee = self._licensee_for(target)
+        # Django's handler has already made ROOT_URLCONF this thread's urlconf.
+        request.urlconf = settings.ROOT_URLCONF
+        # The hot path: a connection still on this licensee from its last request keeps its
+        # state (and its ContentType cache) instead of being reset twice per request.
+        db = connections[DEFAULT_DB_ALIAS]
+        if db.tenant is not licensee or not db.include_public_schema:
+            db.set_tenant(licensee)
         return self.get_response(request)
 
     @staticmethod

@@ -9,6 +9,7 @@ process that made the change drops them at once, and old Redis entries simply ex
 
 from __future__ import annotations
 
+import functools
 import json
 import threading
 import time
@@ -16,6 +17,9 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.cache import cache
+from django.core.signals import setting_changed
+from django.dispatch import receiver
+from django_tenants.utils import get_public_schema_name, schema_context
 
 GENERATION_KEY = "tenants:hosts:generation"
 GENERATION_CHECK_SECONDS = 1.0
@@ -57,10 +61,18 @@ class _LocalCache:
 _local = _LocalCache()
 
 
-def public_hosts() -> set[str]:
+@functools.cache
+def public_hosts() -> frozenset[str]:
+    """Read from settings once (it is on every request's path), again when they change."""
     base = settings.BASE_DOMAIN.lower()
     extra = {h.strip().lower() for h in getattr(settings, "PUBLIC_EXTRA_HOSTS", []) if h.strip()}
-    return {base, f"www.{base}"} | extra
+    return frozenset({base, f"www.{base}"} | extra)
+
+
+@receiver(setting_changed)
+def _public_hosts_changed(*, setting: str, **kwargs) -> None:
+    if setting in ("BASE_DOMAIN", "PUBLIC_EXTRA_HOSTS"):
+        public_hosts.cache_clear()
 
 
 def _redis_key(generation: int | None, host: str) -> str:
@@ -90,18 +102,19 @@ def _refresh_generation_if_due() -> None:
 def _load_from_database(host: str) -> HostTarget | None:
     from tenants.models import Domain
 
-    row = (
-        Domain.objects.filter(domain=host)
-        .values(
-            "tenant_id",
-            "tenant__schema_name",
-            "tenant__slug",
-            "tenant__display_name",
-            "tenant__status",
-            "tenant__currency",
+    with schema_context(get_public_schema_name()):  # the connection may be on the last licensee
+        row = (
+            Domain.objects.filter(domain=host)
+            .values(
+                "tenant_id",
+                "tenant__schema_name",
+                "tenant__slug",
+                "tenant__display_name",
+                "tenant__status",
+                "tenant__currency",
+            )
+            .first()
         )
-        .first()
-    )
     if row is None:
         return None
     return HostTarget(

@@ -9,7 +9,7 @@ from django.db import connection
 from django.test import Client
 
 from tenants.routing import invalidate_hosts
-from tests.factories import licensee_destroy, licensee_make
+from tests.factories import PASSWORD, licensee_destroy, licensee_make, password_hash
 
 SESSION_LICENSEES = {"alpha": "Alpha Advice", "beta": "Beta Guidance"}
 
@@ -99,3 +99,100 @@ def throwaway_licensee(committed):
     yield make
     for licensee in made:
         licensee_destroy(licensee)
+
+
+@pytest.fixture(scope="session")
+def stripe_sandbox():
+    """One local Stripe (the sandbox) for the whole run; tests make their own accounts."""
+    from sandboxes.stripe_sandbox import StripeSandbox, serve
+
+    server, base_url = serve(sandbox=StripeSandbox())
+    server.base_url = base_url
+    yield server.sandbox, base_url
+    server.shutdown()
+
+
+@pytest.fixture
+def stripe(stripe_sandbox, settings):
+    """The Stripe sandbox app, with the product's STRIPE_API_BASE pointed at it."""
+    sandbox, base_url = stripe_sandbox
+    settings.STRIPE_API_BASE = base_url
+    return sandbox
+
+
+@pytest.fixture
+def make_user():
+    """make_user("alpha", "x@y.test", role="admin"): a user in that schema, password PASSWORD."""
+    from django.contrib.auth import get_user_model
+    from django_tenants.utils import schema_context
+
+    def make(schema: str, email: str, role: str = "end_user", password: str = PASSWORD, **extra):
+        with schema_context(schema):
+            return get_user_model().objects.create(
+                email=email,
+                role=role,
+                password=password_hash(password),
+                display_name=extra.pop("display_name", email.split("@")[0]),
+                **extra,
+            )
+
+    return make
+
+
+@pytest.fixture
+def api(host_client):
+    """A JSON client per host: api("alpha").post("/api/v1/…", {...}, token=…);
+    api(None) is the public host."""
+
+    def auth(token):
+        return {"HTTP_AUTHORIZATION": f"Bearer {token}"} if token else {}
+
+    class Api:
+        def __init__(self, slug: str | None):
+            self.client = host_client(f"{slug}.localhost" if slug else "localhost")
+
+        def get(self, path, token=None, **params):
+            return self.client.get(path, params, **auth(token))
+
+        def post(self, path, body=None, token=None, **headers):
+            return self.client.post(
+                path, body or {}, content_type="application/json", **auth(token), **headers
+            )
+
+        def put(self, path, body, token=None):
+            return self.client.put(path, body, content_type="application/json", **auth(token))
+
+        def patch(self, path, body, token=None):
+            return self.client.patch(path, body, content_type="application/json", **auth(token))
+
+        def delete(self, path, body=None, token=None):
+            return self.client.delete(
+                path, body or {}, content_type="application/json", **auth(token)
+            )
+
+    return Api
+
+
+@pytest.fixture(scope="session")
+def callrix_server(django_db_setup):
+    """Callrix served over real HTTP on a random port, for providers' webhooks to reach.
+    (pytest-django's `live_server` would flush the database after each test, wiping the
+    session's licensees.)"""
+    import socketserver
+    import threading
+    from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+
+    from django.core.handlers.wsgi import WSGIHandler
+
+    class Server(socketserver.ThreadingMixIn, WSGIServer):
+        daemon_threads = True
+
+    class QuietHandler(WSGIRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    server = make_server("127.0.0.1", 0, WSGIHandler(), Server, QuietHandler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    server.url = f"http://127.0.0.1:{server.server_port}"
+    yield server
+    server.shutdown()

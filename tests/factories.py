@@ -21,3 +21,16 @@ def licensee_destroy(licensee: Licensee) -> None:
         Domain.objects.filter(tenant_id=licensee.pk).delete()
         Licensee.objects.filter(pk=licensee.pk).delete()
         schemas.schema_drop(licensee.schema_name)
+
+
+PASSWORD = "Velvet-Compass-2031"
+# Hashed once per run: each bcrypt at cost 12 takes about a quarter of a second.
+_HASHES: dict[str, str] = {}
+
+
+def password_hash(password: str = PASSWORD) -> str:
+    from django.contrib.auth.hashers import make_password
+
+    if password not in _HASHES:
+        _HASHES[password] = make_password(password)
+    return _HASHES[password]

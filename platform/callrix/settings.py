@@ -71,6 +71,8 @@ TENANT_APPS = [
     "identity",
     "axes",
     "ninja_jwt.token_blacklist",
+    "tenant_apps.wallets",
+    "tenant_apps.payments",
 ]
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
 
@@ -185,6 +187,8 @@ AXES_ENABLED = True
 # A refused attempt during a lockout does not restart the 30 minutes.
 AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_USERNAME_FORM_FIELD = "username"
+# identity.lockout.LockoutMiddleware replaces axes' own middleware (429 JSON, honest 5th reply).
+SILENCED_SYSTEM_CHECKS = ["axes.W002"]
 
 # JWT (django-ninja-jwt): short access tokens, rotating refresh tokens (identity.tokens).
 NINJA_JWT = {
@@ -203,6 +207,7 @@ THROTTLE_RATES = {
     "refresh": os.environ.get("THROTTLE_REFRESH", "60/m"),
     "password_reset": os.environ.get("THROTTLE_PASSWORD_RESET", "5/h"),
     "verify_email": os.environ.get("THROTTLE_VERIFY_EMAIL", "10/h"),
+    "topup": os.environ.get("THROTTLE_TOPUP", "20/h"),
 }
 
 LOGIN_URL = "/account/login/"
@@ -221,3 +226,9 @@ LOGGING = {
 SITE_SCHEME = os.environ.get("SITE_SCHEME", "http" if DEBUG else "https")
 SITE_PORT = os.environ.get("SITE_PORT", "8000" if DEBUG else "")
 PUBLIC_EXTRA_HOSTS = [h for h in os.environ.get("PUBLIC_EXTRA_HOSTS", "127.0.0.1").split(",") if h]
+
+# Fernet key(s) for secrets stored at rest; see callrix/crypto.py.
+CALLRIX_ENCRYPTION_KEY = os.environ.get("CALLRIX_ENCRYPTION_KEY", "")
+
+# Stripe: the API base the SDK talks to (unset = Stripe itself; the sandbox in tests/demo).
+STRIPE_API_BASE = os.environ.get("STRIPE_API_BASE", "")

@@ -6,15 +6,23 @@ from callrix.api import build_api
 from identity import views as identity_views
 from identity.api import admin_router as identity_admin_router
 from identity.api import router as identity_router
+from tenant_apps.payments import views as payment_views
+from tenant_apps.payments.api import admin_router as payments_admin_router
+from tenant_apps.payments.api import router as payments_router
+from tenant_apps.wallets.api import router as wallet_router
 from tenants.api import licensee_router
 
 api = build_api(title="Licensee API", urls_namespace="licensee_api")
 api.add_router("", licensee_router)
 api.add_router("", identity_router)
 api.add_router("", identity_admin_router)
+api.add_router("", wallet_router)
+api.add_router("", payments_router)
+api.add_router("", payments_admin_router)
 
 urlpatterns = [
     path("api/v1/", api.urls),
+    path("webhooks/stripe", payment_views.stripe_webhook, name="stripe-webhook"),
     path("account/", identity_views.account, name="account"),
     path("account/login/", identity_views.SignInView.as_view(), name="login"),
     path("account/logout/", identity_views.SignOutView.as_view(), name="logout"),

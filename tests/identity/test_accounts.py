@@ -9,7 +9,7 @@ from django.contrib.auth.hashers import make_password
 from django_tenants.utils import schema_context
 
 from identity.models import ConsentRecord, User
-from tests.identity.conftest import PASSWORD
+from tests.factories import PASSWORD
 
 pytestmark = pytest.mark.django_db
 

@@ -6,7 +6,7 @@ import pytest
 from django.test import Client
 
 from shared_apps.usage.models import AdminLogin
-from tests.identity.conftest import PASSWORD
+from tests.factories import PASSWORD
 
 pytestmark = pytest.mark.django_db
 

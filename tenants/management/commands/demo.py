@@ -8,10 +8,11 @@ import subprocess
 import sys
 import time
 
-from callrix.demo import DEMO_SLUG, demo_ensure
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
+
+from callrix.demo import DEMO_SLUG, demo_ensure
 
 
 class Command(BaseCommand):

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from callrix.errors import DomainError
 from django.core.management.base import BaseCommand, CommandError
 
+from callrix.errors import DomainError
 from tenants import addresses, selectors, services
 
 

@@ -1,0 +1,272 @@
+"""Top-ups for end users; the Stripe connection, refunds and credits for licensee admins."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from ninja import Router, Schema
+from ninja.responses import Status
+from pydantic import Field
+
+from callrix.throttling import LicenseeRateThrottle
+from identity.auth import ADMIN_ROLES, END_USER_ROLES, TokenAuth
+from tenant_apps.payments import selectors, services
+from tenant_apps.payments.errors import TopUpNotFound
+
+router = Router(tags=["payments"])
+admin_router = Router(tags=["admin"])
+
+
+class TopUpIn(Schema):
+    amount: int | None = Field(default=None, gt=0, le=100_000_000)
+    package: str | None = Field(default=None, max_length=40)
+
+
+class TopUpOut(Schema):
+    id: int
+    status: str
+    amount: int
+    bonus: int
+    currency: str
+    client_secret: str
+    publishable_key: str
+    payment_intent: str | None
+    created_at: datetime
+
+
+class PackageOut(Schema):
+    code: str
+    name: str
+    amount: int
+    bonus: int
+
+
+class ReceiptOut(Schema):
+    number: str
+    topup_id: int
+    merchant: str
+    paid_at: datetime
+    amount: int
+    bonus: int
+    refunded: int
+    currency: str
+    payment_reference: str
+
+
+def _topup_out(topup) -> dict:
+    row = selectors.stripe_connection_get()
+    return {
+        "id": topup.pk,
+        "status": topup.status,
+        "amount": topup.amount_minor,
+        "bonus": topup.bonus_minor,
+        "currency": topup.currency,
+        "client_secret": topup.client_secret,
+        "publishable_key": row.publishable_key if row else "",
+        "payment_intent": topup.payment_intent_id,
+        "created_at": topup.created_at,
+    }
+
+
+@router.get("/wallet/packages", response=list[PackageOut], auth=None)
+def packages(request):
+    return [
+        {"code": p.code, "name": p.name, "amount": p.amount_minor, "bonus": p.bonus_minor}
+        for p in selectors.topup_packages_active()
+    ]
+
+
+@router.post(
+    "/wallet/topups",
+    response={201: TopUpOut},
+    auth=TokenAuth(roles=END_USER_ROLES),
+    throttle=[LicenseeRateThrottle("topup")],
+)
+def topup_create(request, payload: TopUpIn):
+    topup = services.topup_create(
+        user=request.auth, amount_minor=payload.amount, package_code=payload.package
+    )
+    return Status(201, _topup_out(topup))
+
+
+@router.get("/wallet/topups/{topup_id}", response=TopUpOut, auth=TokenAuth(roles=END_USER_ROLES))
+def topup_get(request, topup_id: int):
+    topup = selectors.topup_get_for_user(user_id=request.auth.pk, topup_id=topup_id)
+    if topup is None:
+        raise TopUpNotFound("There is no such top-up.", field="topup_id")
+    return _topup_out(topup)
+
+
+@router.get(
+    "/wallet/topups/{topup_id}/receipt",
+    response=ReceiptOut,
+    auth=TokenAuth(roles=END_USER_ROLES),
+)
+def topup_receipt(request, topup_id: int):
+    receipt = selectors.topup_receipt(topup_id=topup_id, user_id=request.auth.pk)
+    if receipt is None:
+        raise TopUpNotFound("There is no receipt for this top-up.", field="topup_id")
+    return {
+        "number": receipt["number"],
+        "topup_id": receipt["topup_id"],
+        "merchant": receipt["merchant"],
+        "paid_at": receipt["paid_at"],
+        "amount": receipt["amount_minor"],
+        "bonus": receipt["bonus_minor"],
+        "refunded": receipt["refunded_minor"],
+        "currency": receipt["currency"],
+        "payment_reference": receipt["payment_reference"],
+    }
+
+
+# --- Licensee admins -----------------------------------------------------------------------
+
+
+class StripeKeysIn(Schema):
+    secret_key: str = Field(max_length=255)
+    publishable_key: str = Field(max_length=255)
+    webhook_secret: str = Field(max_length=255)
+
+
+class StripeConnectionOut(Schema):
+    connected: bool
+    account_id: str | None = None
+    account_name: str | None = None
+    livemode: bool | None = None
+    secret_key: str | None = None
+    publishable_key: str | None = None
+    webhook_secret: str | None = None
+    connected_at: datetime | None = None
+
+
+class RefundIn(Schema):
+    amount: int | None = Field(default=None, gt=0)
+    reason: str = Field(max_length=500)
+
+
+class RefundOut(Schema):
+    id: int
+    topup_id: int
+    amount: int
+    reason: str
+    stripe_refund_id: str
+
+
+class CreditIn(Schema):
+    amount: int = Field(gt=0, le=10_000_000)
+    reason: str = Field(max_length=500)
+    idempotency_key: str | None = Field(default=None, max_length=100)
+
+
+class CreditOut(Schema):
+    id: int
+    user_id: int
+    amount: int
+    reason: str
+
+
+class PolicyIn(Schema):
+    min_amount: int = Field(gt=0)
+    max_amount: int = Field(gt=0)
+
+
+class PolicyOut(Schema):
+    min_amount: int
+    max_amount: int
+
+
+class PackageIn(Schema):
+    code: str = Field(pattern=r"^[a-z0-9-]{1,40}$")
+    name: str = Field(max_length=100)
+    amount: int = Field(gt=0, le=100_000_000)
+    bonus: int = Field(default=0, ge=0, le=100_000_000)
+
+
+ADMIN = TokenAuth(roles=ADMIN_ROLES)
+
+
+@admin_router.get("/admin/payments/stripe", response=StripeConnectionOut, auth=ADMIN)
+def stripe_connection_get(request):
+    return selectors.stripe_connection_summary()
+
+
+@admin_router.put("/admin/payments/stripe", response=StripeConnectionOut, auth=ADMIN)
+def stripe_connection_put(request, payload: StripeKeysIn):
+    services.stripe_connect(
+        secret_key=payload.secret_key,
+        publishable_key=payload.publishable_key,
+        webhook_secret=payload.webhook_secret,
+        admin=request.auth,
+    )
+    return selectors.stripe_connection_summary()
+
+
+@admin_router.get("/admin/payments/topup-policy", response=PolicyOut, auth=ADMIN)
+def topup_policy_get(request):
+    policy = selectors.topup_policy_get()
+    return {"min_amount": policy.min_amount_minor, "max_amount": policy.max_amount_minor}
+
+
+@admin_router.put("/admin/payments/topup-policy", response=PolicyOut, auth=ADMIN)
+def topup_policy_put(request, payload: PolicyIn):
+    policy = services.topup_policy_set(
+        min_amount_minor=payload.min_amount, max_amount_minor=payload.max_amount
+    )
+    return {"min_amount": policy.min_amount_minor, "max_amount": policy.max_amount_minor}
+
+
+@admin_router.post("/admin/payments/packages", response={201: PackageOut}, auth=ADMIN)
+def package_create(request, payload: PackageIn):
+    package = services.topup_package_create(
+        code=payload.code,
+        name=payload.name,
+        amount_minor=payload.amount,
+        bonus_minor=payload.bonus,
+    )
+    return Status(
+        201,
+        {
+            "code": package.code,
+            "name": package.name,
+            "amount": package.amount_minor,
+            "bonus": package.bonus_minor,
+        },
+    )
+
+
+@admin_router.post("/admin/topups/{topup_id}/refund", response={201: RefundOut}, auth=ADMIN)
+def topup_refund(request, topup_id: int, payload: RefundIn):
+    refund = services.topup_refund(
+        topup_id=topup_id, amount_minor=payload.amount, reason=payload.reason, admin=request.auth
+    )
+    return Status(
+        201,
+        {
+            "id": refund.pk,
+            "topup_id": refund.topup_id,
+            "amount": refund.amount_minor,
+            "reason": refund.reason,
+            "stripe_refund_id": refund.stripe_refund_id,
+        },
+    )
+
+
+@admin_router.post("/admin/users/{user_id}/credits", response={201: CreditOut}, auth=ADMIN)
+def credit_grant(request, user_id: int, payload: CreditIn):
+    grant = services.credit_grant(
+        user_id=user_id,
+        amount_minor=payload.amount,
+        reason=payload.reason,
+        admin=request.auth,
+        idempotency_key=payload.idempotency_key or uuid.uuid4().hex,
+    )
+    return Status(
+        201,
+        {
+            "id": grant.pk,
+            "user_id": grant.user_id,
+            "amount": grant.amount_minor,
+            "reason": grant.reason,
+        },
+    )

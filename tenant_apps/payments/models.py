@@ -1,0 +1,171 @@
+"""The licensee's own Stripe account and the money that comes in through it. The licensee is
+the merchant of record for its end users (DESIGN.md §3)."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+
+class StripeConnection(models.Model):
+    """The licensee's Stripe keys, encrypted at rest; at most one row per schema."""
+
+    singleton = models.BooleanField(default=True, unique=True, editable=False)
+    secret_key_encrypted = models.TextField()
+    publishable_key = models.CharField(max_length=255)
+    webhook_secret_encrypted = models.TextField()
+    account_id = models.CharField(max_length=255)
+    account_name = models.CharField(max_length=255, blank=True)
+    livemode = models.BooleanField(default=False)
+    connected_by_id = models.BigIntegerField(null=True)
+    connected_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(name="stripe_connection_singleton", condition=Q(singleton=True))
+        ]
+
+    def __str__(self) -> str:
+        return self.account_id
+
+
+class TopUpPolicy(models.Model):
+    """The licensee's limits for one top-up; at most one row per schema (defaults apply)."""
+
+    singleton = models.BooleanField(default=True, unique=True, editable=False)
+    min_amount_minor = models.PositiveIntegerField(default=500)
+    max_amount_minor = models.PositiveIntegerField(default=50_000)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(name="topup_policy_singleton", condition=Q(singleton=True)),
+            models.CheckConstraint(
+                name="topup_policy_min_le_max",
+                condition=Q(min_amount_minor__lte=models.F("max_amount_minor")),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.min_amount_minor}..{self.max_amount_minor}"
+
+
+class TopUpPackage(models.Model):
+    """A fixed top-up the licensee offers, e.g. "€20 + €2 bonus"."""
+
+    code = models.SlugField(max_length=40, unique=True)
+    name = models.CharField(max_length=100)
+    amount_minor = models.PositiveIntegerField()
+    bonus_minor = models.PositiveIntegerField(default=0)
+    active = models.BooleanField(default=True)
+    sort_order = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(name="package_amount_positive", condition=Q(amount_minor__gt=0))
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class TopUp(models.Model):
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        SUCCEEDED = "succeeded"
+        FAILED = "failed"
+        CANCELED = "canceled"
+
+    # DO_NOTHING: Django's delete collector must not look for these rows from the public
+    # schema (no such table there); the database FK still refuses to orphan them.
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.DO_NOTHING, related_name="topups"
+    )
+    package = models.ForeignKey(TopUpPackage, on_delete=models.SET_NULL, null=True, blank=True)
+    amount_minor = models.PositiveIntegerField()
+    bonus_minor = models.PositiveIntegerField(default=0)
+    currency = models.CharField(max_length=3)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    payment_intent_id = models.CharField(max_length=255, unique=True, null=True)
+    client_secret = models.CharField(max_length=255, blank=True)
+    charge_id = models.CharField(max_length=255, blank=True)
+    failure_message = models.CharField(max_length=500, blank=True)
+    refunded_minor = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    succeeded_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(name="topup_amount_positive", condition=Q(amount_minor__gt=0)),
+            models.CheckConstraint(
+                name="topup_refund_within_amount",
+                condition=Q(refunded_minor__lte=models.F("amount_minor")),
+            ),
+        ]
+        indexes = [models.Index(fields=["user", "-created_at"])]
+
+    def __str__(self) -> str:
+        return f"top-up {self.pk} ({self.status})"
+
+
+class Refund(models.Model):
+    """A refund the licensee's admin made through Stripe, with who and why."""
+
+    topup = models.ForeignKey(TopUp, on_delete=models.PROTECT, related_name="refunds")
+    amount_minor = models.PositiveIntegerField()
+    reason = models.CharField(max_length=500)
+    requested_by_id = models.BigIntegerField()
+    stripe_refund_id = models.CharField(max_length=255, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"refund {self.stripe_refund_id}"
+
+
+class CreditGrant(models.Model):
+    """Goodwill credit an admin gave a user, with who and why."""
+
+    # DO_NOTHING: Django's delete collector must not look for these rows from the public
+    # schema (no such table there); the database FK still refuses to orphan them.
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.DO_NOTHING, related_name="credit_grants"
+    )
+    amount_minor = models.PositiveIntegerField()
+    reason = models.CharField(max_length=500)
+    granted_by_id = models.BigIntegerField()
+    idempotency_key = models.CharField(max_length=200, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"credit {self.pk}"
+
+
+class Dispute(models.Model):
+    class Status(models.TextChoices):
+        OPEN = "open"
+        WON = "won"
+        LOST = "lost"
+
+    topup = models.ForeignKey(TopUp, on_delete=models.PROTECT, related_name="disputes")
+    stripe_dispute_id = models.CharField(max_length=255, unique=True)
+    amount_minor = models.PositiveIntegerField()
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.OPEN)
+    opened_at = models.DateTimeField(auto_now_add=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return self.stripe_dispute_id
+
+
+class StripeEvent(models.Model):
+    """Each verified webhook event, stored once by its id and processed by a job."""
+
+    event_id = models.CharField(max_length=255, unique=True)
+    type = models.CharField(max_length=100)
+    payload = models.JSONField()
+    received_at = models.DateTimeField(auto_now_add=True)
+    processed_at = models.DateTimeField(null=True, blank=True)
+    outcome = models.CharField(max_length=300, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.type} {self.event_id}"

@@ -1,0 +1,66 @@
+from __future__ import annotations
+
+from django.db import connection
+from django.db.models import QuerySet
+
+from callrix import crypto
+from callrix.money import format_minor
+from tenant_apps.payments.models import StripeConnection, TopUp, TopUpPackage, TopUpPolicy
+
+
+def stripe_connection_get() -> StripeConnection | None:
+    return StripeConnection.objects.first()
+
+
+def stripe_connection_summary() -> dict:
+    """The connection state with every key masked: never a full key in a reply."""
+    row = stripe_connection_get()
+    if row is None:
+        return {"connected": False}
+    return {
+        "connected": True,
+        "account_id": row.account_id,
+        "account_name": row.account_name,
+        "livemode": row.livemode,
+        "secret_key": crypto.mask(crypto.decrypt(row.secret_key_encrypted)),
+        "publishable_key": crypto.mask(row.publishable_key),
+        "webhook_secret": crypto.mask(crypto.decrypt(row.webhook_secret_encrypted)),
+        "connected_at": row.connected_at,
+    }
+
+
+def topup_policy_get() -> TopUpPolicy:
+    return TopUpPolicy.objects.first() or TopUpPolicy()
+
+
+def topup_packages_active() -> QuerySet[TopUpPackage]:
+    return TopUpPackage.objects.filter(active=True).order_by("sort_order", "amount_minor")
+
+
+def topup_get_for_user(*, user_id: int, topup_id: int) -> TopUp | None:
+    return TopUp.objects.filter(pk=topup_id, user_id=user_id).first()
+
+
+def topup_receipt(*, topup_id: int, user_id: int | None = None) -> dict | None:
+    """A completed top-up's receipt, or None (not found, not the user's, or not paid)."""
+    topups = TopUp.objects.select_related("user").filter(pk=topup_id, status=TopUp.Status.SUCCEEDED)
+    if user_id is not None:
+        topups = topups.filter(user_id=user_id)
+    topup = topups.first()
+    if topup is None:
+        return None
+    tenant = connection.tenant
+    return {
+        "number": f"{tenant.slug.upper()}-T{topup.pk:06d}",
+        "topup_id": topup.pk,
+        "merchant": tenant.display_name,
+        "email": topup.user.email,
+        "paid_at": topup.succeeded_at,
+        "amount_minor": topup.amount_minor,
+        "bonus_minor": topup.bonus_minor,
+        "refunded_minor": topup.refunded_minor,
+        "currency": topup.currency,
+        "amount_display": format_minor(topup.amount_minor, topup.currency),
+        "bonus_display": format_minor(topup.bonus_minor, topup.currency),
+        "payment_reference": topup.payment_intent_id,
+    }

@@ -1,0 +1,512 @@
+"""Every change to payments: connecting Stripe, top-ups, webhook events, refunds, credits."""
+
+from __future__ import annotations
+
+import logging
+import re
+
+from django.core.mail import send_mail
+from django.db import connection, transaction
+from django.utils import timezone
+
+from callrix import crypto
+from callrix.money import format_minor
+from identity.models import User
+from tenant_apps.payments import selectors, stripe_gateway
+from tenant_apps.payments.errors import (
+    BadWebhook,
+    InvalidStripeKeys,
+    InvalidTopUp,
+    RefundRefused,
+    StripeNotConnected,
+    TopUpNotFound,
+)
+from tenant_apps.payments.models import (
+    CreditGrant,
+    Dispute,
+    Refund,
+    StripeConnection,
+    StripeEvent,
+    TopUp,
+    TopUpPackage,
+    TopUpPolicy,
+)
+from tenant_apps.wallets.errors import InvalidAmount
+from tenant_apps.wallets.models import AccountKind, LedgerAccount
+from tenant_apps.wallets.services import Leg, account_for, ledger_post, licensee_currency
+
+logger = logging.getLogger(__name__)
+
+_KEY_PATTERNS = {
+    "secret_key": re.compile(r"^(sk|rk)_(test|live)_[A-Za-z0-9_]{8,}$"),
+    "publishable_key": re.compile(r"^pk_(test|live)_[A-Za-z0-9_]{8,}$"),
+    "webhook_secret": re.compile(r"^whsec_[A-Za-z0-9_]{8,}$"),
+}
+
+
+# --- The licensee's Stripe account ---------------------------------------------------------
+
+
+def stripe_connect(
+    *, secret_key: str, publishable_key: str, webhook_secret: str, admin: User
+) -> StripeConnection:
+    """Connect (or rotate) the licensee's Stripe keys after proving them with a live call."""
+    keys = {
+        "secret_key": secret_key.strip(),
+        "publishable_key": publishable_key.strip(),
+        "webhook_secret": webhook_secret.strip(),
+    }
+    for field, value in keys.items():
+        if not _KEY_PATTERNS[field].match(value):
+            raise InvalidStripeKeys(
+                f"This does not look like a Stripe {field.replace('_', ' ')}.", field=field
+            )
+    secret_mode = keys["secret_key"].split("_")[1]
+    if keys["publishable_key"].split("_")[1] != secret_mode:
+        raise InvalidStripeKeys(
+            "The publishable key and the secret key are from different modes (test/live).",
+            field="publishable_key",
+        )
+    account = stripe_gateway.account_fetch(secret_key=keys["secret_key"])
+    with transaction.atomic():
+        connection_row = StripeConnection.objects.select_for_update().first()
+        if connection_row is None:
+            connection_row = StripeConnection()
+        connection_row.secret_key_encrypted = crypto.encrypt(keys["secret_key"])
+        connection_row.publishable_key = keys["publishable_key"]
+        connection_row.webhook_secret_encrypted = crypto.encrypt(keys["webhook_secret"])
+        connection_row.account_id = account.account_id
+        connection_row.account_name = account.name
+        connection_row.livemode = account.livemode
+        connection_row.connected_by_id = admin.pk
+        connection_row.save()
+    return connection_row
+
+
+def _secret_key() -> str:
+    row = selectors.stripe_connection_get()
+    if row is None:
+        raise StripeNotConnected(
+            "Payments are not set up yet: the licensee has not connected its Stripe account."
+        )
+    return crypto.decrypt(row.secret_key_encrypted)
+
+
+# --- Packages and limits ----------------------------------------------------------------------
+
+
+def topup_policy_set(*, min_amount_minor: int, max_amount_minor: int) -> TopUpPolicy:
+    if min_amount_minor <= 0:
+        raise InvalidTopUp("The minimum must be positive.", field="min_amount")
+    if max_amount_minor < min_amount_minor:
+        raise InvalidTopUp("The maximum must be at least the minimum.", field="max_amount")
+    policy, _ = TopUpPolicy.objects.update_or_create(
+        singleton=True,
+        defaults={"min_amount_minor": min_amount_minor, "max_amount_minor": max_amount_minor},
+    )
+    return policy
+
+
+def topup_package_create(
+    *, code: str, name: str, amount_minor: int, bonus_minor: int = 0
+) -> TopUpPackage:
+    if amount_minor <= 0:
+        raise InvalidTopUp("The amount must be positive.", field="amount")
+    if bonus_minor < 0:
+        raise InvalidTopUp("The bonus cannot be negative.", field="bonus")
+    if TopUpPackage.objects.filter(code=code).exists():
+        raise InvalidTopUp("A package with this code exists.", field="code")
+    return TopUpPackage.objects.create(
+        code=code, name=name.strip() or code, amount_minor=amount_minor, bonus_minor=bonus_minor
+    )
+
+
+# --- Top-ups -------------------------------------------------------------------------------
+
+
+def topup_create(
+    *, user: User, amount_minor: int | None = None, package_code: str | None = None
+) -> TopUp:
+    """Open a top-up: a PaymentIntent on the licensee's Stripe account for the client to pay.
+    The wallet is credited only when Stripe's signed webhook says the payment succeeded."""
+    if (amount_minor is None) == (package_code is None):
+        raise InvalidTopUp("Give either an amount or a package.", field="amount")
+    package = None
+    bonus = 0
+    if package_code is not None:
+        package = TopUpPackage.objects.filter(code=package_code, active=True).first()
+        if package is None:
+            raise InvalidTopUp("There is no such package.", field="package")
+        amount_minor, bonus = package.amount_minor, package.bonus_minor
+    else:
+        policy = selectors.topup_policy_get()
+        currency = licensee_currency()
+        if amount_minor < policy.min_amount_minor:
+            raise InvalidTopUp(
+                f"The smallest top-up is {format_minor(policy.min_amount_minor, currency)}.",
+                field="amount",
+            )
+        if amount_minor > policy.max_amount_minor:
+            raise InvalidTopUp(
+                f"The largest top-up is {format_minor(policy.max_amount_minor, currency)}.",
+                field="amount",
+            )
+    secret_key = _secret_key()
+    currency = licensee_currency()
+    with transaction.atomic():
+        topup = TopUp.objects.create(
+            user=user,
+            package=package,
+            amount_minor=amount_minor,
+            bonus_minor=bonus,
+            currency=currency,
+        )
+        intent = stripe_gateway.payment_intent_create(
+            secret_key=secret_key,
+            amount_minor=amount_minor,
+            currency=currency,
+            description=f"Top-up {topup.pk}",
+            metadata={"topup_id": str(topup.pk), "schema": connection.schema_name},
+            idempotency_key=f"topup-{connection.schema_name}-{topup.pk}",
+        )
+        topup.payment_intent_id = intent.id
+        topup.client_secret = intent.client_secret
+        topup.save(update_fields=["payment_intent_id", "client_secret"])
+    return topup
+
+
+def _lock_user_accounts(user_id: int) -> tuple[LedgerAccount, LedgerAccount]:
+    wallet = account_for(kind=AccountKind.WALLET, owner_id=user_id)
+    debt = account_for(kind=AccountKind.DEBT, owner_id=user_id)
+    locked = {
+        a.pk: a
+        for a in LedgerAccount.objects.select_for_update()
+        .filter(pk__in=[wallet.pk, debt.pk])
+        .order_by("pk")
+    }
+    return locked[wallet.pk], locked[debt.pk]
+
+
+def _incoming_legs(user_id: int, amount: int, source: LedgerAccount) -> list[Leg]:
+    """Money for a user: settles what they owe first, the rest goes to the wallet."""
+    wallet, debt = _lock_user_accounts(user_id)
+    to_debt = min(-debt.balance_minor, amount)
+    legs = [Leg(source, -amount)]
+    if to_debt:
+        legs.append(Leg(debt, to_debt))
+    if amount - to_debt:
+        legs.append(Leg(wallet, amount - to_debt))
+    return legs
+
+
+def _outgoing_legs(user_id: int, amount: int, destination: LedgerAccount) -> list[Leg]:
+    """Money taken from a user: from the wallet as far as it goes, the rest becomes debt."""
+    wallet, debt = _lock_user_accounts(user_id)
+    from_wallet = min(wallet.balance_minor, amount)
+    legs = [Leg(destination, amount)]
+    if from_wallet:
+        legs.append(Leg(wallet, -from_wallet))
+    if amount - from_wallet:
+        legs.append(Leg(debt, -(amount - from_wallet)))
+    return legs
+
+
+def _topup_succeeded(topup: TopUp, intent: dict) -> str:
+    if topup.status == TopUp.Status.SUCCEEDED:
+        return "already credited"
+    currency = topup.currency
+    ledger_post(
+        idempotency_key=f"topup:{topup.pk}:credit",
+        kind="topup",
+        description=f"Top-up {format_minor(topup.amount_minor, currency)}",
+        metadata={"topup_id": topup.pk, "payment_intent": topup.payment_intent_id},
+        legs=_incoming_legs(
+            topup.user_id, topup.amount_minor, account_for(kind=AccountKind.STRIPE_CLEARING)
+        ),
+    )
+    if topup.bonus_minor:
+        ledger_post(
+            idempotency_key=f"topup:{topup.pk}:bonus",
+            kind="bonus",
+            description=f"Bonus credit {format_minor(topup.bonus_minor, currency)}",
+            metadata={"topup_id": topup.pk},
+            legs=_incoming_legs(
+                topup.user_id, topup.bonus_minor, account_for(kind=AccountKind.PROMO)
+            ),
+        )
+    topup.status = TopUp.Status.SUCCEEDED
+    topup.succeeded_at = timezone.now()
+    topup.charge_id = intent.get("latest_charge") or topup.charge_id or ""
+    topup.failure_message = ""
+    topup.save(update_fields=["status", "succeeded_at", "charge_id", "failure_message"])
+    transaction.on_commit(lambda: topup_receipt_send(topup_id=topup.pk))
+    return "credited"
+
+
+def _topup_failed(topup: TopUp, intent: dict) -> str:
+    if topup.status == TopUp.Status.SUCCEEDED:
+        return "ignored: already succeeded"  # a late failure of an earlier attempt
+    error = intent.get("last_payment_error") or {}
+    topup.status = TopUp.Status.FAILED
+    topup.failure_message = (error.get("message") or "The payment failed.")[:500]
+    topup.save(update_fields=["status", "failure_message"])
+    return "marked failed"
+
+
+def _book_refund(topup: TopUp, refunded_total: int) -> str:
+    """Bring the ledger to Stripe's cumulative refunded amount for this top-up. Keyed by that
+    cumulative amount, so the admin's own booking and Stripe's `charge.refunded` for the same
+    refund meet on one key, and an older, smaller total arriving late changes nothing."""
+    delta = refunded_total - topup.refunded_minor
+    if delta <= 0:
+        return "already booked"
+    refunds = account_for(kind=AccountKind.REFUNDS)
+    legs = _outgoing_legs(topup.user_id, delta, refunds)
+    # The package bonus goes back in proportion, from what is left in the wallet.
+    wallet, _ = _lock_user_accounts(topup.user_id)
+    spent_from_wallet = next((-leg.amount_minor for leg in legs if leg.account.pk == wallet.pk), 0)
+    bonus_back = min(
+        topup.bonus_minor * delta // topup.amount_minor, wallet.balance_minor - spent_from_wallet
+    )
+    if bonus_back > 0:
+        legs += [Leg(wallet, -bonus_back), Leg(account_for(kind=AccountKind.PROMO), bonus_back)]
+    ledger_post(
+        idempotency_key=f"topup:{topup.pk}:refunded:{refunded_total}",
+        kind="refund",
+        description=f"Refund of top-up {format_minor(delta, topup.currency)}",
+        metadata={
+            "topup_id": topup.pk,
+            "refunded_total": refunded_total,
+            "bonus_reclaimed": max(bonus_back, 0),
+        },
+        legs=legs,
+    )
+    topup.refunded_minor = refunded_total
+    topup.save(update_fields=["refunded_minor"])
+    return f"refund of {delta} booked"
+
+
+def _dispute_opened(topup: TopUp, dispute_object: dict) -> str:
+    dispute, created = Dispute.objects.get_or_create(
+        stripe_dispute_id=dispute_object["id"],
+        defaults={"topup": topup, "amount_minor": int(dispute_object["amount"])},
+    )
+    if not created:
+        return "already open"
+    ledger_post(
+        idempotency_key=f"dispute:{dispute.stripe_dispute_id}:opened",
+        kind="dispute",
+        description=f"Card dispute: {format_minor(dispute.amount_minor, topup.currency)} frozen",
+        metadata={"topup_id": topup.pk, "dispute": dispute.stripe_dispute_id},
+        legs=_outgoing_legs(
+            topup.user_id,
+            dispute.amount_minor,
+            account_for(kind=AccountKind.DISPUTED, owner_id=topup.user_id),
+        ),
+    )
+    return "frozen"
+
+
+def _dispute_closed(topup: TopUp, dispute_object: dict) -> str:
+    dispute = (
+        Dispute.objects.select_for_update().filter(stripe_dispute_id=dispute_object["id"]).first()
+    )
+    if dispute is None:  # closed arrived before created: open it first, then close
+        _dispute_opened(topup, dispute_object)
+        dispute = Dispute.objects.select_for_update().get(stripe_dispute_id=dispute_object["id"])
+    if dispute.status != Dispute.Status.OPEN:
+        return "already closed"
+    won = dispute_object.get("status") == "won"
+    disputed = account_for(kind=AccountKind.DISPUTED, owner_id=topup.user_id)
+    if won:
+        legs = _incoming_legs(topup.user_id, dispute.amount_minor, disputed)
+        description = "Card dispute won: credit restored"
+    else:
+        legs = [
+            Leg(disputed, -dispute.amount_minor),
+            Leg(account_for(kind=AccountKind.REFUNDS), dispute.amount_minor),
+        ]
+        description = "Card dispute lost: amount returned to the cardholder"
+    ledger_post(
+        idempotency_key=f"dispute:{dispute.stripe_dispute_id}:closed",
+        kind="dispute",
+        description=description,
+        metadata={"topup_id": topup.pk, "dispute": dispute.stripe_dispute_id, "won": won},
+        legs=legs,
+    )
+    dispute.status = Dispute.Status.WON if won else Dispute.Status.LOST
+    dispute.closed_at = timezone.now()
+    dispute.save(update_fields=["status", "closed_at"])
+    return "won" if won else "lost"
+
+
+def _topup_for_intent(intent_id: str | None) -> TopUp | None:
+    if not intent_id:
+        return None
+    return TopUp.objects.select_for_update().filter(payment_intent_id=intent_id).first()
+
+
+def _handle(event: StripeEvent) -> str:
+    obj = (event.payload.get("data") or {}).get("object") or {}
+    kind = event.type
+    if kind in ("payment_intent.succeeded", "payment_intent.payment_failed"):
+        topup = _topup_for_intent(obj.get("id"))
+        if topup is None:
+            return "ignored: not one of our top-ups"
+        handler = _topup_succeeded if kind.endswith("succeeded") else _topup_failed
+        return handler(topup, obj)
+    if kind == "charge.refunded":
+        topup = _topup_for_intent(obj.get("payment_intent"))
+        if topup is None:
+            return "ignored: not one of our top-ups"
+        if topup.status != TopUp.Status.SUCCEEDED:
+            # Refunds are booked against a credited top-up; Stripe redelivers, and the
+            # success event (arriving later) makes a retry of this one succeed.
+            raise RuntimeError("refund for a top-up not yet credited; will retry")
+        return _book_refund(topup, int(obj.get("amount_refunded") or 0))
+    if kind in ("charge.dispute.created", "charge.dispute.closed"):
+        topup = _topup_for_intent(obj.get("payment_intent"))
+        if topup is None:
+            return "ignored: not one of our top-ups"
+        if kind.endswith("created"):
+            return _dispute_opened(topup, obj)
+        return _dispute_closed(topup, obj)
+    return "ignored: not an event we act on"
+
+
+def stripe_event_record(*, payload: bytes, signature: str) -> tuple[StripeEvent, bool]:
+    """Verify a webhook with this licensee's signing secret and store it once by id.
+    Returns the event and whether it is new."""
+    row = selectors.stripe_connection_get()
+    if row is None:
+        raise BadWebhook("Payments are not set up for this platform.")
+    event = stripe_gateway.webhook_event_parse(
+        payload=payload,
+        signature=signature,
+        secret=crypto.decrypt(row.webhook_secret_encrypted),
+    )
+    stored, created = StripeEvent.objects.get_or_create(
+        event_id=event["id"], defaults={"type": event["type"], "payload": event}
+    )
+    return stored, created
+
+
+def stripe_event_process(*, event_id: str) -> str:
+    """Apply one stored event to our books — once, whatever order and however often
+    events arrive. Raises to let the job retry when the event cannot be applied yet."""
+    with transaction.atomic():
+        event = StripeEvent.objects.select_for_update().filter(event_id=event_id).first()
+        if event is None:
+            return "unknown event"
+        if event.processed_at is not None:
+            return event.outcome
+        outcome = _handle(event)
+        event.processed_at = timezone.now()
+        event.outcome = outcome[:300]
+        event.save(update_fields=["processed_at", "outcome"])
+    return outcome
+
+
+# --- Admin actions -------------------------------------------------------------------------
+
+
+def topup_refund(*, topup_id: int, amount_minor: int | None, reason: str, admin: User) -> Refund:
+    """Refund (part of) a top-up through Stripe and book it at once. Limited to what the
+    user still has available, so an admin refund never puts a user in debt."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise RefundRefused("Say why you refund.", field="reason")
+    secret_key = _secret_key()
+    with transaction.atomic():
+        topup = TopUp.objects.select_for_update().filter(pk=topup_id).first()
+        if topup is None:
+            raise TopUpNotFound("There is no such top-up.", field="topup_id")
+        if topup.status != TopUp.Status.SUCCEEDED:
+            raise RefundRefused("Only a completed top-up can be refunded.", field="topup_id")
+        refundable = topup.amount_minor - topup.refunded_minor
+        amount = refundable if amount_minor is None else amount_minor
+        if amount <= 0 or amount > refundable:
+            raise RefundRefused(
+                f"At most {format_minor(refundable, topup.currency)} of this top-up can be "
+                "refunded.",
+                field="amount",
+            )
+        wallet, _ = _lock_user_accounts(topup.user_id)
+        if amount > wallet.balance_minor:
+            raise RefundRefused(
+                "The user has only "
+                f"{format_minor(wallet.balance_minor, topup.currency)} available to refund.",
+                field="amount",
+            )
+        refunded_total = topup.refunded_minor + amount
+        stripe_refund = stripe_gateway.refund_create(
+            secret_key=secret_key,
+            payment_intent_id=topup.payment_intent_id,
+            amount_minor=amount,
+            metadata={"topup_id": str(topup.pk)},
+            idempotency_key=f"refund-{connection.schema_name}-{topup.pk}-{refunded_total}",
+        )
+        refund = Refund.objects.create(
+            topup=topup,
+            amount_minor=amount,
+            reason=reason[:500],
+            requested_by_id=admin.pk,
+            stripe_refund_id=stripe_refund.id,
+        )
+        _book_refund(topup, refunded_total)
+    return refund
+
+
+def credit_grant(
+    *, user_id: int, amount_minor: int, reason: str, admin: User, idempotency_key: str
+) -> CreditGrant:
+    """Goodwill credit from the licensee's promotions account, recorded with who and why."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise InvalidAmount("Say why you grant credit.", field="reason")
+    if amount_minor <= 0:
+        raise InvalidAmount("The amount must be positive.", field="amount")
+    with transaction.atomic():
+        existing = CreditGrant.objects.filter(idempotency_key=idempotency_key).first()
+        if existing is not None:
+            return existing
+        user = User.objects.filter(pk=user_id, role=User.Role.END_USER).first()
+        if user is None:
+            raise TopUpNotFound("There is no such end user.", field="user_id")
+        grant = CreditGrant.objects.create(
+            user=user,
+            amount_minor=amount_minor,
+            reason=reason[:500],
+            granted_by_id=admin.pk,
+            idempotency_key=idempotency_key,
+        )
+        ledger_post(
+            idempotency_key=f"credit:{grant.pk}",
+            kind="credit",
+            description=f"Credit from {connection.tenant.display_name}",
+            metadata={"credit_grant_id": grant.pk, "granted_by": admin.pk},
+            legs=_incoming_legs(user.pk, amount_minor, account_for(kind=AccountKind.PROMO)),
+        )
+    return grant
+
+
+def topup_receipt_send(*, topup_id: int) -> None:
+    receipt = selectors.topup_receipt(topup_id=topup_id)
+    if receipt is None:
+        return
+    lines = [
+        f"Thank you for your top-up at {receipt['merchant']}.",
+        "",
+        f"Receipt number: {receipt['number']}",
+        f"Date: {receipt['paid_at']:%Y-%m-%d %H:%M} UTC",
+        f"Amount paid: {receipt['amount_display']}",
+    ]
+    if receipt["bonus_minor"]:
+        lines.append(f"Bonus credit: {receipt['bonus_display']}")
+    lines += [f"Payment reference: {receipt['payment_reference']}", ""]
+    send_mail(
+        subject=f"Your receipt from {receipt['merchant']}",
+        message="\n".join(lines),
+        from_email=None,
+        recipient_list=[receipt["email"]],
+    )

@@ -1,0 +1,130 @@
+"""The only module that talks to Stripe for a licensee. It speaks our words (top-ups,
+refunds) to the rest of the code and Stripe's to Stripe, through the official SDK, against
+`STRIPE_API_BASE` when set (the local sandbox) and Stripe itself otherwise."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import stripe
+from django.conf import settings
+
+from tenant_apps.payments.errors import BadWebhook, InvalidStripeKeys, StripeUnavailable
+
+SIGNATURE_TOLERANCE_SECONDS = 300
+
+
+@dataclass(frozen=True)
+class StripeAccount:
+    account_id: str
+    name: str
+    livemode: bool
+
+
+@dataclass(frozen=True)
+class PaymentIntent:
+    id: str
+    client_secret: str
+    status: str
+
+
+@dataclass(frozen=True)
+class StripeRefund:
+    id: str
+    status: str
+
+
+def _client(secret_key: str) -> stripe.StripeClient:
+    base = settings.STRIPE_API_BASE
+    return stripe.StripeClient(
+        secret_key,
+        base_addresses={"api": base} if base else None,
+        max_network_retries=2,  # safe: every write carries an idempotency key
+    )
+
+
+def _translate(error: stripe.StripeError) -> Exception:
+    if isinstance(error, stripe.AuthenticationError | stripe.PermissionError):
+        return InvalidStripeKeys("Stripe refused this key.", field="secret_key")
+    if isinstance(error, stripe.APIConnectionError):
+        return StripeUnavailable("Stripe could not be reached. Please try again.")
+    message = getattr(error, "user_message", None) or str(error) or "Stripe refused the request."
+    return StripeUnavailable(f"Stripe refused the request: {message}")
+
+
+def account_fetch(*, secret_key: str) -> StripeAccount:
+    """A live call that proves the key works and tells whose account it is."""
+    try:
+        account = _client(secret_key).v1.accounts.retrieve_current().to_dict()
+    except stripe.StripeError as error:
+        raise _translate(error) from None
+    dashboard = (account.get("settings") or {}).get("dashboard") or {}
+    name = dashboard.get("display_name") or account.get("email") or ""
+    livemode = not secret_key.split("_")[1].startswith("test")
+    return StripeAccount(account_id=account["id"], name=name, livemode=livemode)
+
+
+def payment_intent_create(
+    *,
+    secret_key: str,
+    amount_minor: int,
+    currency: str,
+    description: str,
+    metadata: dict[str, str],
+    idempotency_key: str,
+) -> PaymentIntent:
+    try:
+        intent = _client(secret_key).v1.payment_intents.create(
+            params={
+                "amount": amount_minor,
+                "currency": currency.lower(),
+                "description": description,
+                "metadata": metadata,
+                "automatic_payment_methods": {"enabled": True},
+            },
+            options={"idempotency_key": idempotency_key},
+        )
+    except stripe.StripeError as error:
+        raise _translate(error) from None
+    return PaymentIntent(
+        id=intent["id"], client_secret=intent["client_secret"], status=intent["status"]
+    )
+
+
+def refund_create(
+    *,
+    secret_key: str,
+    payment_intent_id: str,
+    amount_minor: int,
+    metadata: dict[str, str],
+    idempotency_key: str,
+) -> StripeRefund:
+    try:
+        refund = _client(secret_key).v1.refunds.create(
+            params={
+                "payment_intent": payment_intent_id,
+                "amount": amount_minor,
+                "metadata": metadata,
+                "reason": "requested_by_customer",
+            },
+            options={"idempotency_key": idempotency_key},
+        )
+    except stripe.StripeError as error:
+        raise _translate(error) from None
+    return StripeRefund(id=refund["id"], status=refund["status"])
+
+
+def webhook_event_parse(*, payload: bytes, signature: str, secret: str) -> dict:
+    """Verify a webhook's `Stripe-Signature` (HMAC-SHA256 over "t.payload" with the
+    endpoint's signing secret, within the tolerance) and return the event as a dict."""
+    try:
+        stripe.WebhookSignature.verify_header(
+            payload.decode("utf-8"), signature, secret, SIGNATURE_TOLERANCE_SECONDS
+        )
+        event = json.loads(payload)
+    except (stripe.SignatureVerificationError, ValueError, UnicodeDecodeError):
+        raise BadWebhook("The webhook signature is invalid or expired.") from None
+    if not isinstance(event, dict) or not event.get("id") or not event.get("type"):
+        raise BadWebhook("The webhook body is not a Stripe event.")
+    return event

@@ -1,0 +1,70 @@
+"""The end user's wallet: balance and history."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from ninja import Query, Router, Schema
+
+from identity.auth import END_USER_ROLES, TokenAuth
+from tenant_apps.wallets import selectors
+
+router = Router(tags=["wallet"])
+
+
+class WalletOut(Schema):
+    balance: int
+    held: int
+    available: int
+    owed: int
+    currency: str
+
+
+class WalletLineOut(Schema):
+    id: int
+    created_at: datetime
+    kind: str
+    account: str
+    amount: int
+    description: str
+
+
+class WalletLinesOut(Schema):
+    count: int
+    results: list[WalletLineOut]
+
+
+@router.get("/wallet", response=WalletOut, auth=TokenAuth(roles=END_USER_ROLES))
+def wallet(request):
+    balance = selectors.wallet_balance_get(user_id=request.auth.pk)
+    return {
+        "balance": balance.balance_minor,
+        "held": balance.held_minor,
+        "available": balance.available_minor,
+        "owed": balance.owed_minor,
+        "currency": balance.currency,
+    }
+
+
+@router.get("/wallet/transactions", response=WalletLinesOut, auth=TokenAuth(roles=END_USER_ROLES))
+def wallet_transactions(
+    request,
+    limit: int = Query(default=20, ge=1, le=100),
+    offset: int = Query(default=0, ge=0),
+):
+    entries = selectors.wallet_entries(user_id=request.auth.pk)
+    page = entries[offset : offset + limit]
+    return {
+        "count": entries.count(),
+        "results": [
+            {
+                "id": entry.pk,
+                "created_at": entry.created_at,
+                "kind": entry.transaction.kind,
+                "account": entry.account.kind,
+                "amount": entry.amount_minor,
+                "description": entry.transaction.description,
+            }
+            for entry in page
+        ],
+    }

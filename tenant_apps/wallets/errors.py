@@ -1,0 +1,22 @@
+from callrix.errors import DomainError
+
+
+class WalletError(DomainError):
+    pass
+
+
+class InsufficientFunds(WalletError):
+    status_code = 422
+    code = "insufficient_funds"
+
+
+class UnbalancedPosting(WalletError):
+    """A bug, not a user error: a posting whose legs do not sum to zero."""
+
+    status_code = 500
+    code = "unbalanced_posting"
+
+
+class InvalidAmount(WalletError):
+    status_code = 422
+    code = "invalid_amount"
