@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+import json
+import os
+import urllib.request
 from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
-from django_tenants.utils import schema_context
+from django.db import connection
+from django_tenants.utils import schema_context, tenant_context
 
+from callrix import crypto
+from callrix.errors import DomainError
+from tenant_apps.payments import selectors as payment_selectors
+from tenant_apps.payments import services as payment_services
+from tenant_apps.payments import stripe_gateway
+from tenant_apps.payments.models import TopUpPackage
 from tenants import selectors, services
 
 DEMO_SLUG = "aurora"
@@ -31,8 +41,87 @@ DEMO_PEOPLE = [
 ]
 
 
+DEMO_PACKAGES = [
+    ("starter", "€20 + €2 bonus", 2_000, 200),
+    ("regular", "€50 + €7.50 bonus", 5_000, 750),
+]
+DEMO_CREDIT_MINOR = 2_500
+SANDBOX_KEY_PREFIX = "sk_test_sandbox_"
+
+
+def demo_uses_stripe_sandbox(*, licensee) -> bool:
+    """The sandbox stands in unless Stripe is configured for real: an explicit
+    STRIPE_API_BASE, or real keys the demo licensee's owner has entered."""
+    if os.environ.get("STRIPE_API_BASE"):
+        return False
+    with tenant_context(licensee):
+        row = payment_selectors.stripe_connection_get()
+        if row is None:
+            return True
+        key = crypto.decrypt(row.secret_key_encrypted)
+    return key.startswith(SANDBOX_KEY_PREFIX)
+
+
+def demo_stripe_connect(*, licensee, sandbox_url: str, web_origin: str) -> None:
+    """Connect the demo licensee to the Stripe sandbox unless its keys already work there."""
+    with tenant_context(licensee):
+        if payment_selectors.stripe_connection_get() is not None:
+            # Sandbox keys from an earlier run still work if the sandbox kept its state.
+            try:
+                stripe_gateway.account_fetch(
+                    secret_key=crypto.decrypt(
+                        payment_selectors.stripe_connection_get().secret_key_encrypted
+                    )
+                )
+                return
+            except DomainError:
+                pass  # e.g. the sandbox lost its state: connect a fresh sandbox account
+        request = urllib.request.Request(
+            f"{sandbox_url}/_sandbox/accounts",
+            method="POST",
+            headers={"Content-Type": "application/json"},
+            data=json.dumps(
+                {
+                    "webhook_url": f"{web_origin}/webhooks/stripe",
+                    "webhook_host": f"{licensee.slug}.localhost",
+                    "display_name": licensee.display_name,
+                }
+            ).encode(),
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:
+            creds = json.loads(response.read())
+        owner = get_user_model().objects.get(role="owner")
+        payment_services.stripe_connect(
+            secret_key=creds["secret_key"],
+            publishable_key=creds["publishable_key"],
+            webhook_secret=creds["webhook_secret"],
+            admin=owner,
+        )
+
+
+def _demo_money(licensee) -> None:
+    """Top-up packages, and credit for the demo callers (granted once, by key)."""
+    User = get_user_model()
+    with tenant_context(licensee):
+        for code, name, amount, bonus in DEMO_PACKAGES:
+            if not TopUpPackage.objects.filter(code=code).exists():
+                payment_services.topup_package_create(
+                    code=code, name=name, amount_minor=amount, bonus_minor=bonus
+                )
+        owner = User.objects.get(role="owner")
+        for caller in User.objects.filter(role="end_user", email__endswith="@aurora.test"):
+            payment_services.credit_grant(
+                user_id=caller.pk,
+                amount_minor=DEMO_CREDIT_MINOR,
+                reason="Demo welcome credit",
+                admin=owner,
+                idempotency_key=f"demo-welcome-{caller.pk}",
+            )
+
+
 def demo_ensure() -> list[DemoLogin]:
-    """Provision the demo licensee and its people if missing; safe to run on every start."""
+    """Provision the demo licensee, its people and their credit if missing; safe to run on
+    every start."""
     User = get_user_model()
     licensee = selectors.licensee_get_by_slug(slug=DEMO_SLUG)
     if licensee is None:
@@ -47,6 +136,8 @@ def demo_ensure() -> list[DemoLogin]:
         for role, email, name in DEMO_PEOPLE:
             if not User.objects.filter(email=email).exists():
                 User.objects.create_user(email, DEMO_PASSWORD, role=role, display_name=name)
+    _demo_money(licensee)
+    connection.set_schema_to_public()
     with schema_context("public"):
         if not User.objects.filter(email=STAFF_EMAIL).exists():
             User.objects.create_superuser(STAFF_EMAIL, DEMO_PASSWORD, display_name="Callrix Staff")

@@ -12,7 +12,9 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
-from callrix.demo import DEMO_SLUG, demo_ensure
+from callrix import offline
+from callrix.demo import DEMO_SLUG, demo_ensure, demo_stripe_connect, demo_uses_stripe_sandbox
+from tenants import selectors
 
 
 class Command(BaseCommand):
@@ -38,12 +40,24 @@ class Command(BaseCommand):
         self.stdout.write("Migrating …")
         call_command("migrate", verbosity=0)
         logins = demo_ensure()
+        licensee = selectors.licensee_get_by_slug(slug=DEMO_SLUG)
+        children: list[subprocess.Popen] = []
+        if demo_uses_stripe_sandbox(licensee=licensee):
+            process, url = offline.start(offline.STRIPE)
+            children.append(process)
+            os.environ["STRIPE_API_BASE"] = settings.STRIPE_API_BASE = url
+            demo_stripe_connect(
+                licensee=licensee, sandbox_url=url, web_origin=f"http://127.0.0.1:{port}"
+            )
+            self.stdout.write(f"Stripe sandbox on {url} (no real Stripe keys configured).")
         if options["setup_only"]:
+            for child in children:
+                child.terminate()
             self.stdout.write(self.style.SUCCESS("Demo data ready."))
             return
 
         callrix = [sys.executable, "-m", "callrix.cli"]
-        children = [
+        children += [
             subprocess.Popen(
                 [
                     sys.executable,
@@ -96,5 +110,11 @@ class Command(BaseCommand):
         ]
         for login in logins:
             lines.append(f"  {login.role:<10} {login.email:<24} {login.password}  ({login.where})")
+        if settings.STRIPE_API_BASE.startswith("http://127.0.0.1"):
+            lines += [
+                "",
+                "Offline payments: create a top-up (POST /api/v1/wallet/topups as an end user),",
+                "then complete its card payment with:  callrix sandbox pay <top-up id>",
+            ]
         lines += ["", "Press Ctrl-C to stop."]
         self.stdout.write("\n".join(lines))

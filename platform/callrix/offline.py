@@ -1,0 +1,81 @@
+"""The offline providers the demo runs when no real credentials are configured: the local
+sandboxes of Stripe (and, as they land, LiveKit and FCM) in their own processes.
+
+Their addresses are written to `.callrix/sandboxes.json`, so later commands on this machine
+(`callrix sandbox pay …`) reach the same sandboxes the running demo uses.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from callrix import embedded
+
+
+@dataclass(frozen=True)
+class Sandbox:
+    name: str
+    module: str
+    port: int
+    env_var: str
+
+
+STRIPE = Sandbox("stripe", "sandboxes.stripe_sandbox", 8010, "STRIPE_API_BASE")
+ALL = [STRIPE]
+
+
+def _registry() -> Path:
+    return embedded.home() / "sandboxes.json"
+
+
+def recorded_url(name: str) -> str | None:
+    try:
+        return json.loads(_registry().read_text()).get(name)
+    except (OSError, ValueError):
+        return None
+
+
+def _record(urls: dict[str, str]) -> None:
+    _registry().write_text(json.dumps(urls, indent=2))
+
+
+def _wait_for_port(port: int, timeout: float = 15.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with socket.socket() as probe:
+            probe.settimeout(0.2)
+            if probe.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.1)
+    raise RuntimeError(f"the sandbox on port {port} did not start")
+
+
+def start(sandbox: Sandbox, *, extra_args: list[str] | None = None) -> tuple[subprocess.Popen, str]:
+    """Start one sandbox process (state kept under .callrix/) and return it with its URL."""
+    state = embedded.home() / f"{sandbox.name}-sandbox.json"
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            sandbox.module,
+            "--port",
+            str(sandbox.port),
+            "--state-file",
+            str(state),
+            *(extra_args or []),
+        ]
+    )
+    _wait_for_port(sandbox.port)
+    url = f"http://127.0.0.1:{sandbox.port}"
+    urls = {}
+    if _registry().exists():
+        urls = json.loads(_registry().read_text() or "{}")
+    urls[sandbox.name] = url
+    _record(urls)
+    return process, url
