@@ -68,7 +68,7 @@ class Command(BaseCommand):
         self.stdout.write(
             self.style.SUCCESS(
                 f"Top-up {topup.pk} at {licensee.slug}: payment "
-                f"{'succeeded' if verb == 'succeed' else 'declined'}; Stripe's signed webhook is on "
-                "its way to the licensee's host."
+                f"{'succeeded' if verb == 'succeed' else 'declined'}; Stripe's signed webhook "
+                "is on its way to the licensee's host."
             )
         )
