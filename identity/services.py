@@ -37,7 +37,8 @@ def _age_on(birth_date: date, today: date) -> int:
     return today.year - birth_date.year - int(before_birthday)
 
 
-def _email_clean(email: str, field: str = "email") -> str:
+def email_check(email: str, field: str = "email") -> str:
+    """A normalised, valid e-mail address, or InvalidField naming `field`."""
     email = (email or "").strip().lower()
     try:
         validate_email(email)
@@ -46,7 +47,8 @@ def _email_clean(email: str, field: str = "email") -> str:
     return email
 
 
-def _password_check(password: str, user: User, field: str) -> None:
+def password_check(password: str, user: User, field: str) -> None:
+    """Django's password validators, as a domain error naming `field`."""
     try:
         password_validation.validate_password(password, user=user)
     except ValidationError as error:
@@ -64,7 +66,7 @@ def end_user_register(
 ) -> User:
     """Open an end-user account. Adults only (the platforms are for 18+); nothing is stored
     for a refused registration."""
-    email = _email_clean(email)
+    email = email_check(email)
     display_name = (display_name or "").strip()
     if not display_name:
         raise InvalidField("A display name is required.", field="display_name")
@@ -76,7 +78,7 @@ def end_user_register(
             f"You must be at least {ADULT_AGE} years old to register.", field="birth_date"
         )
     candidate = User(email=email, display_name=display_name, birth_date=birth_date)
-    _password_check(password, candidate, "password")
+    password_check(password, candidate, "password")
 
     with transaction.atomic():
         if User.objects.filter(email=email).exists():
@@ -140,7 +142,7 @@ def profile_update(
     if old_password is not None or new_password is not None:
         if not user.check_password(old_password or ""):
             raise InvalidField("The current password is wrong.", field="old_password")
-        _password_check(new_password or "", user, "new_password")
+        password_check(new_password or "", user, "new_password")
         user.set_password(new_password)
         fields.append("password")
     with transaction.atomic():
@@ -161,7 +163,7 @@ def password_reset_request(*, email: str, origin: str, brand_name: str) -> None:
     """Mail a reset link if the address has an account. The caller's answer is the same
     either way, so the endpoint cannot be used to find out who has an account."""
     try:
-        email = _email_clean(email)
+        email = email_check(email)
     except InvalidField:
         return
     user = User.objects.filter(email=email, is_active=True).first()
@@ -195,7 +197,7 @@ def password_reset_confirm(*, uid: str, token: str, new_password: str) -> User:
     user = user_from_password_link(uid=uid, token=token)
     if user is None:
         raise InvalidLink("This reset link is invalid or was already used.", field="token")
-    _password_check(new_password, user, "new_password")
+    password_check(new_password, user, "new_password")
     with transaction.atomic():
         user.set_password(new_password)
         user.save(update_fields=["password"])

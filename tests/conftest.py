@@ -196,3 +196,46 @@ def callrix_server(django_db_setup):
     server.url = f"http://127.0.0.1:{server.server_port}"
     yield server
     server.shutdown()
+
+
+@pytest.fixture(scope="session")
+def livekit_sandbox():
+    from sandboxes.livekit_sandbox import LiveKitSandbox, serve
+
+    server, base_url = serve(sandbox=LiveKitSandbox())
+    yield server.sandbox, base_url
+    server.shutdown()
+
+
+@pytest.fixture
+def livekit(livekit_sandbox, settings):
+    """The LiveKit sandbox, with the product's LIVEKIT_* settings pointed at it."""
+    sandbox, base_url = livekit_sandbox
+    settings.LIVEKIT_URL = base_url.replace("http://", "ws://")
+    settings.LIVEKIT_API_KEY = sandbox.api_key
+    settings.LIVEKIT_API_SECRET = sandbox.api_secret
+    sandbox.webhook_url = None
+    sandbox.drop_webhooks = False
+    yield sandbox
+    sandbox.reset()
+
+
+@pytest.fixture(scope="session")
+def fcm_sandbox():
+    from sandboxes.fcm_sandbox import FcmSandbox, serve
+
+    server, base_url = serve(sandbox=FcmSandbox())
+    yield server.sandbox, base_url
+    server.shutdown()
+
+
+@pytest.fixture
+def fcm(fcm_sandbox, settings):
+    """The FCM sandbox, with FCM_API_BASE and Callrix's default credentials pointed at it."""
+    import json
+
+    sandbox, base_url = fcm_sandbox
+    settings.FCM_API_BASE = base_url
+    settings.FCM_DEFAULT_CREDENTIALS = json.dumps(sandbox.create_service_account())
+    yield sandbox
+    sandbox.reset()

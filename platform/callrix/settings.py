@@ -57,6 +57,7 @@ SHARED_APPS = [
     "django.contrib.messages",
     "django.contrib.admin",
     "django.contrib.staticfiles",
+    "django.contrib.postgres",
     "axes",
     "ninja_jwt",
     "ninja_jwt.token_blacklist",
@@ -73,6 +74,10 @@ TENANT_APPS = [
     "ninja_jwt.token_blacklist",
     "tenant_apps.wallets",
     "tenant_apps.payments",
+    "tenant_apps.pricing",
+    "tenant_apps.notifications",
+    "tenant_apps.advisors",
+    "tenant_apps.calls",
 ]
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
 
@@ -208,6 +213,7 @@ THROTTLE_RATES = {
     "password_reset": os.environ.get("THROTTLE_PASSWORD_RESET", "5/h"),
     "verify_email": os.environ.get("THROTTLE_VERIFY_EMAIL", "10/h"),
     "topup": os.environ.get("THROTTLE_TOPUP", "20/h"),
+    "call": os.environ.get("THROTTLE_CALL", "30/h"),
 }
 
 LOGIN_URL = "/account/login/"
@@ -236,3 +242,18 @@ CALLRIX_ENCRYPTION_KEY = os.environ.get("CALLRIX_ENCRYPTION_KEY", "")
 
 # Stripe: the API base the SDK talks to (unset = Stripe itself; the sandbox in tests/demo).
 STRIPE_API_BASE = os.environ.get("STRIPE_API_BASE", "")
+
+# LiveKit: the server URL browsers connect to (ws:// or wss://; its API is the same host over
+# http(s)) and the API key pair. The defaults are the local sandbox's
+# (`python -m sandboxes.livekit_sandbox`).
+LIVEKIT_URL = os.environ.get("LIVEKIT_URL", "ws://127.0.0.1:7880")
+LIVEKIT_API_KEY = os.environ.get("LIVEKIT_API_KEY", "devkey")
+LIVEKIT_API_SECRET = os.environ.get(
+    "LIVEKIT_API_SECRET", "callrix-dev-livekit-secret-not-for-production"
+)
+
+# Firebase Cloud Messaging: the API base firebase-admin sends to (unset = Google; the sandbox
+# in tests/demo), and Callrix's own service-account key (JSON or a path to it) for licensees
+# without their own Firebase project.
+FCM_API_BASE = os.environ.get("FCM_API_BASE", "")
+FCM_DEFAULT_CREDENTIALS = os.environ.get("FCM_DEFAULT_CREDENTIALS", "")

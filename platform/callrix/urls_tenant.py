@@ -6,9 +6,16 @@ from callrix.api import build_api
 from identity import views as identity_views
 from identity.api import admin_router as identity_admin_router
 from identity.api import router as identity_router
+from tenant_apps.advisors.api import admin_router as advisors_admin_router
+from tenant_apps.advisors.api import advisor_router as advisors_self_router
+from tenant_apps.advisors.api import router as advisors_router
+from tenant_apps.calls.api import router as calls_router
+from tenant_apps.notifications.api import admin_router as notifications_admin_router
+from tenant_apps.notifications.api import router as notifications_router
 from tenant_apps.payments import views as payment_views
 from tenant_apps.payments.api import admin_router as payments_admin_router
 from tenant_apps.payments.api import router as payments_router
+from tenant_apps.pricing.api import router as pricing_router
 from tenant_apps.wallets.api import router as wallet_router
 from tenants.api import licensee_router
 
@@ -19,6 +26,13 @@ api.add_router("", identity_admin_router)
 api.add_router("", wallet_router)
 api.add_router("", payments_router)
 api.add_router("", payments_admin_router)
+api.add_router("", pricing_router)
+api.add_router("", advisors_router)
+api.add_router("", advisors_admin_router)
+api.add_router("", advisors_self_router)
+api.add_router("", notifications_router)
+api.add_router("", notifications_admin_router)
+api.add_router("", calls_router)
 
 urlpatterns = [
     path("api/v1/", api.urls),

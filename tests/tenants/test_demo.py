@@ -40,8 +40,9 @@ def test_demo_connects_to_the_sandbox_only_without_real_keys(stripe, settings):
     demo_ensure()
     aurora = selectors.licensee_get_by_slug(slug="aurora")
     assert demo_uses_stripe_sandbox(licensee=aurora)
-    demo_stripe_connect(licensee=aurora, sandbox_url=settings.STRIPE_API_BASE,
-                        web_origin="http://127.0.0.1:8000")
+    demo_stripe_connect(
+        licensee=aurora, sandbox_url=settings.STRIPE_API_BASE, web_origin="http://127.0.0.1:8000"
+    )
     assert demo_uses_stripe_sandbox(licensee=aurora)  # sandbox keys: still sandbox mode
 
 

@@ -1,0 +1,247 @@
+"""Advisors: the public directory, end users' favorites, admins' management and the
+advisor's own profile."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from ninja import Query, Router, Schema
+from ninja.responses import Status
+from pydantic import Field
+
+from identity.auth import ADMIN_ROLES, ADVISOR_ROLES, END_USER_ROLES, TokenAuth
+from identity.tokens import access_token_user
+from tenant_apps.advisors import selectors, services
+from tenant_apps.advisors.errors import AdvisorNotFound
+
+router = Router(tags=["advisors"])
+admin_router = Router(tags=["admin"])
+advisor_router = Router(tags=["advisor"])
+
+
+class AdvisorOut(Schema):
+    id: int
+    display_name: str
+    headline: str
+    bio: str
+    categories: list[str]
+    languages: list[str]
+    photo_url: str
+    rate: int
+    currency: str
+    status: str
+    rating: float | None
+    rating_count: int
+    favorite: bool = False
+
+
+class AdvisorPageOut(Schema):
+    count: int
+    results: list[AdvisorOut]
+
+
+class AdvisorAdminOut(AdvisorOut):
+    email: str
+    suspended: bool
+    suspended_reason: str
+    created_at: datetime
+
+
+class ProfileIn(Schema):
+    display_name: str | None = Field(default=None, max_length=120)
+    headline: str | None = Field(default=None, max_length=200)
+    bio: str | None = Field(default=None, max_length=5_000)
+    categories: list[str] | None = Field(default=None, max_length=20)
+    languages: list[str] | None = Field(default=None, max_length=20)
+    photo_url: str | None = Field(default=None, max_length=500)
+    rate: int | None = Field(default=None, gt=0, le=1_000_000)
+
+
+class AdvisorSelfIn(ProfileIn):
+    status: Literal["online", "offline"] | None = None
+
+
+class AdvisorCreateIn(Schema):
+    email: str = Field(max_length=254)
+    display_name: str = Field(max_length=120)
+    rate: int = Field(gt=0, le=1_000_000)
+    password: str | None = Field(default=None, max_length=128)
+    headline: str = Field(default="", max_length=200)
+    bio: str = Field(default="", max_length=5_000)
+    categories: list[str] = Field(default_factory=list, max_length=20)
+    languages: list[str] = Field(default_factory=list, max_length=20)
+
+
+class SuspendIn(Schema):
+    reason: str = Field(max_length=300)
+
+
+def _currency(request) -> str:
+    return request.tenant.currency
+
+
+def _out(advisor, request, favorites: set[int] = frozenset()) -> dict:
+    return {
+        "id": advisor.pk,
+        "display_name": advisor.display_name,
+        "headline": advisor.headline,
+        "bio": advisor.bio,
+        "categories": advisor.categories,
+        "languages": advisor.languages,
+        "photo_url": advisor.photo_url,
+        "rate": advisor.rate_minor_per_minute,
+        "currency": _currency(request),
+        "status": advisor.status,
+        "rating": advisor.rating,
+        "rating_count": advisor.rating_count,
+        "favorite": advisor.pk in favorites,
+    }
+
+
+def _admin_out(advisor, request) -> dict:
+    return _out(advisor, request) | {
+        "email": advisor.user.email,
+        "suspended": advisor.suspended,
+        "suspended_reason": advisor.suspended_reason,
+        "created_at": advisor.created_at,
+    }
+
+
+def _origin(request) -> str:
+    return request.build_absolute_uri("/").rstrip("/")
+
+
+def _favorites_of(request) -> set[int]:
+    """Favorites of a signed-in end user, if the request carries a valid token."""
+    header = request.headers.get("Authorization", "")
+    if not header.startswith("Bearer "):
+        return set()
+    user = access_token_user(header.removeprefix("Bearer ").strip())
+    return selectors.favorite_advisor_ids(user_id=user.pk) if user else set()
+
+
+@router.get("/advisors", response=AdvisorPageOut, auth=None)
+def advisor_list(
+    request,
+    category: str | None = Query(default=None, max_length=40),
+    status: Literal["online", "busy", "offline"] | None = None,
+    language: str | None = Query(default=None, max_length=8),
+    sort: Literal["rating", "price", "-price", "name"] = "rating",
+    limit: int = Query(default=50, ge=1, le=100),
+    offset: int = Query(default=0, ge=0),
+):
+    advisors = selectors.advisor_list_public(
+        category=category, status=status, language=language, sort=sort
+    )
+    favorites = _favorites_of(request)
+    return {
+        "count": advisors.count(),
+        "results": [_out(a, request, favorites) for a in advisors[offset : offset + limit]],
+    }
+
+
+@router.get("/advisors/{advisor_id}", response=AdvisorOut, auth=None)
+def advisor_get(request, advisor_id: int):
+    advisor = selectors.advisor_get_public(advisor_id=advisor_id)
+    if advisor is None:
+        raise AdvisorNotFound("There is no such advisor.", field="advisor_id")
+    return _out(advisor, request, _favorites_of(request))
+
+
+@router.put(
+    "/advisors/{advisor_id}/favorite", response={204: None}, auth=TokenAuth(roles=END_USER_ROLES)
+)
+def favorite_add(request, advisor_id: int):
+    services.favorite_add(user=request.auth, advisor_id=advisor_id)
+    return Status(204, None)
+
+
+@router.delete(
+    "/advisors/{advisor_id}/favorite", response={204: None}, auth=TokenAuth(roles=END_USER_ROLES)
+)
+def favorite_remove(request, advisor_id: int):
+    services.favorite_remove(user=request.auth, advisor_id=advisor_id)
+    return Status(204, None)
+
+
+@router.get("/me/favorites", response=list[AdvisorOut], auth=TokenAuth(roles=END_USER_ROLES))
+def favorites(request):
+    ids = selectors.favorite_advisor_ids(user_id=request.auth.pk)
+    advisors = selectors.advisor_list_public().filter(pk__in=ids)
+    return [_out(a, request, ids) for a in advisors]
+
+
+# --- Licensee admins -----------------------------------------------------------------------
+
+ADMIN = TokenAuth(roles=ADMIN_ROLES)
+
+
+@admin_router.post("/admin/advisors", response={201: AdvisorAdminOut}, auth=ADMIN)
+def admin_advisor_create(request, payload: AdvisorCreateIn):
+    advisor = services.advisor_create(
+        email=payload.email,
+        display_name=payload.display_name,
+        rate_minor=payload.rate,
+        password=payload.password,
+        admin=request.auth,
+        origin=_origin(request),
+        headline=payload.headline,
+        bio=payload.bio,
+        categories=payload.categories,
+        languages=payload.languages,
+    )
+    return Status(201, _admin_out(advisor, request))
+
+
+@admin_router.get("/admin/advisors", response=list[AdvisorAdminOut], auth=ADMIN)
+def admin_advisor_list(request, q: str | None = Query(default=None, max_length=100)):
+    return [_admin_out(a, request) for a in selectors.advisor_list_admin(text=q)]
+
+
+@admin_router.patch("/admin/advisors/{advisor_id}", response=AdvisorAdminOut, auth=ADMIN)
+def admin_advisor_update(request, advisor_id: int, payload: ProfileIn):
+    changes = payload.dict(exclude_none=True)
+    advisor = services.advisor_update(
+        advisor_id=advisor_id, rate_minor=changes.pop("rate", None), **changes
+    )
+    return _admin_out(advisor, request)
+
+
+@admin_router.post("/admin/advisors/{advisor_id}/suspend", response=AdvisorAdminOut, auth=ADMIN)
+def admin_advisor_suspend(request, advisor_id: int, payload: SuspendIn):
+    return _admin_out(
+        services.advisor_suspend(advisor_id=advisor_id, reason=payload.reason), request
+    )
+
+
+@admin_router.post("/admin/advisors/{advisor_id}/reinstate", response=AdvisorAdminOut, auth=ADMIN)
+def admin_advisor_reinstate(request, advisor_id: int):
+    return _admin_out(services.advisor_reinstate(advisor_id=advisor_id), request)
+
+
+# --- The advisor themself ------------------------------------------------------------------
+
+
+def _own(request):
+    advisor = selectors.advisor_for_user(user_id=request.auth.pk)
+    if advisor is None:
+        raise AdvisorNotFound("Your advisor profile does not exist.", field=None)
+    return advisor
+
+
+@advisor_router.get("/advisor/me", response=AdvisorAdminOut, auth=TokenAuth(roles=ADVISOR_ROLES))
+def advisor_me(request):
+    return _admin_out(_own(request), request)
+
+
+@advisor_router.patch("/advisor/me", response=AdvisorAdminOut, auth=TokenAuth(roles=ADVISOR_ROLES))
+def advisor_me_update(request, payload: AdvisorSelfIn):
+    changes = payload.dict(exclude_none=True)
+    advisor = services.advisor_self_update(
+        advisor_id=_own(request).pk,
+        status=changes.pop("status", None),
+        rate_minor=changes.pop("rate", None),
+        **changes,
+    )
+    return _admin_out(advisor, request)

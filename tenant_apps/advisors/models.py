@@ -1,0 +1,69 @@
+"""Advisors: the people end users pay to talk to, with their profile, rate and presence."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
+from django.db import models
+from django.db.models import Q
+
+
+class Advisor(models.Model):
+    class Status(models.TextChoices):
+        ONLINE = "online"
+        BUSY = "busy"  # in a call (set by the platform, never by the advisor)
+        OFFLINE = "offline"
+
+    # DO_NOTHING: see payments.TopUp.user — the collector must not search from public.
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.DO_NOTHING, related_name="advisor"
+    )
+    display_name = models.CharField(max_length=120)
+    headline = models.CharField(max_length=200, blank=True)
+    bio = models.TextField(blank=True, max_length=5_000)
+    categories = ArrayField(models.CharField(max_length=40), default=list, blank=True)
+    languages = ArrayField(models.CharField(max_length=8), default=list, blank=True)
+    photo_url = models.URLField(blank=True)
+    rate_minor_per_minute = models.PositiveIntegerField()
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.OFFLINE)
+    suspended = models.BooleanField(default=False)
+    suspended_reason = models.CharField(max_length=300, blank=True)
+    rating_sum = models.PositiveIntegerField(default=0)
+    rating_count = models.PositiveIntegerField(default=0)
+    missed_in_row = models.PositiveIntegerField(default=0)
+    favorites_notified_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                name="advisor_rate_positive", condition=Q(rate_minor_per_minute__gt=0)
+            ),
+            models.CheckConstraint(
+                name="advisor_status_valid", condition=Q(status__in=["online", "busy", "offline"])
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "suspended"])]
+
+    def __str__(self) -> str:
+        return self.display_name
+
+    @property
+    def rating(self) -> float | None:
+        return round(self.rating_sum / self.rating_count, 2) if self.rating_count else None
+
+
+class Favorite(models.Model):
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.DO_NOTHING, related_name="favorites"
+    )
+    advisor = models.ForeignKey(Advisor, on_delete=models.CASCADE, related_name="favorited_by")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "advisor"], name="favorite_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} ♥ {self.advisor_id}"

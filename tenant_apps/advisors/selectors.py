@@ -1,0 +1,62 @@
+from __future__ import annotations
+
+from django.db.models import Case, F, IntegerField, QuerySet, Value, When
+
+from tenant_apps.advisors.models import Advisor, Favorite
+
+SORTS = {
+    "rating": [F("rating_avg").desc(nulls_last=True), "display_name"],
+    "price": ["rate_minor_per_minute", "display_name"],
+    "-price": ["-rate_minor_per_minute", "display_name"],
+    "name": ["display_name"],
+}
+
+
+def advisor_list_public(
+    *,
+    category: str | None = None,
+    status: str | None = None,
+    language: str | None = None,
+    sort: str = "rating",
+) -> QuerySet[Advisor]:
+    """Advisors an end user may see: not suspended, online first, then by the chosen order."""
+    advisors = Advisor.objects.filter(suspended=False).annotate(
+        presence_rank=Case(
+            When(status=Advisor.Status.ONLINE, then=Value(0)),
+            When(status=Advisor.Status.BUSY, then=Value(1)),
+            default=Value(2),
+            output_field=IntegerField(),
+        ),
+        rating_avg=Case(
+            When(rating_count=0, then=None),
+            default=F("rating_sum") * 1.0 / F("rating_count"),
+        ),
+    )
+    if category:
+        advisors = advisors.filter(categories__contains=[category.lower()])
+    if language:
+        advisors = advisors.filter(languages__contains=[language.lower()])
+    if status:
+        advisors = advisors.filter(status=status)
+    return advisors.order_by("presence_rank", *SORTS[sort], "id")
+
+
+def advisor_get_public(*, advisor_id: int) -> Advisor | None:
+    return Advisor.objects.filter(pk=advisor_id, suspended=False).first()
+
+
+def advisor_for_user(*, user_id: int) -> Advisor | None:
+    return Advisor.objects.filter(user_id=user_id).first()
+
+
+def favorite_advisor_ids(*, user_id: int) -> set[int]:
+    return set(Favorite.objects.filter(user_id=user_id).values_list("advisor_id", flat=True))
+
+
+def advisor_list_admin(*, text: str | None = None) -> QuerySet[Advisor]:
+    advisors = Advisor.objects.select_related("user").order_by("display_name", "id")
+    if text:
+        advisors = advisors.filter(display_name__icontains=text) | advisors.filter(
+            user__email__icontains=text
+        )
+    return advisors

@@ -1,0 +1,214 @@
+"""Calls on a licensee's hosts: end users call advisors; both join, talk and hang up."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from ninja import Query, Router, Schema
+from ninja.responses import Status
+from pydantic import Field
+
+from callrix.throttling import LicenseeRateThrottle
+from identity.auth import ADVISOR_ROLES, END_USER_ROLES, TokenAuth
+from tenant_apps.calls import selectors, services
+from tenant_apps.calls.errors import CallNotFound
+from tenant_apps.calls.models import Call
+
+router = Router(tags=["calls"])
+PARTIES = TokenAuth(roles=END_USER_ROLES | ADVISOR_ROLES)
+
+
+class CallIn(Schema):
+    advisor_id: int = Field(gt=0)
+
+
+class AdvisorRef(Schema):
+    id: int
+    display_name: str
+
+
+class CallOut(Schema):
+    id: int
+    status: str
+    advisor: AdvisorRef
+    talk_seconds: int
+    cost: int
+    currency: str
+    rate: int
+    free_seconds: int
+    seconds_left: int | None
+    low_funds: bool
+    rating: int | None
+    created_at: datetime
+    ended_at: datetime | None
+    end_reason: str
+
+
+class CallPageOut(Schema):
+    count: int
+    results: list[CallOut]
+
+
+class JoinOut(Schema):
+    livekit_url: str
+    token: str
+    room: str
+
+
+class ReceiptOut(Schema):
+    call_id: int
+    advisor: AdvisorRef
+    talk_seconds: int
+    free_seconds: int
+    rate: int
+    billing_mode: str
+    amount: int
+    currency: str
+    ended_at: datetime | None
+    split: dict[str, int] | None
+
+
+class ReviewIn(Schema):
+    rating: int = Field(ge=1, le=5)
+    comment: str = Field(default="", max_length=2_000)
+
+
+class ReviewOut(Schema):
+    call_id: int
+    rating: int
+    comment: str
+
+
+class CapIn(Schema):
+    monthly_limit: int | None = Field(default=None, ge=0, le=100_000_000)
+
+
+class CapOut(Schema):
+    monthly_limit: int | None
+
+
+def _out(call: Call) -> dict:
+    meter = selectors.live_meter(call)
+    review = getattr(call, "review", None)  # the reverse one-to-one raises AttributeError
+    return {
+        "id": call.pk,
+        "status": call.status,
+        "advisor": {"id": call.advisor_id, "display_name": call.advisor.display_name},
+        "talk_seconds": meter["talk_seconds"],
+        "cost": meter["cost"],
+        "currency": call.currency,
+        "rate": call.rate_minor_per_minute,
+        "free_seconds": call.free_seconds,
+        "seconds_left": meter["seconds_left"],
+        "low_funds": call.low_funds_warned_at is not None,
+        "rating": review.rating if review else None,
+        "created_at": call.created_at,
+        "ended_at": call.ended_at,
+        "end_reason": call.end_reason,
+    }
+
+
+def _fresh(request, call_id: int) -> Call:
+    call = selectors.call_for_party(user=request.auth, call_id=call_id)
+    if call is None:
+        raise CallNotFound("There is no such call.", field="call_id")
+    return call
+
+
+@router.post(
+    "/calls",
+    response={201: CallOut},
+    auth=TokenAuth(roles=END_USER_ROLES),
+    throttle=[LicenseeRateThrottle("call")],
+)
+def call_request(request, payload: CallIn):
+    call = services.call_request(caller=request.auth, advisor_id=payload.advisor_id)
+    return Status(201, _out(_fresh(request, call.pk)))
+
+
+@router.get("/calls", response=CallPageOut, auth=PARTIES)
+def call_history(
+    request, limit: int = Query(default=20, ge=1, le=100), offset: int = Query(default=0, ge=0)
+):
+    calls = selectors.calls_for_party(user=request.auth)
+    return {"count": calls.count(), "results": [_out(c) for c in calls[offset : offset + limit]]}
+
+
+@router.get("/calls/{call_id}", response=CallOut, auth=PARTIES)
+def call_get(request, call_id: int):
+    return _out(_fresh(request, call_id))
+
+
+@router.post("/calls/{call_id}/accept", response=CallOut, auth=TokenAuth(roles=ADVISOR_ROLES))
+def call_accept(request, call_id: int):
+    services.call_accept(user=request.auth, call_id=call_id)
+    return _out(_fresh(request, call_id))
+
+
+@router.post("/calls/{call_id}/decline", response=CallOut, auth=TokenAuth(roles=ADVISOR_ROLES))
+def call_decline(request, call_id: int):
+    services.call_decline(user=request.auth, call_id=call_id)
+    return _out(_fresh(request, call_id))
+
+
+@router.post("/calls/{call_id}/join", response=JoinOut, auth=PARTIES)
+def call_join(request, call_id: int):
+    url, token = services.call_join(user=request.auth, call_id=call_id)
+    return {"livekit_url": url, "token": token, "room": _fresh(request, call_id).room_name}
+
+
+@router.post("/calls/{call_id}/hangup", response=CallOut, auth=PARTIES)
+def call_hangup(request, call_id: int):
+    services.call_hangup(user=request.auth, call_id=call_id)
+    return _out(_fresh(request, call_id))
+
+
+@router.get("/calls/{call_id}/receipt", response=ReceiptOut, auth=PARTIES)
+def call_receipt(request, call_id: int):
+    call = _fresh(request, call_id)
+    if call.settled_at is None:
+        raise CallNotFound("This call has no receipt (yet).", field="call_id")
+    is_advisor = call.advisor.user_id == request.auth.pk
+    return {
+        "call_id": call.pk,
+        "advisor": {"id": call.advisor_id, "display_name": call.advisor.display_name},
+        "talk_seconds": call.talk_seconds,
+        "free_seconds": call.free_seconds,
+        "rate": call.rate_minor_per_minute,
+        "billing_mode": call.billing_mode,
+        "amount": call.cost_minor,
+        "currency": call.currency,
+        "ended_at": call.ended_at,
+        # The split is the advisor's business, not the caller's.
+        "split": {
+            "advisor": call.advisor_minor,
+            "licensee": call.licensee_minor,
+            "callrix": call.callrix_minor,
+        }
+        if is_advisor
+        else None,
+    }
+
+
+@router.post(
+    "/calls/{call_id}/review", response={201: ReviewOut}, auth=TokenAuth(roles=END_USER_ROLES)
+)
+def call_review(request, call_id: int, payload: ReviewIn):
+    review = services.review_create(
+        caller=request.auth, call_id=call_id, rating=payload.rating, comment=payload.comment
+    )
+    return Status(
+        201, {"call_id": review.call_id, "rating": review.rating, "comment": review.comment}
+    )
+
+
+@router.get("/me/spending-cap", response=CapOut, auth=TokenAuth(roles=END_USER_ROLES))
+def spending_cap_get(request):
+    cap = getattr(request.auth, "spending_cap", None)
+    return {"monthly_limit": cap.monthly_limit_minor if cap else None}
+
+
+@router.put("/me/spending-cap", response=CapOut, auth=TokenAuth(roles=END_USER_ROLES))
+def spending_cap_put(request, payload: CapIn):
+    cap = services.spending_cap_set(user=request.auth, monthly_limit_minor=payload.monthly_limit)
+    return {"monthly_limit": cap.monthly_limit_minor if cap else None}

@@ -1,0 +1,50 @@
+from callrix.errors import DomainError
+
+
+class CallError(DomainError):
+    pass
+
+
+class LiveKitUnavailable(CallError):
+    status_code = 502
+    code = "livekit_unavailable"
+
+
+class LiveKitWebhookInvalid(CallError):
+    status_code = 400
+    code = "bad_webhook"
+
+
+class CallNotFound(CallError):
+    status_code = 404
+    code = "call_not_found"
+
+
+class AdvisorUnavailable(CallError):
+    status_code = 409
+    code = "advisor_unavailable"
+
+
+class CallerBusy(CallError):
+    status_code = 409
+    code = "caller_in_call"
+
+
+class WalletOwes(CallError):
+    status_code = 409
+    code = "wallet_owes"
+
+
+class SpendingCapReached(CallError):
+    status_code = 422
+    code = "spending_cap"
+
+
+class CallStateConflict(CallError):
+    status_code = 409
+    code = "call_state"
+
+
+class ReviewRefused(CallError):
+    status_code = 422
+    code = "review_refused"

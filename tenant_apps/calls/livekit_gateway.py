@@ -1,0 +1,173 @@
+"""The only module that talks to LiveKit. It speaks our words (a call's room, who is in it, a
+participant's pass into it, what a webhook says) to the rest of the code and LiveKit's to
+LiveKit, through the official `livekit-api` SDK, against `LIVEKIT_URL` (the local sandbox in
+development and tests, `python -m sandboxes.livekit_sandbox`)."""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import datetime
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+import aiohttp
+from django.conf import settings
+from livekit import api
+
+from tenant_apps.calls.errors import LiveKitUnavailable, LiveKitWebhookInvalid
+
+REQUEST_TIMEOUT_SECONDS = 10
+
+Result = TypeVar("Result")
+
+
+def _credentials() -> tuple[str, str]:
+    key, secret = settings.LIVEKIT_API_KEY, settings.LIVEKIT_API_SECRET
+    if not key or not secret:
+        raise LiveKitUnavailable("LiveKit is not configured.")
+    return key, secret
+
+
+def _api_url() -> str:
+    """`LIVEKIT_URL` is what browsers connect to (ws:// or wss://); the server API is the same
+    host over http:// or https://."""
+    url = settings.LIVEKIT_URL
+    if not url:
+        raise LiveKitUnavailable("LiveKit is not configured.")
+    return "http" + url[2:] if url.startswith("ws") else url
+
+
+def _run_to_completion(make_coroutine: Callable[[], Awaitable[Result]]) -> Result:
+    """Run a coroutine from synchronous code (views, dramatiq actors) on a fresh event loop.
+    A thread that already runs a loop (an async context) cannot start another, so the
+    coroutine then gets a short-lived thread of its own."""
+
+    async def main() -> Result:
+        return await make_coroutine()
+
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(main())
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, main()).result()
+
+
+def _call(operation: Callable[[api.LiveKitAPI], Awaitable[Result]]) -> Result:
+    url = _api_url()
+    key, secret = _credentials()
+
+    async def run() -> Result:
+        # The client's aiohttp session is bound to the loop it was made on: one per call,
+        # made and closed inside that call's loop, so nothing outlives it.
+        client = api.LiveKitAPI(
+            url, key, secret, timeout=aiohttp.ClientTimeout(total=REQUEST_TIMEOUT_SECONDS)
+        )
+        try:
+            return await operation(client)
+        finally:
+            await client.aclose()
+
+    try:
+        return _run_to_completion(run)
+    except api.TwirpError as error:
+        if error.status in (401, 403):
+            raise LiveKitUnavailable("LiveKit refused our API key.") from None
+        raise LiveKitUnavailable(f"LiveKit refused the request: {error.message}") from None
+    except (aiohttp.ClientError, TimeoutError, OSError):
+        raise LiveKitUnavailable("LiveKit could not be reached. Please try again.") from None
+
+
+def room_create(*, name: str, empty_timeout_seconds: int = 60, max_participants: int = 2) -> None:
+    """Open a call's room; LiveKit closes it by itself if nobody joins within the timeout.
+    Safe to repeat: LiveKit answers CreateRoom for an open room with that room."""
+    request = api.CreateRoomRequest(
+        name=name, empty_timeout=empty_timeout_seconds, max_participants=max_participants
+    )
+
+    async def create(client: api.LiveKitAPI) -> None:
+        await client.room.create_room(request)
+
+    _call(create)
+
+
+def room_delete(*, name: str) -> bool:
+    """Close a room and disconnect everyone in it. False when it was not open (never made,
+    already closed, or closed by LiveKit for being idle)."""
+
+    async def delete(client: api.LiveKitAPI) -> bool:
+        try:
+            await client.room.delete_room(api.DeleteRoomRequest(room=name))
+        except api.TwirpError as error:
+            if error.code == api.TwirpErrorCode.NOT_FOUND:
+                return False
+            raise
+        return True
+
+    return _call(delete)
+
+
+def room_participants(*, name: str) -> list[str] | None:
+    """The identities connected to a room, or None when the room is not open."""
+
+    async def participants(client: api.LiveKitAPI) -> list[str] | None:
+        # ListParticipants answers an empty list for a room that does not exist, so whether
+        # the room is open is asked first.
+        listed = await client.room.list_rooms(api.ListRoomsRequest(names=[name]))
+        if not any(room.name == name for room in listed.rooms):
+            return None
+        reply = await client.room.list_participants(api.ListParticipantsRequest(room=name))
+        return [participant.identity for participant in reply.participants]
+
+    return _call(participants)
+
+
+def access_token_issue(
+    *, room: str, identity: str, display_name: str, ttl_seconds: int = 600
+) -> str:
+    """A participant's pass into one room: join it, talk, listen. Voice only (the microphone;
+    no camera, screen or data messages) and no administration or recording rights. The TTL
+    only bounds when the pass can be used to connect, not how long the call may last."""
+    key, secret = _credentials()
+    grants = api.VideoGrants(
+        room_join=True,
+        room=room,
+        can_publish=True,
+        can_publish_sources=["microphone"],
+        can_subscribe=True,
+        can_publish_data=False,
+    )
+    token = (
+        api.AccessToken(key, secret)
+        .with_identity(identity)
+        .with_name(display_name)
+        .with_ttl(datetime.timedelta(seconds=ttl_seconds))
+        .with_grants(grants)
+    )
+    return token.to_jwt()
+
+
+def webhook_event_parse(*, body: bytes, authorization: str) -> dict:
+    """Verify a LiveKit webhook (its `Authorization` JWT is signed with our API secret, issued
+    by our key, unexpired, and carries the SHA-256 of the exact body) and return what it says:
+    `id`, `event`, `room_name`, `participant_identity` (None when the event has none),
+    `created_at` (unix seconds) and `num_dropped` (events LiveKit lost just before this one)."""
+    key, secret = settings.LIVEKIT_API_KEY, settings.LIVEKIT_API_SECRET
+    receiver = api.WebhookReceiver(api.TokenVerifier(key, secret))
+    # LiveKit sends the bare token; a `Bearer ` prefix added on the way is tolerated.
+    token = authorization.strip().removeprefix("Bearer ").strip()
+    try:
+        event = receiver.receive(body.decode("utf-8"), token)
+    except Exception:  # the SDK raises PyJWT's errors, ValueError, and a bare Exception
+        raise LiveKitWebhookInvalid("The webhook signature is invalid or expired.") from None
+    if not event.id or not event.event:
+        raise LiveKitWebhookInvalid("The webhook body is not a LiveKit event.")
+    return {
+        "id": event.id,
+        "event": event.event,
+        "room_name": event.room.name or None,
+        "participant_identity": event.participant.identity or None,
+        "created_at": int(event.created_at),
+        "num_dropped": int(event.num_dropped),
+    }

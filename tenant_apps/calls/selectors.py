@@ -1,0 +1,43 @@
+from __future__ import annotations
+
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from identity.models import User
+from tenant_apps.calls import talk
+from tenant_apps.calls.models import Call
+from tenant_apps.pricing import charges
+from tenant_apps.wallets.selectors import wallet_balance_get
+
+
+def calls_for_party(*, user: User) -> QuerySet[Call]:
+    """Calls the user made or, for an advisor, received — newest first."""
+    return (
+        Call.objects.filter(Q(caller=user) | Q(advisor__user=user))
+        .select_related("advisor", "review")
+        .order_by("-created_at", "-id")
+    )
+
+
+def call_for_party(*, user: User, call_id: int) -> Call | None:
+    return calls_for_party(user=user).filter(pk=call_id).first()
+
+
+def live_meter(call: Call) -> dict:
+    """Talk so far, its cost, and how long the held credit lasts (for the in-call screen)."""
+    if call.status != Call.Status.CONNECTED:
+        return {"talk_seconds": call.talk_seconds, "cost": call.cost_minor, "seconds_left": None}
+    now = timezone.now()
+    talk_now = talk.talk_seconds_at(call, now)
+    # What is held, plus what the wallet could still add to the hold.
+    spendable = call.held_minor + wallet_balance_get(user_id=call.caller_id).available_minor
+    affordable = call.free_seconds + charges.seconds_covered(
+        amount_minor=spendable,
+        rate_minor_per_minute=call.rate_minor_per_minute,
+        billing_mode=call.billing_mode,
+    )
+    return {
+        "talk_seconds": talk_now,
+        "cost": talk.cost_for(call, talk_now),
+        "seconds_left": max(0, affordable - talk_now),
+    }

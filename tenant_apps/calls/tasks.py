@@ -1,0 +1,25 @@
+import dramatiq
+
+from tenant_apps.calls import livekit_gateway, services
+
+
+@dramatiq.actor(queue_name="calls", max_retries=3)
+def call_ring_timeout(call_id: int) -> None:
+    services.call_ring_timeout(call_id=call_id)
+
+
+@dramatiq.actor(queue_name="calls", max_retries=0)
+def call_bill(call_id: int) -> None:
+    """One billing tick; it queues the next itself. The reconciler restarts a broken chain."""
+    services.call_bill(call_id=call_id)
+
+
+@dramatiq.actor(queue_name="calls", max_retries=5)
+def room_close(room_name: str) -> None:
+    """End the LiveKit room for everyone in it (idempotent: a gone room is fine)."""
+    livekit_gateway.room_delete(name=room_name)
+
+
+@dramatiq.actor(queue_name="calls", max_retries=0, time_limit=120_000)
+def calls_reconcile() -> None:
+    services.calls_reconcile()
