@@ -476,9 +476,11 @@ class LiveKitSandbox:
         name: str = "",
         *,
         permission: models.ParticipantPermission | None = None,
+        at: float | None = None,
     ) -> dict[str, Any]:
         """A client connects to a room (LiveKit opens it if it is not open yet). A second
-        connection with the same identity replaces the first, as in LiveKit."""
+        connection with the same identity replaces the first, as in LiveKit. `at` (unix
+        seconds) dates the join in the past, to play a talk of some length at once."""
         if not room or not identity:
             raise TwirpError("invalid_argument", "room and identity are required")
         with self._transaction():
@@ -488,7 +490,7 @@ class LiveKitSandbox:
                 raise TwirpError("resource_exhausted", "room is full")
             if identity in live.participants:
                 self._disconnect(live, identity, models.DisconnectReason.DUPLICATE_IDENTITY)
-            now = _now()
+            now = _now() if at is None else at
             participant = models.ParticipantInfo(
                 sid=new_id("PA_"),
                 identity=identity,
@@ -504,7 +506,7 @@ class LiveKitSandbox:
             )
             live.participants[identity] = participant
             live.emptied_at = None
-            self._emit("participant_joined", live, participant=participant)
+            self._emit("participant_joined", live, participant=participant, at=at)
             return _message_dict(participant)
 
     def connect(self, token: str) -> dict[str, Any]:
@@ -529,13 +531,15 @@ class LiveKitSandbox:
             raise TwirpError("invalid_argument", "invalid canPublishSources") from None
         return self.join(video.room, claims.identity, claims.name, permission=permission)
 
-    def leave(self, room: str, identity: str) -> dict[str, Any]:
-        """A client disconnects by itself."""
+    def leave(self, room: str, identity: str, *, at: float | None = None) -> dict[str, Any]:
+        """A client disconnects by itself (`at`: as for join)."""
         with self._transaction():
             live = self._rooms.get(room)
             if live is None or identity not in live.participants:
                 raise TwirpError("not_found", "participant not found")
-            participant = self._disconnect(live, identity, models.DisconnectReason.CLIENT_INITIATED)
+            participant = self._disconnect(
+                live, identity, models.DisconnectReason.CLIENT_INITIATED, at=at
+            )
             return _message_dict(participant)
 
     def finish(self, room: str) -> bool:
@@ -665,10 +669,18 @@ class LiveKitSandbox:
         data = request.json()
         identity = self._text(data, "identity")
         name = self._text(data, "name", required=False)
-        return json_response(200, self.join(room, identity, name))
+        return json_response(200, self.join(room, identity, name, at=self._at(data)))
 
     def _ctl_leave(self, request: Request, room: str) -> Response:
-        return json_response(200, self.leave(room, self._text(request.json(), "identity")))
+        data = request.json()
+        return json_response(200, self.leave(room, self._text(data, "identity"), at=self._at(data)))
+
+    @staticmethod
+    def _at(data: dict[str, Any]) -> float | None:
+        at = data.get("at")
+        if at is not None and (isinstance(at, bool) or not isinstance(at, int | float)):
+            raise TwirpError("invalid_argument", "at must be a unix time in seconds")
+        return at
 
     def _ctl_finish(self, request: Request, room: str) -> Response:
         if not self.finish(room):
@@ -765,14 +777,18 @@ class LiveKitSandbox:
         return live
 
     def _disconnect(
-        self, live: LiveRoom, identity: str, reason: models.DisconnectReason
+        self,
+        live: LiveRoom,
+        identity: str,
+        reason: models.DisconnectReason,
+        at: float | None = None,
     ) -> models.ParticipantInfo:
         participant = live.participants.pop(identity)
         participant.state = models.ParticipantInfo.State.DISCONNECTED
         participant.disconnect_reason = reason
         if not live.participants:
             live.emptied_at = _now()
-        self._emit("participant_left", live, participant=participant)
+        self._emit("participant_left", live, participant=participant, at=at)
         return participant
 
     def _close_room(self, name: str, reason: models.RoomEndReason) -> None:
@@ -795,9 +811,13 @@ class LiveKitSandbox:
         *,
         participant: models.ParticipantInfo | None = None,
         room_end_reason: models.RoomEndReason | None = None,
+        at: float | None = None,
     ) -> None:
         event = WebhookEvent(
-            event=kind, room=live.snapshot(), id=new_id("EV_"), created_at=int(_now())
+            event=kind,
+            room=live.snapshot(),
+            id=new_id("EV_"),
+            created_at=int(_now() if at is None else at),
         )
         if participant is not None:
             event.participant.CopyFrom(participant)

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import json
 import os
-import urllib.request
 from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
 from django.db import connection
 from django_tenants.utils import schema_context, tenant_context
 
-from callrix import crypto
+from callrix import crypto, offline
 from callrix.errors import DomainError
+from tenant_apps.advisors.models import Advisor
 from tenant_apps.payments import selectors as payment_selectors
 from tenant_apps.payments import services as payment_services
 from tenant_apps.payments import stripe_gateway
@@ -46,6 +45,45 @@ DEMO_PACKAGES = [
     ("regular", "€50 + €7.50 bonus", 5_000, 750),
 ]
 DEMO_CREDIT_MINOR = 2_500
+# (e-mail, name, headline, rate per minute, categories, languages, online)
+DEMO_ADVISORS = [
+    (
+        "luna@aurora.test",
+        "Luna Starling",
+        "Tarot and clarity for the week ahead",
+        200,
+        ["tarot", "love"],
+        ["en", "de"],
+        True,
+    ),
+    (
+        "orion@aurora.test",
+        "Orion Vale",
+        "Career crossroads, astrology",
+        300,
+        ["astrology", "career"],
+        ["en"],
+        True,
+    ),
+    (
+        "mira@aurora.test",
+        "Mira Solis",
+        "Dream reading and intuition",
+        150,
+        ["dreams"],
+        ["en", "es"],
+        False,
+    ),
+    (
+        "sage@aurora.test",
+        "Sage Holloway",
+        "Relationships, calmly",
+        250,
+        ["love", "family"],
+        ["de"],
+        False,
+    ),
+]
 SANDBOX_KEY_PREFIX = "sk_test_sandbox_"
 
 
@@ -76,20 +114,14 @@ def demo_stripe_connect(*, licensee, sandbox_url: str, web_origin: str) -> None:
                 return
             except DomainError:
                 pass  # e.g. the sandbox lost its state: connect a fresh sandbox account
-        request = urllib.request.Request(
+        creds = offline.post_json(
             f"{sandbox_url}/_sandbox/accounts",
-            method="POST",
-            headers={"Content-Type": "application/json"},
-            data=json.dumps(
-                {
-                    "webhook_url": f"{web_origin}/webhooks/stripe",
-                    "webhook_host": f"{licensee.slug}.localhost",
-                    "display_name": licensee.display_name,
-                }
-            ).encode(),
+            {
+                "webhook_url": f"{web_origin}/webhooks/stripe",
+                "webhook_host": f"{licensee.slug}.localhost",
+                "display_name": licensee.display_name,
+            },
         )
-        with urllib.request.urlopen(request, timeout=10) as response:
-            creds = json.loads(response.read())
         owner = get_user_model().objects.get(role="owner")
         payment_services.stripe_connect(
             secret_key=creds["secret_key"],
@@ -97,6 +129,26 @@ def demo_stripe_connect(*, licensee, sandbox_url: str, web_origin: str) -> None:
             webhook_secret=creds["webhook_secret"],
             admin=owner,
         )
+
+
+def _demo_advisors(licensee) -> None:
+    with tenant_context(licensee):
+        for email, name, headline, rate, categories, languages, online in DEMO_ADVISORS:
+            if Advisor.objects.filter(user__email=email).exists():
+                continue
+            user = get_user_model().objects.create_user(
+                email, DEMO_PASSWORD, role="advisor", display_name=name
+            )
+            Advisor.objects.create(
+                user=user,
+                display_name=name,
+                headline=headline,
+                rate_minor_per_minute=rate,
+                categories=categories,
+                languages=languages,
+                status=Advisor.Status.ONLINE if online else Advisor.Status.OFFLINE,
+                bio=f"{name} has been reading for Aurora Psychics for years.",
+            )
 
 
 def _demo_money(licensee) -> None:
@@ -137,10 +189,14 @@ def demo_ensure() -> list[DemoLogin]:
             if not User.objects.filter(email=email).exists():
                 User.objects.create_user(email, DEMO_PASSWORD, role=role, display_name=name)
     _demo_money(licensee)
+    _demo_advisors(licensee)
     connection.set_schema_to_public()
     with schema_context("public"):
         if not User.objects.filter(email=STAFF_EMAIL).exists():
             User.objects.create_superuser(STAFF_EMAIL, DEMO_PASSWORD, display_name="Callrix Staff")
     logins = [DemoLogin(role, email, DEMO_PASSWORD, DEMO_SLUG) for role, email, _ in DEMO_PEOPLE]
+    logins += [
+        DemoLogin("advisor", advisor[0], DEMO_PASSWORD, DEMO_SLUG) for advisor in DEMO_ADVISORS
+    ]
     logins.append(DemoLogin("staff", STAFF_EMAIL, DEMO_PASSWORD, "public"))
     return logins

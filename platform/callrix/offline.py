@@ -1,5 +1,5 @@
 """The offline providers the demo runs when no real credentials are configured: the local
-sandboxes of Stripe (and, as they land, LiveKit and FCM) in their own processes.
+sandboxes of Stripe, LiveKit and FCM, each in its own process.
 
 Their addresses are written to `.callrix/sandboxes.json`, so later commands on this machine
 (`callrix sandbox pay …`) reach the same sandboxes the running demo uses.
@@ -12,6 +12,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,7 +28,8 @@ class Sandbox:
 
 
 STRIPE = Sandbox("stripe", "sandboxes.stripe_sandbox", 8010, "STRIPE_API_BASE")
-ALL = [STRIPE]
+LIVEKIT = Sandbox("livekit", "sandboxes.livekit_sandbox", 7880, "LIVEKIT_URL")
+FCM = Sandbox("fcm", "sandboxes.fcm_sandbox", 8020, "FCM_API_BASE")
 
 
 def _registry() -> Path:
@@ -43,6 +45,17 @@ def recorded_url(name: str) -> str | None:
 
 def _record(urls: dict[str, str]) -> None:
     _registry().write_text(json.dumps(urls, indent=2))
+
+
+def post_json(url: str, body: dict | None = None) -> dict:
+    request = urllib.request.Request(
+        url,
+        data=json.dumps(body or {}).encode(),
+        method="POST",
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=15) as response:
+        return json.loads(response.read() or b"{}")
 
 
 def _wait_for_port(port: int, timeout: float = 15.0) -> None:

@@ -9,8 +9,15 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 from django_tenants.utils import schema_context, tenant_context
 
-from callrix.demo import DEMO_PEOPLE, demo_ensure, demo_stripe_connect, demo_uses_stripe_sandbox
+from callrix.demo import (
+    DEMO_ADVISORS,
+    DEMO_PEOPLE,
+    demo_ensure,
+    demo_stripe_connect,
+    demo_uses_stripe_sandbox,
+)
 from identity.models import User
+from tenant_apps.advisors.models import Advisor
 from tenant_apps.payments import services as payment_services
 from tenant_apps.payments.models import TopUp, TopUpPackage
 from tenant_apps.wallets.selectors import ledger_verify, wallet_balance_get
@@ -27,7 +34,8 @@ def test_demo_data_is_created_once_with_credit_for_the_callers(stripe):
     with tenant_context(aurora):
         assert set(User.objects.values_list("email", flat=True)) == {
             email for _, email, _ in DEMO_PEOPLE
-        }
+        } | {advisor[0] for advisor in DEMO_ADVISORS}
+        assert Advisor.objects.filter(status="online").count() == 2
         caller = User.objects.get(email="caller@aurora.test")
         assert wallet_balance_get(user_id=caller.pk).available_minor == 2_500
         assert TopUpPackage.objects.filter(code="starter", bonus_minor=200).exists()

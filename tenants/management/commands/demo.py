@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -13,7 +14,12 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
 from callrix import offline
-from callrix.demo import DEMO_SLUG, demo_ensure, demo_stripe_connect, demo_uses_stripe_sandbox
+from callrix.demo import (
+    DEMO_SLUG,
+    demo_ensure,
+    demo_stripe_connect,
+    demo_uses_stripe_sandbox,
+)
 from tenants import selectors
 
 
@@ -41,15 +47,7 @@ class Command(BaseCommand):
         call_command("migrate", verbosity=0)
         logins = demo_ensure()
         licensee = selectors.licensee_get_by_slug(slug=DEMO_SLUG)
-        children: list[subprocess.Popen] = []
-        if demo_uses_stripe_sandbox(licensee=licensee):
-            process, url = offline.start(offline.STRIPE)
-            children.append(process)
-            os.environ["STRIPE_API_BASE"] = settings.STRIPE_API_BASE = url
-            demo_stripe_connect(
-                licensee=licensee, sandbox_url=url, web_origin=f"http://127.0.0.1:{port}"
-            )
-            self.stdout.write(f"Stripe sandbox on {url} (no real Stripe keys configured).")
+        children = self._start_sandboxes(licensee, port)
         if options["setup_only"]:
             for child in children:
                 child.terminate()
@@ -75,6 +73,7 @@ class Command(BaseCommand):
                 ]
             ),
             subprocess.Popen([*callrix, "worker", "--processes", "1", "--threads", "4"]),
+            subprocess.Popen([*callrix, "scheduler"]),
         ]
         self._print_welcome(port, logins)
         try:
@@ -92,6 +91,47 @@ class Command(BaseCommand):
                     child.wait(timeout=15)
                 except subprocess.TimeoutExpired:
                     child.kill()
+
+    def _start_sandboxes(self, licensee, port: int) -> list[subprocess.Popen]:
+        """Stand-ins for each provider that is not configured for real; their addresses go
+        into this process's settings and the environment the web server and worker
+        inherit."""
+        children = []
+        web = f"http://127.0.0.1:{port}"
+        if demo_uses_stripe_sandbox(licensee=licensee):
+            process, url = offline.start(offline.STRIPE)
+            children.append(process)
+            os.environ["STRIPE_API_BASE"] = settings.STRIPE_API_BASE = url
+            demo_stripe_connect(licensee=licensee, sandbox_url=url, web_origin=web)
+            self.stdout.write(f"Stripe sandbox on {url} (no real Stripe keys configured).")
+        if not os.environ.get("LIVEKIT_URL"):
+            process, url = offline.start(
+                offline.LIVEKIT,
+                extra_args=[
+                    "--api-key",
+                    settings.LIVEKIT_API_KEY,
+                    "--api-secret",
+                    settings.LIVEKIT_API_SECRET,
+                    "--webhook-url",
+                    f"{web}/webhooks/livekit",
+                    "--webhook-host",
+                    "localhost",
+                ],
+            )
+            children.append(process)
+            os.environ["LIVEKIT_URL"] = settings.LIVEKIT_URL = url.replace("http://", "ws://")
+            self.stdout.write(f"LiveKit sandbox on {url} (no LIVEKIT_URL configured).")
+        if not os.environ.get("FCM_API_BASE") and not os.environ.get("FCM_DEFAULT_CREDENTIALS"):
+            process, url = offline.start(offline.FCM)
+            children.append(process)
+            account = offline.post_json(
+                f"{url}/_sandbox/service-accounts", {"project_id": "callrix-demo"}
+            )
+            os.environ["FCM_API_BASE"] = settings.FCM_API_BASE = url
+            os.environ["FCM_DEFAULT_CREDENTIALS"] = json.dumps(account)
+            settings.FCM_DEFAULT_CREDENTIALS = os.environ["FCM_DEFAULT_CREDENTIALS"]
+            self.stdout.write(f"FCM sandbox on {url} (no Firebase credentials configured).")
+        return children
 
     def _print_welcome(self, port: int, logins) -> None:
         base = settings.BASE_DOMAIN
@@ -115,6 +155,12 @@ class Command(BaseCommand):
                 "",
                 "Offline payments: create a top-up (POST /api/v1/wallet/topups as an end user),",
                 "then complete its card payment with:  callrix sandbox pay <top-up id>",
+            ]
+        if settings.LIVEKIT_URL.startswith("ws://127.0.0.1"):
+            lines += [
+                "Offline calls: call an online advisor (POST /api/v1/calls), accept it as the",
+                "advisor (POST /api/v1/calls/<id>/accept), then play the talk with:",
+                "  callrix sandbox call <call id> --talk 95",
             ]
         lines += ["", "Press Ctrl-C to stop."]
         self.stdout.write("\n".join(lines))
