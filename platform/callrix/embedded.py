@@ -14,6 +14,8 @@ import warnings
 from pathlib import Path
 
 DATABASE_NAME = "callrix"
+# What this process started (as opposed to found running), so it can stop just that.
+started_here: set[str] = set()
 
 
 def home() -> Path:
@@ -24,11 +26,14 @@ def home() -> Path:
 
 def postgres_url() -> str:
     """Start (or find) the embedded PostgreSQL and return a URL for the `callrix` database."""
+    was_running = (home() / "pg" / "postmaster.pid").exists()
     with warnings.catch_warnings():  # platformdirs complains about XDG_RUNTIME_DIR as root
         warnings.simplefilter("ignore")
         import pgserver  # imported lazily: only machines without DATABASE_URL need it
 
         server = pgserver.get_server(str(home() / "pg"), cleanup_mode=None)
+    if not was_running:
+        started_here.add("postgres")
     exists = server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{DATABASE_NAME}';")
     if "1 row" not in exists:
         server.psql(f"CREATE DATABASE {DATABASE_NAME};")
@@ -66,6 +71,7 @@ def redis_url() -> str:
             ],
             check=True,
         )
+        started_here.add("redis")
         deadline = time.monotonic() + 10
         while not _redis_answers(sock):
             if time.monotonic() > deadline:
@@ -98,15 +104,17 @@ def ensure_environment() -> None:
         os.environ["REDIS_URL"] = redis_url()
 
 
-def stop() -> None:
-    """Stop the embedded servers of this `.callrix/` folder (their data stays)."""
+def stop(only: set[str] | None = None) -> None:
+    """Stop the embedded servers of this `.callrix/` folder (their data stays); `only`
+    limits it to some of "postgres" and "redis"."""
     folder = home()
     sock = folder / "redis" / "redis.sock"
-    if _redis_answers(sock):
+    wanted = {"postgres", "redis"} if only is None else only
+    if "redis" in wanted and _redis_answers(sock):
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as client:
             client.connect(str(sock))
             client.sendall(b"SHUTDOWN NOSAVE\r\n")
-    if (folder / "pg" / "postmaster.pid").exists():
+    if "postgres" in wanted and (folder / "pg" / "postmaster.pid").exists():
         from pgserver._commands import pg_ctl
 
         user = "pgserver" if os.geteuid() == 0 else None

@@ -229,6 +229,7 @@ LOGGING = {
         "django.db.backends": {"level": "INFO"},
         "axes": {"level": "WARNING"},
         "stripe": {"level": "WARNING"},
+        "pgserver": {"level": "WARNING"},
     },
 }
 

@@ -138,6 +138,30 @@ def _positive(amount_minor: int) -> int:
     return amount_minor
 
 
+def _between_own_accounts(
+    *,
+    user_id: int,
+    source: str,
+    target: str,
+    amount_minor: int,
+    kind: str,
+    idempotency_key: str,
+    description: str,
+    metadata: dict | None,
+) -> Posting:
+    amount = _positive(amount_minor)
+    return ledger_post(
+        idempotency_key=idempotency_key,
+        kind=kind,
+        description=description,
+        metadata=metadata,
+        legs=[
+            Leg(account_for(kind=source, owner_id=user_id), -amount),
+            Leg(account_for(kind=target, owner_id=user_id), amount),
+        ],
+    )
+
+
 def hold_place(
     *,
     user_id: int,
@@ -147,16 +171,15 @@ def hold_place(
     metadata: dict | None = None,
 ) -> Posting:
     """Move credit from the wallet into the user's hold (also used to extend a hold)."""
-    amount = _positive(amount_minor)
-    return ledger_post(
-        idempotency_key=idempotency_key,
+    return _between_own_accounts(
+        user_id=user_id,
+        source=AccountKind.WALLET,
+        target=AccountKind.HOLD,
+        amount_minor=amount_minor,
         kind="hold",
+        idempotency_key=idempotency_key,
         description=description,
         metadata=metadata,
-        legs=[
-            Leg(account_for(kind=AccountKind.WALLET, owner_id=user_id), -amount),
-            Leg(account_for(kind=AccountKind.HOLD, owner_id=user_id), amount),
-        ],
     )
 
 
@@ -168,16 +191,15 @@ def hold_release(
     description: str,
     metadata: dict | None = None,
 ) -> Posting:
-    amount = _positive(amount_minor)
-    return ledger_post(
-        idempotency_key=idempotency_key,
+    return _between_own_accounts(
+        user_id=user_id,
+        source=AccountKind.HOLD,
+        target=AccountKind.WALLET,
+        amount_minor=amount_minor,
         kind="hold_release",
+        idempotency_key=idempotency_key,
         description=description,
         metadata=metadata,
-        legs=[
-            Leg(account_for(kind=AccountKind.HOLD, owner_id=user_id), -amount),
-            Leg(account_for(kind=AccountKind.WALLET, owner_id=user_id), amount),
-        ],
     )
 
 

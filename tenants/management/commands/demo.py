@@ -12,8 +12,9 @@ import time
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
+from django.db import connections
 
-from callrix import offline
+from callrix import embedded, offline
 from callrix.demo import (
     DEMO_SLUG,
     demo_ensure,
@@ -91,6 +92,9 @@ class Command(BaseCommand):
                     child.wait(timeout=15)
                 except subprocess.TimeoutExpired:
                     child.kill()
+            # The embedded PostgreSQL/Redis this run started go too (their data stays).
+            connections.close_all()
+            embedded.stop(only=set(embedded.started_here))
 
     def _start_sandboxes(self, licensee, port: int) -> list[subprocess.Popen]:
         """Stand-ins for each provider that is not configured for real; their addresses go
