@@ -273,6 +273,7 @@ _METHODS: dict[str, tuple[type[Message], str, str]] = {
     "ListParticipants": (room_pb.ListParticipantsRequest, "_rpc_list_participants", "admin"),
     "GetParticipant": (room_pb.RoomParticipantIdentity, "_rpc_get_participant", "admin"),
     "RemoveParticipant": (room_pb.RoomParticipantIdentity, "_rpc_remove_participant", "admin"),
+    "SendData": (room_pb.SendDataRequest, "_rpc_send_data", "admin"),
 }
 
 
@@ -304,6 +305,7 @@ class LiveKitSandbox:
         self._lock = threading.Lock()
         self._rooms: dict[str, LiveRoom] = {}
         self._events: list[WebhookEvent] = []
+        self._data_packets: list[dict[str, Any]] = []
         self._deliveries: dict[str, list[dict[str, Any]]] = {}
         self._dropped_since_last_send = 0
         self._outbox: list[str] = []
@@ -466,6 +468,25 @@ class LiveKitSandbox:
             raise TwirpError("not_found", "participant not found")
         self._disconnect(live, request.identity, models.DisconnectReason.PARTICIPANT_REMOVED)
         return room_pb.RemoveParticipantResponse()
+
+    def _rpc_send_data(self, request: room_pb.SendDataRequest) -> room_pb.SendDataResponse:
+        """A server-sent data packet: kept, as the clients in the room would receive it."""
+        if request.room not in self._rooms:
+            raise TwirpError("not_found", "requested room does not exist")
+        self._data_packets.append(
+            {
+                "room": request.room,
+                "topic": request.topic,
+                "destination_identities": list(request.destination_identities),
+                "data": request.data.decode("utf-8", errors="replace"),
+            }
+        )
+        return room_pb.SendDataResponse()
+
+    def data_packets(self, room: str | None = None) -> list[dict[str, Any]]:
+        """The data packets the server sent, oldest first."""
+        with self._lock:
+            return [dict(p) for p in self._data_packets if room is None or p["room"] == room]
 
     # -- Sandbox control: Python ---------------------------------------------------------------
 

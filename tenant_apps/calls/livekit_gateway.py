@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import datetime
+import json
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
@@ -121,6 +122,30 @@ def room_participants(*, name: str) -> list[str] | None:
         return [participant.identity for participant in reply.participants]
 
     return _call(participants)
+
+
+def room_send_data(*, name: str, payload: dict, topic: str, identities: list[str]) -> bool:
+    """Send a reliable JSON data message to these participants' apps in the room (an
+    in-call event). False when the room is not open any more."""
+
+    async def send(client: api.LiveKitAPI) -> bool:
+        try:
+            await client.room.send_data(
+                api.SendDataRequest(
+                    room=name,
+                    data=json.dumps(payload).encode(),
+                    topic=topic,
+                    kind=api.DataPacket.Kind.RELIABLE,
+                    destination_identities=identities,
+                )
+            )
+        except api.TwirpError as error:
+            if error.code == api.TwirpErrorCode.NOT_FOUND:
+                return False
+            raise
+        return True
+
+    return _call(send)
 
 
 def access_token_issue(

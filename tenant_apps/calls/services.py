@@ -372,6 +372,8 @@ def _extend_hold(
 
 def _bill(call: Call, now: datetime) -> str:
     """Bring a connected call up to `now`: extend its hold, warn, or end it."""
+    from tenant_apps.calls import tasks
+
     policy = policy_get()
     if call.segment_started_at is None:
         if call.absent_since and now - call.absent_since > timedelta(seconds=policy.grace_seconds):
@@ -391,6 +393,12 @@ def _bill(call: Call, now: datetime) -> str:
         return "ended: funds exhausted"
     if covered - talk_now <= policy.low_funds_warning_seconds and not call.low_funds_warned_at:
         call.low_funds_warned_at = now
+        _after_commit(
+            tasks.call_in_call_event,
+            call.room_name,
+            identity_of(call.caller_id),
+            {"type": "low_funds", "call_id": call.pk, "seconds_left": covered - talk_now},
+        )
         push_request(
             user_ids=[call.caller_id],
             kind="low_funds",

@@ -23,3 +23,11 @@ def room_close(room_name: str) -> None:
 @dramatiq.actor(queue_name="calls", max_retries=0, time_limit=120_000)
 def calls_reconcile() -> None:
     services.calls_reconcile()
+
+
+@dramatiq.actor(queue_name="calls", max_retries=2)
+def call_in_call_event(room_name: str, identity: str, payload: dict) -> None:
+    """An in-call event (e.g. credit running low) for one party's app, over LiveKit data."""
+    livekit_gateway.room_send_data(
+        name=room_name, payload=payload, topic="callrix", identities=[identity]
+    )

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import threading
 import time
+from datetime import timedelta
 
 import dramatiq
 import pytest
@@ -108,3 +109,32 @@ def test_two_simultaneous_requests_to_one_advisor_one_wins(throwaway_licensee, l
     held = [wallet_balance_get(user_id=c.pk).held_minor for c in callers]
     assert sorted(held) == [0, 400]
     assert ledger_verify() == []
+
+
+def test_the_caller_gets_an_in_call_event_when_credit_runs_low(throwaway_licensee, livekit, worker):
+    import time_machine
+    from django.utils import timezone
+
+    licensee = throwaway_licensee("call-low", "Call Low")
+    connection.set_tenant(licensee)
+    advisor = make_advisor("luna@example.test")
+    caller = make_caller("casey@example.test", credit_minor=450)  # 2 min 15 s at €2.00
+    call = services.call_request(caller=caller, advisor_id=advisor.pk)
+    services.call_accept(user=advisor.user, call_id=call.pk)
+    start = timezone.now()
+    for identity in (services.identity_of(caller.pk), services.identity_of(advisor.user_id)):
+        services.livekit_event_apply(
+            event={
+                "id": f"EV_{identity}",
+                "event": "participant_joined",
+                "room_name": call.room_name,
+                "participant_identity": identity,
+                "created_at": int(start.timestamp()),
+            }
+        )
+    with time_machine.travel(start + timedelta(seconds=90), tick=False):
+        services.call_bill(call_id=call.pk)
+    assert _wait_for(lambda: livekit.data_packets(call.room_name))
+    packet = livekit.data_packets(call.room_name)[0]
+    assert packet["destination_identities"] == [services.identity_of(caller.pk)]
+    assert '"low_funds"' in packet["data"] and packet["topic"] == "callrix"
