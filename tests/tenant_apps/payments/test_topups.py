@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 import stripe as stripe_sdk
+import time_machine
 from django.conf import settings
+from django.utils import timezone
 from django_tenants.utils import schema_context
 
 from tenant_apps.payments import services
@@ -249,6 +251,15 @@ def test_receipts_are_the_payers_own(api, tokens, stripe, alpha_stripe, make_use
 
 
 def test_topups_are_throttled(api, tokens, alpha_stripe):
+    traveller = time_machine.travel(timezone.now(), tick=False)  # one fixed window
+    traveller.start()
+    try:
+        _topups_until_throttled(api, tokens)
+    finally:
+        traveller.stop()
+
+
+def _topups_until_throttled(api, tokens):
     for _ in range(20):
         assert _topup(api, tokens["caller"], amount=1_000).status_code == 201
     response = _topup(api, tokens["caller"], amount=1_000)
