@@ -359,14 +359,19 @@ def _extend_hold(
     extra = min(wanted, available, headroom if headroom is not None else wanted)
     if extra <= 0:
         return
+    try:
+        wallet_services.hold_place(
+            user_id=call.caller_id,
+            amount_minor=extra,
+            idempotency_key=f"call:{call.pk}:hold:{call.hold_extensions + 1}",
+            description="More time reserved for a call",
+            metadata={"call_id": call.pk},
+        )
+    except InsufficientFunds:
+        # The wallet shrank since we looked (a refund or dispute landed): the posting's own
+        # savepoint rolled back; this tick extends nothing and the next one looks again.
+        return
     call.hold_extensions += 1
-    wallet_services.hold_place(
-        user_id=call.caller_id,
-        amount_minor=extra,
-        idempotency_key=f"call:{call.pk}:hold:{call.hold_extensions}",
-        description="More time reserved for a call",
-        metadata={"call_id": call.pk},
-    )
     call.held_minor += extra
 
 

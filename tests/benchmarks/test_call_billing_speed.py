@@ -1,27 +1,30 @@
 """Call billing speed (DESIGN.md §4): how many concurrent active calls one worker thread keeps
 billed on time, against a bare ledger posting measured in the same run.
 
-While a call is connected, a `call_bill` job runs every BILLING_TICK_SECONDS for it: lock the
+While a call is connected, a `call_bill` job runs for it every BILLING_TICK_SECONDS: lock the
 call, work out the talk so far, extend the caller's hold to HOLD_LOOKAHEAD_SECONDS ahead of it
-(one ledger posting), save the call and queue the next tick in Redis once it commits. One
-billing pass — a tick for every active call, one after another on one worker thread — must
-end within the tick, or the last calls of the pass are billed late ("settlement lag"), so
-calls/s x BILLING_TICK_SECONDS is the number of calls one worker thread keeps billed on time.
-Ending a call settles it: one more ledger transaction (hold -> advisor, licensee, Callrix and
-the rest back to the wallet), the advisor freed and the room's closing queued.
+(one ledger posting), save the call and, once that commits, queue the next tick in Redis. A
+billing pass — a tick for every active call, one after another on one worker thread — has to
+end within the tick, or the last calls of the pass are billed late (the settlement lag); so
+ticks/s x BILLING_TICK_SECONDS is how many calls one worker thread keeps billed on time.
+Hanging up settles a call: one more ledger transaction (hold -> advisor, licensee and Callrix,
+the rest back to the wallet), the advisor freed, the room's closing queued.
 
 - baseline: `ledger_post` with two legs (promo -> wallet, accounts in hand, fresh idempotency
-  key), each committed on its own: the bare cost of moving money once;
-- billing: for K connected calls (both parties in the room through the real LiveKit-webhook
-  path), PASSES passes of `call_bill` over every call, each with the clock moved 10 s on so
-  every tick extends its hold as in steady state; then `call_hangup` by every caller.
+  key), committed on its own: the bare cost of moving money once;
+- billing: calls connected through the real path (`call_request`, `call_accept`, then both
+  parties' `participant_joined` webhooks applied) up to K at a time, PASSES passes of
+  `call_bill` over every connected call per K, the clock moved 10 s on before each so every
+  tick extends its hold as in steady state; in the end every caller hangs up.
 
-Baseline batches alternate with the passes so drift hits both alike. Time is frozen and moved
-by hand (time-machine leaves `perf_counter` alone). Callers and advisors are reused from one K
-to the next, so the ledger, calls and events keep growing over the run, as they would. No job
-worker runs: the queued ticks, ring timeouts, pushes and room closings stay in the run's Redis
-namespace, which the benchmarks' conftest empties. It all commits, so it runs in a throwaway
-licensee whose schema is dropped afterwards.
+Every tick and every hang-up is followed by one bare posting, each timed on its own, so load
+elsewhere on this shared machine hits both sides alike and the ratios hold; a pass's duration
+is the sum of its ticks, and the lag of a call the sum up to its own. The calls of a smaller K
+keep talking into the larger ones (only the newcomers are set up), so calls, events and the
+ledger grow over the run as they would. Time is frozen and moved by hand (time-machine leaves
+`perf_counter` alone). No job worker runs: the queued ticks, ring timeouts, pushes and room
+closings stay in the run's Redis namespace, which the benchmarks' conftest empties. It all
+commits, so it runs in a throwaway licensee whose schema is dropped afterwards.
 """
 
 from __future__ import annotations
@@ -30,7 +33,9 @@ import gc
 import statistics
 import time
 from collections import Counter
+from collections.abc import Callable
 from datetime import datetime, timedelta
+from itertools import accumulate
 
 import time_machine
 from django.db import connection
@@ -49,29 +54,53 @@ from tenant_apps.wallets.models import AccountKind, LedgerAccount
 from tenant_apps.wallets.services import Leg, account_for
 from tests.tenant_apps.calls.conftest import make_advisor, make_caller
 
-CONCURRENT_CALLS = (50, 200, 500)  # K
-PASSES = 3  # timed billing passes per K, 10 s of talk apart
+CONCURRENT_CALLS = (50, 200, 400)  # K, connected one after another
+PASSES = 3  # billing passes per K, 10 s of talk apart
 TAIL_SECONDS = 5  # talk after the last pass, before everybody hangs up
-CREDIT_MINOR = 5_000  # per caller, enough for every K at the default €2.00/min
-BASELINE_POSTINGS = 250  # per baseline batch; one batch before each pass and each settlement
+CREDIT_MINOR = 5_000  # per caller; the longest call holds 3.5 min, €7.00 at the default rate
+WARM_UP_POSTINGS = 50
 BASELINE_WALLETS = 200
 BASELINE_OWNERS = range(1_000_001, 1_000_001 + BASELINE_WALLETS)  # apart from real users
 TICK = services.BILLING_TICK_SECONDS
+LOOKAHEAD = services.HOLD_LOOKAHEAD_SECONDS
 
 
-def _baseline_batch(label: str, promo: LedgerAccount, wallets: list[LedgerAccount]) -> float:
-    """Seconds per bare two-leg posting, each committed on its own."""
-    gc.collect()
-    start = time.perf_counter()
-    for index in range(BASELINE_POSTINGS):
+class Baseline:
+    """Bare two-leg postings (promo -> one of the baseline wallets, round-robin)."""
+
+    def __init__(self, promo: LedgerAccount, wallets: list[LedgerAccount]):
+        self.promo, self.wallets = promo, wallets
+        self.count = 0
+        for _ in range(WARM_UP_POSTINGS):
+            self.post()
+
+    def post(self) -> float:
+        """Seconds for one posting, committed on its own."""
+        key, wallet = f"bench-{self.count}", self.wallets[self.count % len(self.wallets)]
+        self.count += 1
+        start = time.perf_counter()
         posting = wallet_services.ledger_post(
-            idempotency_key=f"bench-{label}-{index}",
+            idempotency_key=key,
             kind="credit",
             description="benchmark credit",
-            legs=[Leg(promo, -1), Leg(wallets[index % len(wallets)], 1)],
+            legs=[Leg(self.promo, -1), Leg(wallet, 1)],
         )
-        assert posting.created  # a replayed key would be a free no-op and flatter the rate
-    return (time.perf_counter() - start) / BASELINE_POSTINGS
+        seconds = time.perf_counter() - start
+        assert posting.created, key  # a replayed key would be a free no-op and flatter the rate
+        return seconds
+
+
+def _interleaved(work: Callable, items: list, baseline: Baseline):
+    """`work(item)` for every item in turn, each followed by one bare posting: the results,
+    and the seconds of each piece of work and of each posting."""
+    gc.collect()
+    results, spent, bare = [], [], []
+    for item in items:
+        start = time.perf_counter()
+        results.append(work(item))
+        spent.append(time.perf_counter() - start)
+        bare.append(baseline.post())
+    return results, spent, bare
 
 
 def _joined(call: Call, user_id: int, moment: datetime) -> dict:
@@ -100,36 +129,31 @@ def _connect(pairs: list[tuple[User, Advisor]], moment: datetime) -> list[int]:
     return ids
 
 
-def _billing_pass(ids: list[int]) -> tuple[float, list[float]]:
-    """One worker's pass: a tick per call, one after another. Returns the pass's seconds and
-    when (from its start) each call had been billed."""
-    gc.collect()
-    outcomes: Counter = Counter()
-    billed_at = []
-    start = time.perf_counter()
-    for call_id in ids:
-        outcomes[services.call_bill(call_id=call_id)] += 1
-        billed_at.append(time.perf_counter() - start)
-    assert outcomes == {"billing": len(ids)}, outcomes
-    return billed_at[-1], billed_at
+def _tick(call_id: int) -> str:
+    return services.call_bill(call_id=call_id)
 
 
-def _settle_all(calls: list[tuple[int, User]]) -> float:
-    gc.collect()
-    start = time.perf_counter()
-    for call_id, caller in calls:
-        services.call_hangup(user=caller, call_id=call_id)
-    return time.perf_counter() - start
+def _hang_up(pair: tuple[int, User]) -> Call:
+    call_id, caller = pair
+    return services.call_hangup(user=caller, call_id=call_id)
 
 
-def _statements(work) -> list[str]:
+def _check_holds(ids: list[int], now: datetime, passes_seen: Counter) -> None:
+    """Every tick extended its call's hold to the lookahead beyond the talk so far."""
+    for call in Call.objects.filter(pk__in=ids):
+        talked = int((now - call.segment_started_at).total_seconds())
+        assert call.held_minor == talk.cost_for(call, talked + LOOKAHEAD), call
+        assert call.hold_extensions == passes_seen[call.pk], call
+
+
+def _statements(work: Callable[[], object]) -> list[str]:
     with CaptureQueriesContext(connection) as captured:
         work()
     return [query["sql"] for query in captured.captured_queries]
 
 
 def _kinds(statements: list[str]) -> str:
-    """`12 (3 SELECT, 2 UPDATE, …)`: round trips of a piece of work, by first word."""
+    """`18 (8 SELECT, 2 UPDATE, …)`: a piece of work's round trips, by first word."""
     words = Counter(sql.split(None, 1)[0].upper() for sql in statements)
     return f"{len(statements)} ({', '.join(f'{n} {word}' for word, n in words.most_common())})"
 
@@ -138,8 +162,7 @@ def test_call_billing_speed(throwaway_licensee, livekit):
     licensee = throwaway_licensee("billing-bench", "Billing Bench")
     connection.set_tenant(licensee)
     policy = policy_get()
-    t0 = timezone.now().replace(microsecond=0)
-    traveller = time_machine.travel(t0, tick=False)
+    traveller = time_machine.travel(timezone.now().replace(microsecond=0), tick=False)
     clock = traveller.start()
     try:
         promo = account_for(kind=AccountKind.PROMO)
@@ -149,126 +172,129 @@ def test_call_billing_speed(throwaway_licensee, livekit):
         most = max(CONCURRENT_CALLS)
         advisors = [make_advisor(f"advisor{i}@bench.test") for i in range(most)]
         callers = [make_caller(f"caller{i}@bench.test", CREDIT_MINOR) for i in range(most)]
-        _baseline_batch("warm-up", promo, baseline_wallets)
-        baseline: list[float] = []  # seconds per posting, every batch of the run
-        results = {}
-        spent: Counter = Counter()  # caller id -> what their calls cost so far
-        earned: Counter = Counter()  # advisor's user id -> their share so far
-        talk_seconds = PASSES * TICK + TAIL_SECONDS
+        pairs = list(zip(callers, advisors, strict=True))
+        baseline = Baseline(promo, baseline_wallets)
 
+        # K -> per pass: seconds of each tick and of the bare posting after it.
+        passes: dict[int, list[tuple[list[float], list[float]]]] = {}
+        ids: list[int] = []
+        connected_at: dict[int, datetime] = {}
+        passes_seen: Counter = Counter()
         for k in CONCURRENT_CALLS:
-            connected_at = timezone.now()
-            ids = _connect(list(zip(callers[:k], advisors[:k], strict=True)), connected_at)
-            sample = Call.objects.get(pk=ids[0])
-            passes = []
-            for n in range(1, PASSES + 1):
-                baseline.append(_baseline_batch(f"{k}-{n}", promo, baseline_wallets))
-                clock.move_to(connected_at + timedelta(seconds=n * TICK))
-                passes.append(_billing_pass(ids))
-                # Every tick extended its call's hold to the lookahead beyond the talk so far.
-                held = talk.cost_for(sample, n * TICK + services.HOLD_LOOKAHEAD_SECONDS)
-                extended = Call.objects.filter(pk__in=ids, held_minor=held, hold_extensions=n)
-                assert extended.count() == k, f"pass {n} of {k}: holds not extended"
-            baseline.append(_baseline_batch(f"{k}-settle", promo, baseline_wallets))
-            clock.move_to(connected_at + timedelta(seconds=talk_seconds))
-            settle_seconds = _settle_all(list(zip(ids, callers[:k], strict=True)))
+            now = timezone.now()
+            newcomers = _connect(pairs[len(ids) : k], now)
+            connected_at |= dict.fromkeys(newcomers, now)
+            ids += newcomers
+            for _ in range(PASSES):
+                now += timedelta(seconds=TICK)
+                clock.move_to(now)
+                outcomes, ticks, bare = _interleaved(_tick, ids, baseline)
+                assert Counter(outcomes) == {"billing": len(ids)}, Counter(outcomes)
+                passes.setdefault(k, []).append((ticks, bare))
+                passes_seen.update(ids)
+            _check_holds(ids, now, passes_seen)
 
-            cost = talk.cost_for(sample, talk_seconds)
+        ended_at = now + timedelta(seconds=TAIL_SECONDS)
+        clock.move_to(ended_at)
+        hang_ups = list(zip(ids, callers, strict=True))
+        _ended, settling, settling_bare = _interleaved(_hang_up, hang_ups, baseline)
+
+        # Every call ended and settled on exactly its talk, split to the minor unit; nothing
+        # is left held, every wallet went down by its call's cost, every advisor got their
+        # share, the baseline's postings all landed, and the ledger's invariants hold.
+        calls = Call.objects.filter(pk__in=ids).select_related("advisor")
+        owners = [user.pk for user in callers] + [advisor.user_id for advisor in advisors]
+        balances = {
+            (kind, owner): balance
+            for kind, owner, balance in LedgerAccount.objects.filter(
+                owner_id__in=owners,
+                kind__in=[AccountKind.WALLET, AccountKind.HOLD, AccountKind.ADVISOR_EARNINGS],
+            ).values_list("kind", "owner_id", "balance_minor")
+        }
+        for call in calls:
+            assert (call.status, call.end_reason) == ("completed", "hangup_caller"), call
+            talked = int((ended_at - connected_at[call.pk]).total_seconds())
+            assert call.talk_seconds == talked, call
+            assert call.cost_minor == talk.cost_for(call, talked) > 0, call
             parts = charges.split(
-                amount_minor=cost,
+                amount_minor=call.cost_minor,
                 advisor_share_bps=policy.advisor_share_bps,
                 callrix_fee_bps=policy.callrix_fee_bps,
             )
-            for call in Call.objects.filter(pk__in=ids).select_related("advisor"):
-                assert (call.status, call.end_reason) == ("completed", "hangup_caller"), call
-                assert call.talk_seconds == talk_seconds, call
-                assert call.cost_minor == talk.cost_for(call, call.talk_seconds) == cost, call
-                split = (call.advisor_minor, call.licensee_minor, call.callrix_minor)
-                assert split == (parts.advisor_minor, parts.licensee_minor, parts.callrix_minor)
-                assert sum(split) == call.cost_minor
-                spent[call.caller_id] += call.cost_minor
-                earned[call.advisor.user_id] += call.advisor_minor
-            freed = Advisor.objects.filter(pk__in=[a.pk for a in advisors[:k]], status="online")
-            assert freed.count() == k, "every advisor is free again"
-            results[k] = (passes, settle_seconds, cost)
-
-        # Money: nothing left held, every wallet down by exactly what its calls cost, every
-        # advisor paid their share, and the ledger's invariants hold.
-        for caller in callers:
-            balance = wallet_selectors.wallet_balance_get(user_id=caller.pk)
-            assert balance.held_minor == 0, caller.pk
-            assert balance.available_minor == CREDIT_MINOR - spent[caller.pk], caller.pk
-        for advisor in advisors:
-            paid = account_for(kind=AccountKind.ADVISOR_EARNINGS, owner_id=advisor.user_id)
-            assert paid.balance_minor == earned[advisor.user_id], advisor.pk
-        baseline_total = sum(
-            LedgerAccount.objects.filter(pk__in=[w.pk for w in baseline_wallets]).values_list(
-                "balance_minor", flat=True
-            )
-        )
-        assert baseline_total == (1 + len(baseline)) * BASELINE_POSTINGS
+            split = (call.advisor_minor, call.licensee_minor, call.callrix_minor)
+            assert split == (parts.advisor_minor, parts.licensee_minor, parts.callrix_minor)
+            assert sum(split) == call.cost_minor, call
+            assert balances[AccountKind.HOLD, call.caller_id] == 0, call
+            wallet = balances[AccountKind.WALLET, call.caller_id]
+            assert wallet == CREDIT_MINOR - call.cost_minor, call
+            earned = balances[AccountKind.ADVISOR_EARNINGS, call.advisor.user_id]
+            assert earned == call.advisor_minor, call
+        assert len(calls) == most
+        assert Advisor.objects.filter(status="online").count() == most, "advisors freed"
+        landed = LedgerAccount.objects.filter(pk__in=[w.pk for w in baseline_wallets])
+        assert sum(landed.values_list("balance_minor", flat=True)) == baseline.count
         assert wallet_selectors.ledger_verify() == []
 
-        # Round trips to PostgreSQL of one tick, one settlement and one bare posting, on one
-        # more call (a debug cursor on the timed work would slow it).
+        # Round trips to PostgreSQL of a tick, a settlement and a bare posting, on one more
+        # call (a debug cursor on the timed work would slow it).
         probe_at = timezone.now()
-        [probe] = _connect([(callers[0], advisors[0])], probe_at)
+        [probe] = _connect(pairs[:1], probe_at)
         clock.move_to(probe_at + timedelta(seconds=TICK))
-        tick_sql = _statements(lambda: services.call_bill(call_id=probe))
+        tick_sql = _statements(lambda: _tick(probe))
         clock.move_to(probe_at + timedelta(seconds=TICK + TAIL_SECONDS))
-        settle_sql = _statements(lambda: services.call_hangup(user=callers[0], call_id=probe))
-        posting_sql = _statements(lambda: _baseline_batch_one(promo, baseline_wallets[0]))
+        settle_sql = _statements(lambda: _hang_up((probe, callers[0])))
+        posting_sql = _statements(baseline.post)
+        probed = Call.objects.get(pk=probe)
+        assert probed.cost_minor == talk.cost_for(probed, TICK + TAIL_SECONDS) > 0, probed
         assert wallet_selectors.ledger_verify() == []
     finally:
         traveller.stop()
 
-    posting = statistics.median(baseline)
+    all_bare = [s for timings in passes.values() for _, bare in timings for s in bare]
+    all_bare += settling_bare
     print(
-        f"\nCall billing, one worker thread, in a throwaway licensee; {policy.billing_mode} at "
-        f"{sample.rate_minor_per_minute / 100:.2f}/min; a tick every {TICK} s extends the hold "
-        f"to {services.HOLD_LOOKAHEAD_SECONDS} s ahead of the talk. Baseline: bare "
-        f"ledger_post, 2 legs, own transaction, median of {len(baseline)} batches x "
-        f"{BASELINE_POSTINGS} alternating with the passes: {1 / posting:.0f} postings/s, "
-        f"{posting * 1000:.2f} ms each ({min(baseline) * 1000:.2f}-{max(baseline) * 1000:.2f})."
+        f"\nCall billing on one worker thread, in a throwaway licensee; {policy.billing_mode} "
+        f"at {advisors[0].rate_minor_per_minute / 100:.2f}/min, a tick every {TICK} s extending "
+        f"the hold to {LOOKAHEAD} s ahead of the talk. Baseline: bare ledger_post, 2 legs, "
+        f"own transaction, one after every tick and hang-up ({len(all_bare)} in all): "
+        f"{len(all_bare) / sum(all_bare):.0f} postings/s, {statistics.median(all_bare) * 1000:.2f}"
+        f" ms median; each ratio is the work's seconds over its own postings' seconds."
     )
     print(
         f"  round trips: bare posting {_kinds(posting_sql)}; tick {_kinds(tick_sql)}; "
-        f"settlement {_kinds(settle_sql)}; plus one Redis enqueue after each tick and "
+        f"settlement {_kinds(settle_sql)}; plus one Redis enqueue after a tick or a "
         f"settlement commits"
     )
     print(
-        f"  {'K calls':>7} {'pass (median of ' + str(PASSES) + ')':>20} {'ticks/s':>8} "
-        f"{'ms/tick':>8} {'lag: last':>10} {'mean':>6} {'on time up to':>14} "
-        f"{'tick/posting':>13} {'settle/s':>9} {'ms/settle':>10} {'settle/posting':>15}"
+        f"  {'K calls':>7}  {'pass = lag of last':>18}  {'mean lag':>8}  {'lag/tick':>8}  "
+        f"{'ticks/s':>7}  {'ms/tick':>7}  {'on time up to':>14}  {'ms/posting':>10}  "
+        f"{'tick/posting':>12}   (median of {PASSES} passes)"
     )
-    rates = []
-    for k, (passes, settle_seconds, _cost) in results.items():
-        seconds = statistics.median(duration for duration, _ in passes)
-        mean_lag = statistics.median(statistics.fmean(billed) for _, billed in passes)
-        rate = k / seconds
-        rates.append(rate)
-        per_tick = seconds / k
-        per_settle = settle_seconds / k
+    rates = {}
+    for k, timings in passes.items():
+        seconds = statistics.median(sum(ticks) for ticks, _ in timings)
+        mean_lag = statistics.median(statistics.fmean(accumulate(t)) for t, _ in timings)
+        bare = [s for _, postings in timings for s in postings]
+        ratio = statistics.median(sum(ticks) / sum(postings) for ticks, postings in timings)
+        rates[k] = k / seconds
         print(
-            f"  {k:>7} {seconds:>18.2f} s {rate:>8.0f} {per_tick * 1000:>8.2f} "
-            f"{seconds:>8.2f} s {mean_lag:>4.2f} s {rate * TICK:>8.0f} calls "
-            f"{per_tick / posting:>12.2f}x {k / settle_seconds:>9.0f} {per_settle * 1000:>10.2f} "
-            f"{per_settle / posting:>14.2f}x"
+            f"  {k:>7}  {seconds:>16.2f} s  {mean_lag:>6.2f} s  {seconds / TICK:>8.2f}  "
+            f"{k / seconds:>7.0f}  {seconds / k * 1000:>7.2f}  {k / seconds * TICK:>8.0f} calls  "
+            f"{sum(bare) / len(bare) * 1000:>10.2f}  {ratio:>11.2f}x"
         )
-    rate = statistics.median(rates)
+    per_settle = sum(settling) / len(settling)
     print(
-        f"  lag is how long after its tick was due a call got billed: the last call of a pass "
-        f"waits the whole pass. At ~{rate:.0f} ticks/s one worker thread keeps ~"
-        f"{rate * TICK:.0f} calls billed every {TICK} s; beyond that ticks just come later, "
-        f"and only past ~{rate * services.HOLD_LOOKAHEAD_SECONDS:.0f} calls would talk outrun "
-        f"the {services.HOLD_LOOKAHEAD_SECONDS} s hold lookahead between two ticks."
+        f"  settlement: {len(settling)} hang-ups, {1 / per_settle:.0f}/s, "
+        f"{per_settle * 1000:.2f} ms each; bare posting "
+        f"{sum(settling_bare) / len(settling_bare) * 1000:.2f} ms: a settlement costs "
+        f"{sum(settling) / sum(settling_bare):.2f} postings"
     )
-
-
-def _baseline_batch_one(promo: LedgerAccount, wallet: LedgerAccount) -> None:
-    wallet_services.ledger_post(
-        idempotency_key="bench-probe",
-        kind="credit",
-        description="benchmark credit",
-        legs=[Leg(promo, -1), Leg(wallet, 1)],
+    rate = rates[most]
+    print(
+        f"  lag: how long after its tick was due a call got billed; the last of a pass waits "
+        f"the whole pass. At {rate:.0f} ticks/s (K={most}) one worker thread keeps "
+        f"~{rate * TICK:.0f} calls billed every {TICK} s; beyond that each call's ticks come "
+        f"further apart (every K / {rate:.0f} s, as the next tick is queued {TICK} s after the "
+        f"last ran), and past ~{rate * LOOKAHEAD:.0f} calls talk would outrun the {LOOKAHEAD} s "
+        f"hold between two ticks."
     )
