@@ -5,13 +5,34 @@ from __future__ import annotations
 
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
-from django.db import models
+from django.db import connection, models
 from django.db.models import Q
 from django.db.models.functions import Lower
 from django.utils import timezone
 
 
-class UserManager(BaseUserManager["User"]):
+class AccountDeletionRefused(Exception):
+    """Accounts at a licensee are erased (pseudonymised), never deleted through the ORM."""
+
+
+def _refuse_outside_public() -> None:
+    # A licensee schema's search path also shows public tables, and Django's delete collector
+    # follows every relation to the user model — including public-only ones such as the staff
+    # admin's log — so an ORM delete here could reach rows of the public user with the same
+    # id. Erasure (compliance) pseudonymises instead.
+    if connection.schema_name != "public":
+        raise AccountDeletionRefused(
+            f"accounts in schema {connection.schema_name!r} are erased, not deleted"
+        )
+
+
+class UserQuerySet(models.QuerySet):
+    def delete(self):
+        _refuse_outside_public()
+        return super().delete()
+
+
+class UserManager(BaseUserManager.from_queryset(UserQuerySet)):  # type: ignore[misc]
     use_in_migrations = True
 
     def create_user(self, email: str, password: str | None = None, **fields) -> User:
@@ -72,6 +93,10 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def __str__(self) -> str:
         return self.email
+
+    def delete(self, *args, **kwargs):
+        _refuse_outside_public()
+        return super().delete(*args, **kwargs)
 
     @property
     def is_licensee_admin(self) -> bool:

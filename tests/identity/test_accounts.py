@@ -209,3 +209,24 @@ def test_an_older_hash_is_upgraded_to_bcrypt_12_on_login(api, alpha):
     with schema_context("alpha"):
         upgraded = User.objects.get(email="legacy@example.test").password
     assert upgraded.startswith("bcrypt_sha256$$2b$12$")
+
+
+def test_a_tenant_account_is_never_deleted_through_the_orm(alpha, make_user):
+    """Its delete would follow relations into public tables (the staff admin's log) for the
+    public user with the same id; tenant accounts are erased instead."""
+    from django.contrib.admin.models import ADDITION, LogEntry
+
+    from identity.models import AccountDeletionRefused
+
+    staff = make_user("public", "staff@callrix.test", role="staff", is_staff=True)
+    LogEntry.objects.log_action(user_id=staff.pk, content_type_id=None, object_id="1",
+                                object_repr="x", action_flag=ADDITION)
+    with schema_context("alpha"):
+        same_id = User.objects.filter(pk=staff.pk).first() or make_user(
+            "alpha", "tenant@example.test"
+        )
+        with pytest.raises(AccountDeletionRefused):
+            same_id.delete()
+        with pytest.raises(AccountDeletionRefused):
+            User.objects.filter(pk=same_id.pk).delete()
+    assert LogEntry.objects.filter(user_id=staff.pk).exists()
