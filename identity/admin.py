@@ -19,6 +19,5 @@ class UserAdmin(DjangoUserAdmin):
         ("Dates", {"fields": ("last_login", "date_joined")}),
     )
     add_fieldsets = (
-        (None, {"classes": ("wide",),
-                "fields": ("email", "role", "password1", "password2")}),
+        (None, {"classes": ("wide",), "fields": ("email", "role", "password1", "password2")}),
     )

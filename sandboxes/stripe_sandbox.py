@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import calendar
 import copy
 import hashlib
 import hmac
@@ -36,6 +37,7 @@ import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
@@ -477,6 +479,277 @@ def _event_object(
 
 
 # ---------------------------------------------------------------------------------------------
+# Billing: customers, prices, subscriptions, invoices and invoice items (Stripe Billing, as
+# Callrix's own account uses it to bill licensees)
+
+
+BILLING_COLLECTIONS = {
+    "customers": "customer",
+    "products": "product",
+    "prices": "price",
+    "subscriptions": "subscription",
+    "invoices": "invoice",
+    "invoiceitems": "invoiceitem",
+}
+BILLING_LIST_FILTERS = {
+    "customers": ("email",),
+    "products": (),
+    "prices": ("product",),
+    "subscriptions": ("customer", "status"),
+    "invoices": ("customer", "status"),
+    "invoiceitems": ("customer", "invoice"),
+}
+COLLECTIONS.update(BILLING_COLLECTIONS)
+LIST_FILTERS.update(BILLING_LIST_FILTERS)
+# A stand-in for Stripe Tax: exclusive VAT by the customer's country when a subscription has
+# `automatic_tax[enabled]`; other countries are "not_collecting".
+AUTOMATIC_TAX_RATES_BPS = {"CY": 1900, "DE": 1900, "FR": 2000, "NL": 2100, "IE": 2300}
+# Statuses a paid invoice brings back to `active`.
+SUBSCRIPTION_OWING_STATUSES = ("incomplete", "past_due", "unpaid")
+SUBSCRIPTION_ENDED_STATUSES = ("canceled", "incomplete_expired")
+PAYMENT_RETRY_SECONDS = 3 * 86400
+PRICE_INTERVALS = ("day", "week", "month", "year")
+
+
+def _add_months(timestamp: int, months: int) -> int:
+    """Stripe's monthly billing: the same day next month, or that month's last day."""
+    moment = datetime.fromtimestamp(timestamp, tz=UTC)
+    index = moment.month - 1 + months
+    year, month = moment.year + index // 12, index % 12 + 1
+    day = min(moment.day, calendar.monthrange(year, month)[1])
+    return int(moment.replace(year=year, month=month, day=day).timestamp())
+
+
+def _timestamp(raw: Any, param: str, default: int) -> int:
+    if raw in (None, ""):
+        return default
+    try:
+        return int(str(raw))
+    except ValueError:
+        raise StripeApiError(
+            400, f"Invalid timestamp: {raw}", code="parameter_invalid_integer", param=param
+        ) from None
+
+
+def _address_object(raw: dict[str, Any]) -> dict[str, Any] | None:
+    if not raw:
+        return None
+    keys = ("line1", "line2", "city", "postal_code", "state", "country")
+    return {key: (str(raw[key]) if raw.get(key) else None) for key in keys}
+
+
+def _customer_object(params: Params) -> dict[str, Any]:
+    return {
+        **_base("cus", "customer"),
+        "name": params.text("name"),
+        "email": params.text("email"),
+        "phone": params.text("phone"),
+        "description": params.text("description"),
+        "address": _address_object(params.mapping("address")),
+        "currency": None,  # fixed by the first invoice or invoice item
+        "tax_exempt": params.text("tax_exempt", choices=("none", "exempt", "reverse")) or "none",
+        "invoice_prefix": _token(8).upper(),
+        "next_invoice_sequence": 1,
+        "invoice_settings": {"default_payment_method": None},
+        "preferred_locales": params.data.get("preferred_locales") or [],
+        "metadata": params.metadata(),
+    }
+
+
+def _price_object(params: Params) -> dict[str, Any]:
+    recurring = params.mapping("recurring")
+    if recurring and recurring.get("interval") not in PRICE_INTERVALS:
+        raise StripeApiError(
+            400,
+            f"Invalid recurring[interval]: must be one of {', '.join(PRICE_INTERVALS)}",
+            param="recurring[interval]",
+        )
+    return {
+        **_base("price", "price"),
+        "active": True,
+        "currency": params.currency(),
+        "unit_amount": params.integer("unit_amount", required=True, minimum=0),
+        "product": params.text("product"),
+        "type": "recurring" if recurring else "one_time",
+        "recurring": (
+            {
+                "interval": recurring["interval"],
+                "interval_count": int(str(recurring.get("interval_count") or 1)),
+                "usage_type": "licensed",
+            }
+            if recurring
+            else None
+        ),
+        "lookup_key": params.text("lookup_key"),
+        "nickname": params.text("nickname"),
+        "tax_behavior": params.text(
+            "tax_behavior", choices=("exclusive", "inclusive", "unspecified")
+        )
+        or "unspecified",
+        "metadata": params.metadata(),
+    }
+
+
+def _subscription_line(subscription: dict[str, Any], amount: int) -> dict[str, Any]:
+    item = subscription["items"]["data"][0]
+    price = item["price"]
+    return {
+        "id": new_id("il"),
+        "object": "line_item",
+        "amount": amount,
+        "currency": price["currency"],
+        "description": f"1 × {price.get('nickname') or price['product']}",
+        "period": {"start": item["current_period_start"], "end": item["current_period_end"]},
+        "quantity": 1,
+        "pricing": {
+            "type": "price_details",
+            "price_details": {"price": price["id"], "product": price["product"]},
+            "unit_amount_decimal": str(price["unit_amount"]),
+        },
+        "parent": {
+            "type": "subscription_item_details",
+            "subscription_item_details": {
+                "subscription": subscription["id"],
+                "subscription_item": item["id"],
+                "invoice_item": None,
+                "proration": False,
+            },
+        },
+        "metadata": {},
+    }
+
+
+def _invoice_item_line(invoice_item: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": new_id("il"),
+        "object": "line_item",
+        "amount": invoice_item["amount"],
+        "currency": invoice_item["currency"],
+        "description": invoice_item["description"],
+        "period": dict(invoice_item["period"]),
+        "quantity": 1,
+        "pricing": None,
+        "parent": {
+            "type": "invoice_item_details",
+            "invoice_item_details": {
+                "invoice_item": invoice_item["id"],
+                "subscription": invoice_item["subscription"],
+                "proration": False,
+            },
+        },
+        "metadata": dict(invoice_item["metadata"]),
+    }
+
+
+def _total_taxes(subtotal: int, country: str | None, enabled: bool) -> list[dict[str, Any]]:
+    if not enabled:
+        return []
+    rate_bps = AUTOMATIC_TAX_RATES_BPS.get(country or "")
+    return [
+        {
+            "amount": (subtotal * rate_bps + 5_000) // 10_000 if rate_bps else 0,
+            "tax_behavior": "exclusive",
+            "taxable_amount": subtotal,
+            "taxability_reason": "standard_rated" if rate_bps else "not_collecting",
+            "type": "tax_rate_details",
+            "tax_rate_details": {"tax_rate": f"txr_sandbox_{(country or 'xx').lower()}"},
+        }
+    ]
+
+
+def _invoice_object(
+    customer: dict[str, Any],
+    subscription: dict[str, Any],
+    lines: list[dict[str, Any]],
+    *,
+    billing_reason: str,
+    period: tuple[int, int],
+) -> dict[str, Any]:
+    invoice = _base("in", "invoice")
+    subtotal = sum(line["amount"] for line in lines)
+    enabled = subscription["automatic_tax"]["enabled"]
+    address = customer["address"] or {}
+    taxes = _total_taxes(subtotal, address.get("country"), enabled)
+    total = subtotal + sum(tax["amount"] for tax in taxes)
+    return {
+        **invoice,
+        "customer": customer["id"],
+        "customer_name": customer["name"],
+        "customer_email": customer["email"],
+        "customer_phone": customer["phone"],
+        "customer_address": copy.deepcopy(customer["address"]),
+        "customer_tax_exempt": customer["tax_exempt"],
+        "customer_tax_ids": [],
+        "number": None,
+        "status": "draft",
+        "currency": subscription["items"]["data"][0]["price"]["currency"],
+        "billing_reason": billing_reason,
+        "collection_method": subscription["collection_method"],
+        "subtotal": subtotal,
+        "subtotal_excluding_tax": subtotal,
+        "total_excluding_tax": subtotal,
+        "total_taxes": taxes,
+        "total": total,
+        "amount_due": total,
+        "amount_paid": 0,
+        "amount_remaining": total,
+        "attempt_count": 0,
+        "attempted": False,
+        "auto_advance": True,
+        "next_payment_attempt": None,
+        "period_start": period[0],
+        "period_end": period[1],
+        "lines": {
+            "object": "list",
+            "data": lines,
+            "has_more": False,
+            "total_count": len(lines),
+            "url": f"/v1/invoices/{invoice['id']}/lines",
+        },
+        "parent": {
+            "type": "subscription_details",
+            "quote_details": None,
+            "subscription_details": {
+                "subscription": subscription["id"],
+                "metadata": dict(subscription["metadata"]),
+            },
+        },
+        "automatic_tax": {"enabled": enabled, "status": "complete" if enabled else None},
+        "hosted_invoice_url": None,
+        "invoice_pdf": None,
+        # Stripe shows this only when expanded; the sandbox always includes it.
+        "confirmation_secret": None,
+        "status_transitions": {
+            "finalized_at": None,
+            "paid_at": None,
+            "voided_at": None,
+            "marked_uncollectible_at": None,
+        },
+        "due_date": None,
+        "description": None,
+        "metadata": {},
+    }
+
+
+def _invoice_page(invoice: dict[str, Any]) -> str:
+    invoice_id = html.escape(invoice["id"])
+    number = html.escape(invoice["number"] or invoice["id"])
+    amount = f"{invoice['amount_due'] / 100:.2f} {invoice['currency'].upper()}"
+    forms = "".join(
+        f"<form method='post' action='/_sandbox/invoices/{invoice_id}/{action}?redirect=1'>"
+        f"<button type='submit'>{label}</button></form>"
+        for action, label in (("pay", "Pay"), ("fail", "Decline the card"))
+        if invoice["status"] == "open"
+    )
+    return (
+        "<!doctype html><html><head><meta charset='utf-8'>"
+        "<title>Stripe sandbox invoice</title></head><body>"
+        f"<h1>Invoice {number} (sandbox)</h1><p>{html.escape(amount)}: "
+        f"{html.escape(invoice['status'])}.</p>{forms}</body></html>"
+    )
+
+
+# ---------------------------------------------------------------------------------------------
 # HTTP plumbing
 
 
@@ -676,6 +949,7 @@ class StripeSandbox:
             _route("POST", r"/v1/account_links", self._api_account_link_create),
             _route("POST", r"/v1/transfers", self._api_transfer_create),
             _route("POST", rf"/v1/transfers/{item}/reversals", self._api_transfer_reverse),
+            *self._billing_api_routes(),
             _route("GET", rf"/v1/(?P<collection>[a-z_]+)/{item}", self._api_retrieve),
             _route("GET", r"/v1/(?P<collection>[a-z_]+)", self._api_list),
         ]
@@ -1103,6 +1377,532 @@ class StripeSandbox:
                 result[name] = copy.deepcopy(self._objects[value])
         return result
 
+    # -- Billing: Callrix's own account bills its licensees ------------------------------------
+
+    def _billing_api_routes(self) -> list[Route]:
+        item = r"(?P<object_id>[A-Za-z0-9_]+)"
+        return [
+            _route("POST", r"/v1/customers", self._api_customer_create),
+            _route("POST", r"/v1/prices", self._api_price_create),
+            _route("GET", r"/v1/prices", self._api_price_list),
+            _route("POST", r"/v1/subscriptions", self._api_subscription_create),
+            _route("DELETE", rf"/v1/subscriptions/{item}", self._api_subscription_cancel),
+            _route("POST", r"/v1/invoiceitems", self._api_invoice_item_create),
+        ]
+
+    def _billing_objects(self, account_id: str, object_type: str) -> list[dict[str, Any]]:
+        return [
+            obj
+            for obj in self._objects.values()
+            if obj["object"] == object_type and self._owners[obj["id"]] == account_id
+        ]
+
+    def _api_customer_create(self, call: CallContext) -> dict[str, Any]:
+        params = Params(
+            call.params,
+            (
+                "name",
+                "email",
+                "phone",
+                "description",
+                "address",
+                "metadata",
+                "preferred_locales",
+                "tax_exempt",
+            ),
+        )
+        customer = self._store(call.account.id, _customer_object(params))
+        self._emit(call.account.id, "customer.created", customer, request=call)
+        return self._expanded(call, customer, params.expand)
+
+    def _api_price_create(self, call: CallContext) -> dict[str, Any]:
+        params = Params(
+            call.params,
+            (
+                "currency",
+                "unit_amount",
+                "recurring",
+                "product",
+                "product_data",
+                "lookup_key",
+                "transfer_lookup_key",
+                "nickname",
+                "metadata",
+                "tax_behavior",
+            ),
+        )
+        price = _price_object(params)
+        if price["product"]:
+            self._owned(call.account.id, price["product"], "product", param="product")
+        else:
+            price["product"] = self._product_from(call, params.mapping("product_data"))["id"]
+        self._claim_lookup_key(
+            call.account.id, price, transfer=bool(params.flag("transfer_lookup_key"))
+        )
+        self._store(call.account.id, price)
+        self._emit(call.account.id, "price.created", price, request=call)
+        return self._expanded(call, price, params.expand)
+
+    def _product_from(self, call: CallContext, data: dict[str, Any]) -> dict[str, Any]:
+        if not data.get("name"):
+            raise StripeApiError(
+                400,
+                "Missing required param: product_data[name].",
+                code="parameter_missing",
+                param="product_data[name]",
+            )
+        product = {
+            **_base("prod", "product"),
+            "name": str(data["name"]),
+            "active": True,
+            "description": None,
+            "metadata": {k: str(v) for k, v in (data.get("metadata") or {}).items()},
+        }
+        self._store(call.account.id, product)
+        self._emit(call.account.id, "product.created", product, request=call)
+        return product
+
+    def _claim_lookup_key(self, account_id: str, price: dict[str, Any], *, transfer: bool) -> None:
+        key = price["lookup_key"]
+        if not key:
+            return
+        for other in self._billing_objects(account_id, "price"):
+            if other["lookup_key"] != key:
+                continue
+            if not transfer:
+                raise StripeApiError(
+                    400,
+                    f"A price (`{other['id']}`) already uses that lookup key.",
+                    param="lookup_key",
+                )
+            other["lookup_key"] = None
+
+    def _api_price_list(self, call: CallContext) -> dict[str, Any]:
+        params = Params(call.params, ("lookup_keys", "active", "product", "limit", "currency"))
+        raw_keys = params.data.get("lookup_keys") or []
+        keys = [raw_keys] if isinstance(raw_keys, str) else list(raw_keys)
+        active = params.flag("active")
+        limit = min(params.integer("limit") or 10, 100)
+        prices = [
+            price
+            for price in reversed(self._billing_objects(call.account.id, "price"))
+            if (not keys or price["lookup_key"] in keys)
+            and active in (None, price["active"])
+            and params.data.get("product") in (None, price["product"])
+            and params.data.get("currency") in (None, price["currency"])
+        ]
+        return {
+            "object": "list",
+            "data": [
+                self._expanded(call, price, _item_fields(params.expand)) for price in prices[:limit]
+            ],
+            "has_more": len(prices) > limit,
+            "url": "/v1/prices",
+        }
+
+    def _api_subscription_create(self, call: CallContext) -> dict[str, Any]:
+        params = Params(
+            call.params,
+            (
+                "customer",
+                "items",
+                "trial_period_days",
+                "payment_behavior",
+                "payment_settings",
+                "collection_method",
+                "metadata",
+                "automatic_tax",
+                "description",
+                "default_payment_method",
+                "off_session",
+                "proration_behavior",
+            ),
+        )
+        account_id = call.account.id
+        customer_id = params.text("customer", required=True) or ""
+        customer = self._owned(account_id, customer_id, "customer", param="customer")
+        price = self._subscription_price(account_id, params.data.get("items"))
+        self._check_customer_currency(customer, price["currency"])
+        trial_days = params.integer("trial_period_days", minimum=0) or 0
+        params.text(
+            "payment_behavior",
+            choices=(
+                "allow_incomplete",
+                "default_incomplete",
+                "error_if_incomplete",
+                "pending_if_incomplete",
+            ),
+        )
+        now = _now()
+        period_end = now + trial_days * 86400 if trial_days else _add_months(now, 1)
+        subscription = {
+            **_base("sub", "subscription"),
+            "customer": customer["id"],
+            "status": "trialing" if trial_days else "incomplete",
+            "items": {
+                "object": "list",
+                "data": [
+                    {
+                        "id": new_id("si"),
+                        "object": "subscription_item",
+                        "price": copy.deepcopy(price),
+                        "quantity": 1,
+                        "current_period_start": now,
+                        "current_period_end": period_end,
+                    }
+                ],
+                "has_more": False,
+                "url": "/v1/subscription_items",
+            },
+            "latest_invoice": None,
+            "trial_start": now if trial_days else None,
+            "trial_end": period_end if trial_days else None,
+            "start_date": now,
+            "billing_cycle_anchor": period_end if trial_days else now,
+            "cancel_at_period_end": False,
+            "canceled_at": None,
+            "ended_at": None,
+            "collection_method": params.text(
+                "collection_method", choices=("charge_automatically", "send_invoice")
+            )
+            or "charge_automatically",
+            "automatic_tax": {
+                "enabled": str(params.mapping("automatic_tax").get("enabled")).lower() == "true"
+            },
+            "default_payment_method": params.text("default_payment_method"),
+            "description": params.text("description"),
+            "metadata": params.metadata(),
+        }
+        subscription["items"]["data"][0]["subscription"] = subscription["id"]
+        self._store(account_id, subscription)
+        self._emit(account_id, "customer.subscription.created", subscription, request=call)
+        self._invoice_issue(
+            account_id,
+            subscription,
+            amount=0 if trial_days else price["unit_amount"],
+            billing_reason="subscription_create",
+            period=(now, now),
+            hosted_base=f"{call.base_url}/_sandbox/invoices",
+            request=call,
+        )
+        return self._expanded(call, subscription, params.expand)
+
+    def _subscription_price(self, account_id: str, items: Any) -> dict[str, Any]:
+        if not isinstance(items, list) or len(items) != 1 or not isinstance(items[0], dict):
+            raise StripeApiError(
+                400, "The Stripe sandbox takes subscriptions of exactly one item.", param="items"
+            )
+        price_id = str(items[0].get("price") or "")
+        price = self._owned(account_id, price_id, "price", param="items[0][price]")
+        if price["type"] != "recurring":
+            raise StripeApiError(
+                400,
+                "The price specified is set to `type=one_time` but this field only accepts "
+                "prices with `type=recurring`.",
+                param="items[0][price]",
+            )
+        return price
+
+    @staticmethod
+    def _check_customer_currency(customer: dict[str, Any], currency: str) -> None:
+        if customer["currency"] and customer["currency"] != currency:
+            raise StripeApiError(
+                400,
+                "You cannot combine currencies on a single customer. This customer has had a "
+                f"subscription or payment in {customer['currency']}, but you are trying to "
+                f"pay in {currency}.",
+                param="currency",
+            )
+
+    def _invoice_issue(
+        self,
+        account_id: str,
+        subscription: dict[str, Any],
+        *,
+        amount: int,
+        billing_reason: str,
+        period: tuple[int, int],
+        hosted_base: str,
+        request: CallContext | None = None,
+    ) -> dict[str, Any]:
+        """Draft, finalize and (at zero) settle one subscription invoice, taking in the
+        customer's pending invoice items, with Stripe's events for each step."""
+        customer = self._objects[subscription["customer"]]
+        pending = [
+            item
+            for item in self._billing_objects(account_id, "invoiceitem")
+            if item["customer"] == customer["id"]
+            and item["invoice"] is None
+            and item["subscription"] in (None, subscription["id"])
+        ]
+        lines = [_subscription_line(subscription, amount)] + [
+            _invoice_item_line(item) for item in pending
+        ]
+        invoice = _invoice_object(
+            customer, subscription, lines, billing_reason=billing_reason, period=period
+        )
+        for item in pending:
+            item["invoice"] = invoice["id"]
+        customer["currency"] = customer["currency"] or invoice["currency"]
+        self._store(account_id, invoice)
+        subscription["latest_invoice"] = invoice["id"]
+        self._emit(account_id, "invoice.created", invoice, request=request)
+        invoice.update(
+            status="open",
+            number=f"{customer['invoice_prefix']}-{customer['next_invoice_sequence']:04d}",
+            hosted_invoice_url=f"{hosted_base}/{invoice['id']}",
+        )
+        customer["next_invoice_sequence"] += 1
+        invoice["status_transitions"]["finalized_at"] = _now()
+        if invoice["amount_due"] > 0:
+            invoice["confirmation_secret"] = {
+                "client_secret": f"pi_{_token(24)}_secret_{_token(25)}",
+                "type": "payment_intent",
+            }
+        self._emit(account_id, "invoice.finalized", invoice, request=request)
+        if invoice["amount_due"] == 0:
+            self._invoice_settle(account_id, invoice, request=request)
+        return invoice
+
+    def _invoice_settle(
+        self, account_id: str, invoice: dict[str, Any], request: CallContext | None = None
+    ) -> None:
+        paid = invoice["amount_due"]
+        invoice.update(
+            status="paid",
+            amount_paid=paid,
+            amount_remaining=0,
+            attempted=paid > 0 or invoice["attempted"],
+            attempt_count=invoice["attempt_count"] + (1 if paid else 0),
+            next_payment_attempt=None,
+        )
+        invoice["status_transitions"]["paid_at"] = _now()
+        if paid:
+            self._credit(account_id, invoice["currency"], paid)
+        self._emit(account_id, "invoice.paid", invoice, request=request)
+        self._emit(account_id, "invoice.payment_succeeded", invoice, request=request)
+        subscription = self._invoice_subscription(invoice)
+        if subscription and subscription["status"] in SUBSCRIPTION_OWING_STATUSES:
+            self._subscription_status(account_id, subscription, "active", request=request)
+
+    def _invoice_subscription(self, invoice: dict[str, Any]) -> dict[str, Any] | None:
+        details = (invoice.get("parent") or {}).get("subscription_details") or {}
+        return self._objects.get(details.get("subscription") or "")
+
+    def _subscription_status(
+        self,
+        account_id: str,
+        subscription: dict[str, Any],
+        status: str,
+        request: CallContext | None = None,
+    ) -> None:
+        previous = {"status": subscription["status"]}
+        subscription["status"] = status
+        self._emit(
+            account_id,
+            "customer.subscription.updated",
+            subscription,
+            request=request,
+            previous=previous,
+        )
+
+    @staticmethod
+    def _check_invoice_open(invoice: dict[str, Any]) -> None:
+        if invoice["status"] != "open":
+            raise StripeApiError(
+                400,
+                f"Invoice {invoice['id']} is {invoice['status']}; only an open invoice can be "
+                "paid.",
+                code="invoice_not_open",
+            )
+
+    def _api_subscription_cancel(self, call: CallContext, object_id: str) -> dict[str, Any]:
+        params = Params(call.params, ("invoice_now", "prorate", "cancellation_details"))
+        subscription = self._owned(call.account.id, object_id, "subscription")
+        if subscription["status"] in SUBSCRIPTION_ENDED_STATUSES:
+            raise StripeApiError(
+                400,
+                "A canceled subscription can only update its cancellation_details and metadata.",
+            )
+        now = _now()
+        subscription.update(
+            status="canceled",
+            canceled_at=now,
+            ended_at=now,
+            cancellation_details={"reason": "cancellation_requested"},
+        )
+        self._emit(call.account.id, "customer.subscription.deleted", subscription, request=call)
+        return self._expanded(call, subscription, params.expand)
+
+    def _api_invoice_item_create(self, call: CallContext) -> dict[str, Any]:
+        params = Params(
+            call.params,
+            (
+                "customer",
+                "amount",
+                "currency",
+                "description",
+                "metadata",
+                "period",
+                "subscription",
+                "discountable",
+                "tax_behavior",
+            ),
+        )
+        customer_id = params.text("customer", required=True) or ""
+        customer = self._owned(call.account.id, customer_id, "customer", param="customer")
+        # Negative amounts are credits, as on Stripe.
+        amount = params.integer("amount", required=True, minimum=-(10**12)) or 0
+        currency = params.currency()
+        self._check_customer_currency(customer, currency)
+        subscription_id = params.text("subscription")
+        if subscription_id:
+            self._owned(call.account.id, subscription_id, "subscription", param="subscription")
+        period = params.mapping("period")
+        now = _now()
+        invoice_item = {
+            **_base("ii", "invoiceitem"),
+            "customer": customer["id"],
+            "amount": amount,
+            "currency": currency,
+            "description": params.text("description"),
+            "metadata": params.metadata(),
+            "period": {
+                "start": _timestamp(period.get("start"), "period[start]", now),
+                "end": _timestamp(period.get("end"), "period[end]", now),
+            },
+            "subscription": subscription_id,
+            "invoice": None,
+            "date": now,
+            "proration": False,
+            "quantity": 1,
+            "discountable": params.flag("discountable") is not False,
+        }
+        self._store(call.account.id, invoice_item)
+        self._emit(call.account.id, "invoiceitem.created", invoice_item, request=call)
+        return self._expanded(call, invoice_item, params.expand)
+
+    # Billing: the customer's and Stripe's part.
+
+    def pay_invoice(self, invoice_id: str) -> dict[str, Any]:
+        """The customer pays an open invoice: `invoice.paid`, and an owing subscription is
+        `active` again."""
+        with self._transaction():
+            owner, invoice = self._find(invoice_id, "invoice")
+            self._check_invoice_open(invoice)
+            self._invoice_settle(owner, invoice)
+            return copy.deepcopy(invoice)
+
+    def fail_invoice(self, invoice_id: str) -> dict[str, Any]:
+        """A payment attempt on an open invoice is declined: `invoice.payment_failed`, and an
+        active subscription becomes `past_due` (a first invoice's stays `incomplete`)."""
+        with self._transaction():
+            owner, invoice = self._find(invoice_id, "invoice")
+            self._check_invoice_open(invoice)
+            invoice.update(
+                attempted=True,
+                attempt_count=invoice["attempt_count"] + 1,
+                next_payment_attempt=_now() + PAYMENT_RETRY_SECONDS,
+            )
+            self._emit(owner, "invoice.payment_failed", invoice)
+            subscription = self._invoice_subscription(invoice)
+            if subscription and subscription["status"] in ("active", "trialing"):
+                self._subscription_status(owner, subscription, "past_due")
+            return copy.deepcopy(invoice)
+
+    def advance_subscription(self, subscription_id: str, *, outcome: str = "open") -> dict:
+        """The current period (or trial) ends: the next one starts and its invoice is issued
+        with the customer's pending invoice items, then paid (`pay`), declined (`fail`) or
+        left `open`. Returns the new invoice."""
+        if outcome not in ("open", "pay", "fail"):
+            raise StripeApiError(400, "Invalid outcome: must be one of open, pay, fail")
+        with self._transaction():
+            owner, subscription = self._find(subscription_id, "subscription")
+            if subscription["status"] in (*SUBSCRIPTION_ENDED_STATUSES, "incomplete"):
+                raise StripeApiError(
+                    400, f"Subscription {subscription_id} is {subscription['status']}."
+                )
+            item = subscription["items"]["data"][0]
+            started, ends = item["current_period_start"], item["current_period_end"]
+            item.update(current_period_start=ends, current_period_end=_add_months(ends, 1))
+            if subscription["status"] == "trialing":
+                self._subscription_status(owner, subscription, "active")
+            previous = self._objects[subscription["latest_invoice"]]
+            invoice = self._invoice_issue(
+                owner,
+                subscription,
+                amount=item["price"]["unit_amount"],
+                billing_reason="subscription_cycle",
+                period=(started, ends),
+                hosted_base=previous["hosted_invoice_url"].rsplit("/", 1)[0],
+            )
+            invoice_id, still_open = invoice["id"], invoice["status"] == "open"
+        if still_open and outcome == "pay":
+            return self.pay_invoice(invoice_id)
+        if still_open and outcome == "fail":
+            return self.fail_invoice(invoice_id)
+        with self._lock:
+            return copy.deepcopy(self._objects[invoice_id])
+
+    def expire_subscription(self, subscription_id: str) -> dict[str, Any]:
+        """A first invoice left unpaid for 23 hours: the subscription ends as
+        `incomplete_expired` and its invoice is voided."""
+        with self._transaction():
+            owner, subscription = self._find(subscription_id, "subscription")
+            if subscription["status"] != "incomplete":
+                raise StripeApiError(
+                    400, f"Subscription {subscription_id} is {subscription['status']}."
+                )
+            invoice = self._objects[subscription["latest_invoice"]]
+            if invoice["status"] == "open":
+                invoice["status"] = "void"
+                invoice["status_transitions"]["voided_at"] = _now()
+                self._emit(owner, "invoice.voided", invoice)
+            subscription["ended_at"] = _now()
+            self._subscription_status(owner, subscription, "incomplete_expired")
+            return copy.deepcopy(subscription)
+
+    def _billing_control_routes(self) -> list[Route]:
+        item = r"(?P<object_id>[A-Za-z0-9_]+)"
+        prefix = "/_sandbox"
+        return [
+            _route("GET", rf"{prefix}/invoices/{item}", self._ctl_invoice_page),
+            _route("POST", rf"{prefix}/invoices/{item}/pay", self._ctl_invoice_pay),
+            _route("POST", rf"{prefix}/invoices/{item}/fail", self._ctl_invoice_fail),
+            _route("POST", rf"{prefix}/subscriptions/{item}/advance", self._ctl_advance),
+            _route("POST", rf"{prefix}/subscriptions/{item}/expire", self._ctl_expire),
+        ]
+
+    def _ctl_invoice_page(self, request: Request, object_id: str) -> Response:
+        with self._lock:
+            _, invoice = self._find(object_id, "invoice")
+            page = _invoice_page(invoice)
+        return Response(200, page.encode(), content_type="text/html; charset=utf-8")
+
+    def _ctl_invoice_pay(self, request: Request, object_id: str) -> Response:
+        return self._ctl_invoice_outcome(request, object_id, self.pay_invoice)
+
+    def _ctl_invoice_fail(self, request: Request, object_id: str) -> Response:
+        return self._ctl_invoice_outcome(request, object_id, self.fail_invoice)
+
+    @staticmethod
+    def _ctl_invoice_outcome(
+        request: Request, object_id: str, play: Callable[[str], dict[str, Any]]
+    ) -> Response:
+        invoice = play(object_id)
+        # The HTML form goes back to the hosted invoice page, as Stripe's hosted page does.
+        if "redirect=1" in request.query:
+            location = f"/_sandbox/invoices/{object_id}"
+            return Response(303, b"", content_type="text/plain", headers=[("Location", location)])
+        return json_response(200, invoice)
+
+    def _ctl_advance(self, request: Request, object_id: str) -> Response:
+        outcome = str(request.json().get("outcome") or "open")
+        return json_response(200, self.advance_subscription(object_id, outcome=outcome))
+
+    def _ctl_expire(self, request: Request, object_id: str) -> Response:
+        return json_response(200, self.expire_subscription(object_id))
+
     # -- Sandbox control: Python methods -------------------------------------------------------
 
     def create_account(
@@ -1302,6 +2102,7 @@ class StripeSandbox:
             _route("POST", rf"{prefix}/onboarding/{item}/complete", self._ctl_onboarding_done),
             _route("GET", rf"{prefix}/events", self._ctl_events),
             _route("POST", rf"{prefix}/events/{item}/resend", self._ctl_event_resend),
+            *self._billing_control_routes(),
         ]
 
     def _handle_control(self, request: Request) -> Response:

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 from django.db import models
 from django.db.models import F, Func, Q, Value
+from django.db.models.functions import Lower
+from django.utils import timezone
 from django_tenants.models import DomainMixin, TenantMixin
+
+TERMINATED_DATA_RETENTION_DAYS = 30
 
 
 class Licensee(TenantMixin):
@@ -57,12 +63,45 @@ class Licensee(TenantMixin):
     def serves_requests(self) -> bool:
         return self.status not in (self.Status.SUSPENDED, self.Status.TERMINATED)
 
+    @property
+    def data_retained_until(self) -> datetime | None:
+        """After termination the schema is kept this long for a final export, then the
+        retention job drops it (privacy policy §7); invoices stay in the public schema."""
+        if self.terminated_at is None:
+            return None
+        return self.terminated_at + timedelta(days=TERMINATED_DATA_RETENTION_DAYS)
+
 
 class Domain(DomainMixin):
-    """A host name that routes to a licensee (`{slug}.{BASE_DOMAIN}` or a custom domain)."""
+    """A host name that routes to a licensee: its primary `{slug}.{BASE_DOMAIN}`, verified by
+    construction, or a custom domain, which routes only once a DNS TXT record proved that the
+    licensee controls it (`tenants.domains`)."""
+
+    VERIFY_LABEL = "_callrix-verify"
+
+    verified_at = models.DateTimeField(null=True, blank=True)
+    verification_token = models.CharField(max_length=64, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                name="domain_primary_is_verified",
+                condition=Q(verified_at__isnull=False) | Q(is_primary=False),
+            ),
+            models.CheckConstraint(name="domain_lowercase", condition=Q(domain=Lower("domain"))),
+        ]
 
     def __str__(self) -> str:
         return self.domain
+
+    @property
+    def txt_record_name(self) -> str:
+        return f"{self.VERIFY_LABEL}.{self.domain}"
+
+    @property
+    def txt_record_value(self) -> str:
+        return f"callrix-verify={self.verification_token}"
 
 
 class SpareSchema(models.Model):

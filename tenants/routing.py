@@ -104,7 +104,8 @@ def _load_from_database(host: str) -> HostTarget | None:
 
     with schema_context(get_public_schema_name()):  # the connection may be on the last licensee
         row = (
-            Domain.objects.filter(domain=host)
+            # A custom domain serves only once DNS proved it (tenants.domains).
+            Domain.objects.filter(domain=host, verified_at__isnull=False)
             .values(
                 "tenant_id",
                 "tenant__schema_name",

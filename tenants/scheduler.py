@@ -28,6 +28,10 @@ def schedule() -> list[Periodic]:
     return [
         Periodic(15, "tenants.tasks.calls_reconcile_all"),
         Periodic(300, "tenants.tasks.spare_pool_refill"),
+        Periodic(3600, "tenants.tasks.payouts_run_all"),
+        Periodic(86400, "tenants.tasks.usage_collect_all"),
+        Periodic(86400, "tenants.tasks.dunning_run_all"),
+        Periodic(86400, "compliance.tasks.tenant_exports_expire_all"),
     ]
 
 

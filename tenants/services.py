@@ -116,16 +116,30 @@ def _email_validate(email: str, field: str) -> str:
     return email.lower()
 
 
+def slug_in_use(slug: str) -> bool:
+    """A licensee, its host name or its schema already has this slug."""
+    with schema_context("public"):
+        return (
+            Licensee.objects.filter(slug=slug).exists()
+            or Domain.objects.filter(domain=addresses.licensee_host(slug)).exists()
+            or selectors.schema_exists(schema_name=_schema_name_for(slug))
+        )
+
+
 def licensee_provision(
     *,
     slug: str,
     display_name: str,
     owner_email: str,
     owner_password: str | None = None,
+    owner_password_hash: str | None = None,
     currency: str = "EUR",
     status: str = Licensee.Status.TRIAL,
 ) -> ProvisionedLicensee:
-    """Create a licensee with its schema, primary domain and owner — all or nothing."""
+    """Create a licensee with its schema, primary domain and owner — all or nothing.
+
+    The owner gets `owner_password`, or an already hashed one (`owner_password_hash`, e.g.
+    the one its account holder chose at sign-up), or else a one-time link to set one."""
     slug = slug_validate(slug)
     display_name = (display_name or "").strip()
     if not display_name:
@@ -136,11 +150,7 @@ def licensee_provision(
     host = addresses.licensee_host(slug)
 
     with schema_context("public"), transaction.atomic():
-        if (
-            Licensee.objects.filter(slug=slug).exists()
-            or Domain.objects.filter(domain=host).exists()
-            or selectors.schema_exists(schema_name=schema_name)
-        ):
+        if slug_in_use(slug):
             raise SlugTaken(f"The slug '{slug}' is already taken.", field="slug")
         provisioning.schema_take_for(schema_name)
         try:
@@ -152,16 +162,21 @@ def licensee_provision(
                     status=status,
                     currency=currency,
                 )
-                Domain.objects.create(domain=host, tenant=licensee, is_primary=True)
+                Domain.objects.create(
+                    domain=host, tenant=licensee, is_primary=True, verified_at=timezone.now()
+                )
         except IntegrityError:
             raise SlugTaken(f"The slug '{slug}' is already taken.", field="slug") from None
         with schema_context(schema_name):
             owner = get_user_model().objects.create_user(
                 owner_email, owner_password, role="owner", display_name=display_name
             )
+            if owner_password_hash:
+                owner.password = owner_password_hash
+                owner.save(update_fields=["password"])
             link = (
                 None
-                if owner_password
+                if owner_password or owner_password_hash
                 else identity_services.password_reset_link(
                     user=owner, origin=addresses.licensee_origin(slug)
                 )
@@ -214,9 +229,13 @@ def licensee_reactivate(*, slug: str) -> Licensee:
 
 
 def domain_add(*, licensee: Licensee, domain: str, is_primary: bool = False) -> Domain:
+    """Route a host name Callrix itself vouches for (verified at once). A licensee's own
+    domain goes through `tenants.domains`, which asks for DNS proof first."""
     domain = domain.strip().lower().rstrip(".")
     with schema_context("public"), transaction.atomic():
         if Domain.objects.filter(domain=domain).exists():
             raise InvalidLicenseeField("That domain is already in use.", field="domain")
-        created = Domain.objects.create(domain=domain, tenant=licensee, is_primary=is_primary)
+        created = Domain.objects.create(
+            domain=domain, tenant=licensee, is_primary=is_primary, verified_at=timezone.now()
+        )
     return created

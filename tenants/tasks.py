@@ -1,3 +1,5 @@
+from datetime import timedelta
+
 import dramatiq
 
 from tenants import provisioning
@@ -20,3 +22,49 @@ def calls_reconcile_all() -> None:
     for licensee in Licensee.objects.exclude(status=Licensee.Status.TERMINATED):
         with tenant_context(licensee):
             calls_reconcile.send()
+
+
+@dramatiq.actor(queue_name="maintenance", max_retries=0)
+def payouts_run_all() -> None:
+    """Queue each licensee's payout run, in its own schema; the run checks the licensee's
+    payout schedule and does nothing when no run is due."""
+    from django_tenants.utils import tenant_context
+
+    from tenant_apps.payouts.tasks import payouts_run
+    from tenants.models import Licensee
+
+    for licensee in Licensee.objects.exclude(status=Licensee.Status.TERMINATED):
+        with tenant_context(licensee):
+            payouts_run.send()
+
+
+@dramatiq.actor(queue_name="billing", max_retries=20, min_backoff=2_000, max_backoff=600_000)
+def billing_event_process(event_id: str) -> None:
+    """Apply a stored Stripe event of Callrix's own account (idempotent; public schema)."""
+    from tenants import dunning
+
+    dunning.billing_event_apply(event_id=event_id)
+
+
+@dramatiq.actor(queue_name="maintenance", max_retries=3, time_limit=3_600_000)
+def usage_collect_all() -> None:
+    """Nightly: yesterday's usage counts of every licensee, then last month's revenue share
+    reported to Stripe — both idempotent, so a rerun or a retry changes nothing."""
+    from django.utils import timezone
+
+    from tenants import metering
+
+    today = timezone.now().date()
+    usage = metering.usage_collect(day=today - timedelta(days=1))
+    shares = metering.revenue_share_report_all(month_start=metering.previous_month(today))
+    failed = {**usage.failed, **shares.failed}
+    if failed:
+        raise RuntimeError(f"Usage or revenue share failed for: {', '.join(sorted(failed))}")
+
+
+@dramatiq.actor(queue_name="maintenance", max_retries=3)
+def dunning_run_all() -> None:
+    """Daily: suspend licensees whose invoice stayed unpaid past the grace period."""
+    from tenants import dunning
+
+    dunning.dunning_run()

@@ -64,6 +64,7 @@ SHARED_APPS = [
     "django_dramatiq",
     "shared_apps.accounts",
     "shared_apps.usage",
+    "shared_apps.billing",
 ]
 TENANT_APPS = [
     "django.contrib.contenttypes",
@@ -78,6 +79,8 @@ TENANT_APPS = [
     "tenant_apps.notifications",
     "tenant_apps.advisors",
     "tenant_apps.calls",
+    "tenant_apps.payouts",
+    "compliance",
 ]
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
 
@@ -214,6 +217,8 @@ THROTTLE_RATES = {
     "verify_email": os.environ.get("THROTTLE_VERIFY_EMAIL", "10/h"),
     "topup": os.environ.get("THROTTLE_TOPUP", "20/h"),
     "call": os.environ.get("THROTTLE_CALL", "30/h"),
+    "signup": os.environ.get("THROTTLE_SIGNUP", "5/h"),
+    "export": os.environ.get("THROTTLE_EXPORT", "3/h"),
 }
 
 LOGIN_URL = "/account/login/"
@@ -258,3 +263,14 @@ LIVEKIT_API_SECRET = os.environ.get(
 # without their own Firebase project.
 FCM_API_BASE = os.environ.get("FCM_API_BASE", "")
 FCM_DEFAULT_CREDENTIALS = os.environ.get("FCM_DEFAULT_CREDENTIALS", "")
+
+# Callrix's own Stripe account, which bills licensees (public schema): its secret key and the
+# signing secret of its `/webhooks/stripe` endpoint on the public host. Stripe Tax is asked to
+# add VAT to licensees' invoices unless BILLING_AUTOMATIC_TAX=0.
+CALLRIX_STRIPE_SECRET_KEY = os.environ.get("CALLRIX_STRIPE_SECRET_KEY", "")
+CALLRIX_STRIPE_WEBHOOK_SECRET = os.environ.get("CALLRIX_STRIPE_WEBHOOK_SECRET", "")
+BILLING_AUTOMATIC_TAX = os.environ.get("BILLING_AUTOMATIC_TAX", "1") == "1"
+# Days a licensee stays `past_due` after a failed payment before it is suspended.
+DUNNING_GRACE_DAYS = int(os.environ.get("DUNNING_GRACE_DAYS", "14"))
+# Looks up the DNS TXT records that prove a custom domain (tenants.dns).
+DNS_RESOLVER = os.environ.get("DNS_RESOLVER", "tenants.dns.SystemResolver")

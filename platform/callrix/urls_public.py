@@ -4,16 +4,24 @@ from django.contrib import admin
 from django.urls import path
 
 from callrix.api import build_api
+from compliance import views as compliance_views
+from compliance.api import platform_router as compliance_router
 from identity.api import platform_router as identity_router
 from tenants.api import platform_router
+from tenants.billing_webhooks import billing_stripe_webhook
 from tenants.livekit_webhooks import livekit_webhook
+from tenants.signup_api import router as signup_router
 
 api = build_api(title="Callrix platform API", urls_namespace="platform_api")
 api.add_router("", platform_router)
 api.add_router("", identity_router)
+api.add_router("", signup_router)
+api.add_router("", compliance_router)
 
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/platform/v1/", api.urls),
     path("webhooks/livekit", livekit_webhook, name="livekit-webhook"),
+    path("webhooks/stripe", billing_stripe_webhook, name="billing-stripe-webhook"),
+    path("privacy/register", compliance_views.processing_register, name="privacy-register"),
 ]

@@ -3,6 +3,7 @@
 from django.urls import path
 
 from callrix.api import build_api
+from compliance.api import admin_router as compliance_admin_router
 from identity import views as identity_views
 from identity.api import admin_router as identity_admin_router
 from identity.api import router as identity_router
@@ -15,12 +16,16 @@ from tenant_apps.notifications.api import router as notifications_router
 from tenant_apps.payments import views as payment_views
 from tenant_apps.payments.api import admin_router as payments_admin_router
 from tenant_apps.payments.api import router as payments_router
+from tenant_apps.payouts.api import admin_router as payouts_admin_router
+from tenant_apps.payouts.api import advisor_router as payouts_advisor_router
 from tenant_apps.pricing.api import router as pricing_router
 from tenant_apps.wallets.api import router as wallet_router
 from tenants.api import licensee_router
+from tenants.domains_api import router as domains_router
 
 api = build_api(title="Licensee API", urls_namespace="licensee_api")
 api.add_router("", licensee_router)
+api.add_router("", domains_router)
 api.add_router("", identity_router)
 api.add_router("", identity_admin_router)
 api.add_router("", wallet_router)
@@ -33,6 +38,9 @@ api.add_router("", advisors_self_router)
 api.add_router("", notifications_router)
 api.add_router("", notifications_admin_router)
 api.add_router("", calls_router)
+api.add_router("", payouts_advisor_router)
+api.add_router("", payouts_admin_router)
+api.add_router("", compliance_admin_router)
 
 urlpatterns = [
     path("api/v1/", api.urls),

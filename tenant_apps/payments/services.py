@@ -31,6 +31,7 @@ from tenant_apps.payments.models import (
     TopUpPackage,
     TopUpPolicy,
 )
+from tenant_apps.payouts import services as payout_services
 from tenant_apps.wallets.errors import InvalidAmount
 from tenant_apps.wallets.models import AccountKind, LedgerAccount
 from tenant_apps.wallets.services import Leg, account_for, ledger_post, licensee_currency
@@ -371,6 +372,14 @@ def _handle(event: StripeEvent) -> str:
         if kind.endswith("created"):
             return _dispute_opened(topup, obj)
         return _dispute_closed(topup, obj)
+    # Connect: advisors' Express accounts and the transfers that pay them (`transfer.created`
+    # needs nothing: a payout is marked paid from Stripe's reply to the transfer itself).
+    if kind == "account.updated":
+        return payout_services.payout_account_sync(
+            account=obj, occurred_at=event.payload.get("created")
+        )
+    if kind == "transfer.reversed":
+        return payout_services.payout_transfer_reversed(transfer=obj)
     return "ignored: not an event we act on"
 
 

@@ -10,7 +10,12 @@ from dataclasses import dataclass
 import stripe
 from django.conf import settings
 
-from tenant_apps.payments.errors import BadWebhook, InvalidStripeKeys, StripeUnavailable
+from tenant_apps.payments.errors import (
+    BadWebhook,
+    InvalidStripeKeys,
+    PaymentError,
+    StripeUnavailable,
+)
 
 SIGNATURE_TOLERANCE_SECONDS = 300
 
@@ -128,3 +133,128 @@ def webhook_event_parse(*, payload: bytes, signature: str, secret: str) -> dict:
     if not isinstance(event, dict) or not event.get("id") or not event.get("type"):
         raise BadWebhook("The webhook body is not a Stripe event.")
     return event
+
+
+# --- Connect: advisors' Express accounts and the transfers that pay them --------------------
+
+
+@dataclass(frozen=True)
+class ConnectedAccount:
+    id: str
+    details_submitted: bool
+    payouts_enabled: bool
+    requirements_due: list[str]  # what the advisor still has to give Stripe
+    disabled_reason: str
+
+
+@dataclass(frozen=True)
+class AccountLink:
+    url: str
+    expires_at: int  # unix seconds
+
+
+@dataclass(frozen=True)
+class Transfer:
+    id: str
+    amount_minor: int
+
+
+class TransferRefused(PaymentError):
+    """Stripe answered and made no transfer (e.g. `balance_insufficient`): the money can go
+    back to the advisor's earnings, and a retry needs a new idempotency key, since Stripe
+    replays a refusal to the same key."""
+
+    status_code = 502
+    code = "transfer_refused"
+
+
+def connected_account_create(
+    *, secret_key: str, email: str, metadata: dict[str, str], idempotency_key: str
+) -> ConnectedAccount:
+    try:
+        account = (
+            _client(secret_key)
+            .v1.accounts.create(
+                params={
+                    "type": "express",
+                    "email": email,
+                    "capabilities": {"transfers": {"requested": True}},
+                    "metadata": metadata,
+                },
+                options={"idempotency_key": idempotency_key},
+            )
+            .to_dict()
+        )
+    except stripe.StripeError as error:
+        raise _translate(error) from None
+    return connected_account_from(account)
+
+
+def connected_account_from(account: dict) -> ConnectedAccount:
+    """Our view of a Stripe account object (from a reply or an `account.updated` event)."""
+    requirements = account.get("requirements") or {}
+    due = set(requirements.get("currently_due") or []) | set(requirements.get("past_due") or [])
+    return ConnectedAccount(
+        id=account.get("id") or "",
+        details_submitted=bool(account.get("details_submitted")),
+        payouts_enabled=bool(account.get("payouts_enabled")),
+        requirements_due=sorted(due),
+        disabled_reason=requirements.get("disabled_reason") or "",
+    )
+
+
+def account_link_create(
+    *, secret_key: str, account_id: str, refresh_url: str, return_url: str
+) -> AccountLink:
+    """A one-time, short-lived link to Stripe's hosted onboarding; never reused, so no key."""
+    try:
+        link = _client(secret_key).v1.account_links.create(
+            params={
+                "account": account_id,
+                "refresh_url": refresh_url,
+                "return_url": return_url,
+                "type": "account_onboarding",
+            }
+        )
+    except stripe.StripeError as error:
+        raise _translate(error) from None
+    return AccountLink(url=link["url"], expires_at=int(link["expires_at"]))
+
+
+def transfer_create(
+    *,
+    secret_key: str,
+    amount_minor: int,
+    currency: str,
+    destination: str,
+    transfer_group: str,
+    metadata: dict[str, str],
+    idempotency_key: str,
+) -> Transfer:
+    """Raises `TransferRefused` when Stripe definitely made no transfer, `StripeUnavailable`
+    when the outcome is unknown (network, Stripe's own error, a key still in use): the caller
+    must then retry with the same key and the same parameters."""
+    try:
+        transfer = _client(secret_key).v1.transfers.create(
+            params={
+                "amount": amount_minor,
+                "currency": currency.lower(),
+                "destination": destination,
+                "transfer_group": transfer_group,
+                "metadata": metadata,
+            },
+            options={"idempotency_key": idempotency_key},
+        )
+    except (stripe.IdempotencyError, stripe.RateLimitError):
+        raise StripeUnavailable("Stripe could not take the transfer now.") from None
+    except (
+        stripe.InvalidRequestError,
+        stripe.CardError,
+        stripe.AuthenticationError,
+        stripe.PermissionError,
+    ) as error:
+        message = getattr(error, "user_message", None) or str(error) or "Stripe refused."
+        raise TransferRefused(message, code=getattr(error, "code", None)) from None
+    except stripe.StripeError as error:
+        raise _translate(error) from None
+    return Transfer(id=transfer["id"], amount_minor=int(transfer["amount"]))

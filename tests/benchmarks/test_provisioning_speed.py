@@ -18,6 +18,7 @@ from collections.abc import Callable
 from django.contrib.auth import get_user_model
 from django.db import connection
 from django.test import Client, override_settings
+from django.utils import timezone
 from django_tenants.utils import schema_context
 
 from tenants import addresses, provisioning, schemas, services
@@ -44,7 +45,9 @@ def _provision_stock(slug: str) -> Licensee:
             schema_name=schema_name, slug=slug, display_name=f"Bench {slug}"
         )
         licensee.create_schema(check_if_exists=True, verbosity=0)
-        Domain.objects.create(domain=addresses.licensee_host(slug), tenant=licensee)
+        Domain.objects.create(
+            domain=addresses.licensee_host(slug), tenant=licensee, verified_at=timezone.now()
+        )
         with schema_context(schema_name):
             get_user_model().objects.create_user(
                 f"owner@{slug}.test", None, role="owner", display_name=licensee.display_name

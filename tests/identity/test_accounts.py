@@ -219,8 +219,9 @@ def test_a_tenant_account_is_never_deleted_through_the_orm(alpha, make_user):
     from identity.models import AccountDeletionRefused
 
     staff = make_user("public", "staff@callrix.test", role="staff", is_staff=True)
-    LogEntry.objects.log_action(user_id=staff.pk, content_type_id=None, object_id="1",
-                                object_repr="x", action_flag=ADDITION)
+    LogEntry.objects.log_action(
+        user_id=staff.pk, content_type_id=None, object_id="1", object_repr="x", action_flag=ADDITION
+    )
     with schema_context("alpha"):
         same_id = User.objects.filter(pk=staff.pk).first() or make_user(
             "alpha", "tenant@example.test"

@@ -10,7 +10,7 @@ import urllib.request
 import pytest
 import stripe
 
-from sandboxes.stripe_sandbox import StripeSandbox, parse_form, serve
+from sandboxes.stripe_sandbox import StripeApiError, StripeSandbox, parse_form, serve
 
 
 @pytest.fixture(scope="module")
@@ -498,3 +498,198 @@ def test_state_file_keeps_accounts_and_objects_across_restarts(tmp_path):
     finally:
         server.shutdown()
     assert found.amount == 600
+
+
+# -- Billing: customers, prices, subscriptions, invoices -------------------------------------
+
+
+def _customer(client, country: str = "CY") -> stripe.Customer:
+    return client.v1.customers.create(
+        params={
+            "name": "Ada Quill",
+            "email": "ada@aurora.example",
+            "address": {"line1": "1 Harbour St", "city": "Limassol", "country": country},
+            "metadata": {"account_holder": "1"},
+        }
+    )
+
+
+def _monthly_price(client, amount: int = 4_900, lookup_key: str = "plan-basic") -> stripe.Price:
+    return client.v1.prices.create(
+        params={
+            "currency": "eur",
+            "unit_amount": amount,
+            "recurring": {"interval": "month"},
+            "product_data": {"name": "Basic"},
+            "lookup_key": lookup_key,
+            "transfer_lookup_key": True,
+        }
+    )
+
+
+def _subscribe(client, customer, price, **extra) -> stripe.Subscription:
+    return client.v1.subscriptions.create(
+        params={
+            "customer": customer.id,
+            "items": [{"price": price.id}],
+            "payment_behavior": "default_incomplete",
+            "expand": ["latest_invoice"],
+            **extra,
+        }
+    )
+
+
+def _types(sandbox, account) -> list[str]:
+    return [event["type"] for event in reversed(sandbox.events(account["account_id"]))]
+
+
+def test_paid_subscription_starts_incomplete_until_its_first_invoice_is_paid(
+    client, sandbox, account
+):
+    customer = _customer(client)
+    price = _monthly_price(client)
+
+    subscription = _subscribe(client, customer, price, automatic_tax={"enabled": True})
+    invoice = subscription.latest_invoice
+
+    assert subscription.status == "incomplete"
+    assert invoice.status == "open" and invoice.billing_reason == "subscription_create"
+    assert invoice.subtotal == 4_900 and invoice.total_taxes[0].amount == 931  # 19 % in CY
+    assert invoice.total == invoice.amount_due == 5_831
+    assert invoice.number.endswith("-0001")
+    assert invoice.confirmation_secret.client_secret.startswith("pi_")
+    assert invoice.hosted_invoice_url.endswith(f"/_sandbox/invoices/{invoice.id}")
+    assert invoice.parent.subscription_details.subscription == subscription.id
+    assert invoice.customer_address.country == "CY"
+
+    sandbox.pay_invoice(invoice.id)
+
+    assert client.v1.subscriptions.retrieve(subscription.id).status == "active"
+    paid = client.v1.invoices.retrieve(invoice.id)
+    assert paid.status == "paid" and paid.amount_paid == 5_831
+    assert paid.status_transitions.paid_at
+    types = _types(sandbox, account)
+    assert types[-4:] == [
+        "invoice.finalized",
+        "invoice.paid",
+        "invoice.payment_succeeded",
+        "customer.subscription.updated",
+    ]
+    updated = sandbox.events(account["account_id"], "customer.subscription.updated")[0]
+    assert updated["data"]["previous_attributes"] == {"status": "incomplete"}
+
+
+def test_trial_subscription_is_paid_at_zero_then_bills_pending_items_next_period(
+    client, sandbox, account
+):
+    customer = _customer(client, country="US")
+    price = _monthly_price(client, amount=9_900, lookup_key="plan-pro")
+
+    subscription = _subscribe(client, customer, price, trial_period_days=14)
+    item = client.v1.invoice_items.create(
+        params={
+            "customer": customer.id,
+            "amount": 1_234,
+            "currency": "eur",
+            "description": "Revenue share",
+            "period": {"start": 1_700_000_000, "end": 1_702_000_000},
+            "metadata": {"licensee": "7"},
+        }
+    )
+    renewal = sandbox.advance_subscription(subscription.id, outcome="pay")
+
+    assert subscription.status == "trialing"
+    assert subscription.latest_invoice.status == "paid"
+    assert subscription.latest_invoice.amount_due == 0
+    assert renewal["billing_reason"] == "subscription_cycle"
+    assert renewal["subtotal"] == 9_900 + 1_234 and renewal["total_taxes"] == []
+    assert renewal["status"] == "paid" and renewal["number"].endswith("-0002")
+    assert [line["amount"] for line in renewal["lines"]["data"]] == [9_900, 1_234]
+    assert client.v1.invoice_items.retrieve(item.id).invoice == renewal["id"]
+    assert client.v1.subscriptions.retrieve(subscription.id).status == "active"
+
+
+def test_declined_renewal_makes_the_subscription_past_due_and_payment_restores_it(
+    client, sandbox, account
+):
+    subscription = _subscribe(client, _customer(client), _monthly_price(client))
+    sandbox.pay_invoice(subscription.latest_invoice.id)
+
+    renewal = sandbox.advance_subscription(subscription.id, outcome="fail")
+    assert renewal["status"] == "open" and renewal["attempt_count"] == 1
+    assert renewal["next_payment_attempt"] > renewal["created"]
+    assert client.v1.subscriptions.retrieve(subscription.id).status == "past_due"
+    failed = sandbox.events(account["account_id"], "invoice.payment_failed")[0]
+    assert failed["data"]["object"]["id"] == renewal["id"]
+
+    sandbox.pay_invoice(renewal["id"])
+    assert client.v1.subscriptions.retrieve(subscription.id).status == "active"
+    with pytest.raises(StripeApiError):
+        sandbox.pay_invoice(renewal["id"])
+
+
+def test_lookup_keys_find_one_price_and_move_only_when_asked(client):
+    first = _monthly_price(client, amount=1_000, lookup_key="plan-lookup")
+    second = _monthly_price(client, amount=2_000, lookup_key="plan-lookup")
+
+    found = client.v1.prices.list(params={"lookup_keys": ["plan-lookup"]})
+    assert [price.id for price in found.data] == [second.id]
+    assert client.v1.prices.retrieve(first.id).lookup_key is None
+    assert found.data[0].recurring.interval == "month"
+    assert client.v1.products.retrieve(second.product).name == "Basic"
+    with pytest.raises(stripe.InvalidRequestError) as raised:
+        client.v1.prices.create(
+            params={
+                "currency": "eur",
+                "unit_amount": 5,
+                "product": second.product,
+                "lookup_key": "plan-lookup",
+            }
+        )
+    assert raised.value.param == "lookup_key"
+
+
+def test_cancel_and_expire_end_subscriptions_with_their_events(client, sandbox, account):
+    customer = _customer(client)
+    price = _monthly_price(client)
+    paid = _subscribe(client, customer, price)
+    sandbox.pay_invoice(paid.latest_invoice.id)
+    unpaid = _subscribe(client, customer, price)
+
+    canceled = client.v1.subscriptions.cancel(paid.id)
+    expired = sandbox.expire_subscription(unpaid.id)
+
+    assert canceled.status == "canceled" and canceled.canceled_at
+    deleted = sandbox.events(account["account_id"], "customer.subscription.deleted")[0]
+    assert deleted["data"]["object"]["id"] == paid.id
+    assert expired["status"] == "incomplete_expired"
+    assert client.v1.invoices.retrieve(unpaid.latest_invoice.id).status == "void"
+    with pytest.raises(stripe.InvalidRequestError):
+        client.v1.subscriptions.cancel(paid.id)
+    with pytest.raises(StripeApiError):
+        sandbox.advance_subscription(paid.id)
+
+
+def test_a_customer_keeps_one_currency(client):
+    customer = _customer(client)
+    _subscribe(client, customer, _monthly_price(client))
+
+    with pytest.raises(stripe.InvalidRequestError) as raised:
+        client.v1.invoice_items.create(
+            params={"customer": customer.id, "amount": 100, "currency": "usd"}
+        )
+    assert raised.value.param == "currency"
+
+
+def test_hosted_invoice_page_pays_over_http(client, base_url):
+    subscription = _subscribe(client, _customer(client), _monthly_price(client))
+    invoice_id = subscription.latest_invoice.id
+
+    with urllib.request.urlopen(f"{base_url}/_sandbox/invoices/{invoice_id}", timeout=5) as page:
+        assert b"Pay" in page.read()
+    status, paid = _http("POST", f"{base_url}/_sandbox/invoices/{invoice_id}/pay")
+    again, error = _http("POST", f"{base_url}/_sandbox/invoices/{invoice_id}/fail")
+
+    assert status == 200 and paid["status"] == "paid"
+    assert again == 400 and error["error"]["code"] == "invoice_not_open"
+    assert client.v1.subscriptions.retrieve(subscription.id).status == "active"

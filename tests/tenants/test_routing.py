@@ -131,8 +131,9 @@ def test_a_new_domain_is_served_even_after_a_cached_miss(alpha, host_client):
 def test_staff_see_licensees_in_the_admin(alpha, make_user, host_client):
     make_user("public", "staff@callrix.test", role="staff", is_staff=True, is_superuser=True)
     client = host_client("localhost")
-    client.post("/admin/login/", {"username": "staff@callrix.test",
-                                  "password": "Velvet-Compass-2031"})
+    client.post(
+        "/admin/login/", {"username": "staff@callrix.test", "password": "Velvet-Compass-2031"}
+    )
     page = client.get("/admin/tenants/licensee/")
     assert page.status_code == 200 and b"Alpha Advice" in page.content
     assert client.get("/admin/identity/user/").status_code == 200

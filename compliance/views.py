@@ -1,0 +1,33 @@
+"""The processing register as a page on the public host, from the same register as the API."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_GET
+
+from compliance.register import REGISTER
+
+# First party only: the page may load nothing but its own stylesheet from this host.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'none'; style-src 'self'; base-uri 'none'; form-action 'none'; "
+    "frame-ancestors 'none'"
+)
+
+
+@require_GET
+def processing_register(request: HttpRequest) -> HttpResponse:
+    context = {
+        "register": REGISTER,
+        "categories": [
+            (category, REGISTER.processor(category.held_by) if category.held_by else None)
+            for category in REGISTER.categories
+        ],
+        "purposes": [
+            (purpose, [REGISTER.category(key) for key in purpose.categories])
+            for purpose in REGISTER.purposes
+        ],
+    }
+    response = render(request, "compliance/register.html", context)
+    response["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
+    return response

@@ -1,0 +1,161 @@
+"""The staff admin's view of licensee billing (public host only). Plans and communication
+records are edited here; what Stripe and the jobs write is read-only. Every change staff make
+is in Django's LogEntry, shown as the staff audit log."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.contrib.admin.models import LogEntry
+from django.utils import timezone
+
+from shared_apps.billing.models import (
+    BillingEvent,
+    Invoice,
+    LicenseeUsage,
+    Plan,
+    RevenueShareReport,
+    StaffNote,
+    Subscription,
+    SupportRequest,
+)
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Records written by Stripe's events and our jobs: staff look, never edit."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Plan)
+class PlanAdmin(admin.ModelAdmin):
+    list_display = (
+        "code",
+        "name",
+        "monthly_fee_minor",
+        "currency",
+        "included_advisors",
+        "included_minutes",
+        "revenue_share_bps",
+        "trial_days",
+        "active",
+    )
+    list_filter = ("active", "currency")
+    search_fields = ("code", "name")
+
+    def get_readonly_fields(self, request, obj=None):
+        # A plan's code names its Stripe prices; retire a plan and add another instead.
+        return ("code", "created_at") if obj else ("created_at",)
+
+    def has_delete_permission(self, request, obj=None):
+        return obj is None or not obj.subscriptions.exists()
+
+
+@admin.register(Subscription)
+class SubscriptionAdmin(ReadOnlyAdmin):
+    list_display = ("slug", "company", "plan", "status", "licensee", "past_due_since", "created_at")
+    list_filter = ("status", "plan")
+    search_fields = ("slug", "company", "stripe_subscription_id", "stripe_customer_id")
+
+
+@admin.register(Invoice)
+class InvoiceAdmin(ReadOnlyAdmin):
+    list_display = (
+        "number",
+        "licensee",
+        "status",
+        "total_minor",
+        "tax_minor",
+        "currency",
+        "issued_at",
+        "paid_at",
+        "retain_until",
+    )
+    list_filter = ("status", "currency")
+    search_fields = ("number", "stripe_invoice_id", "subscription__slug")
+    date_hierarchy = "issued_at"
+
+
+@admin.register(BillingEvent)
+class BillingEventAdmin(ReadOnlyAdmin):
+    list_display = ("event_id", "type", "received_at", "processed_at", "outcome")
+    list_filter = ("type",)
+    search_fields = ("event_id",)
+
+
+@admin.register(RevenueShareReport)
+class RevenueShareReportAdmin(ReadOnlyAdmin):
+    list_display = ("subscription", "period_start", "amount_minor", "currency", "reported_at")
+    list_filter = ("period_start",)
+
+
+@admin.register(LicenseeUsage)
+class LicenseeUsageAdmin(ReadOnlyAdmin):
+    list_display = ("licensee", "date", "advisors", "end_users", "calls", "talk_minutes")
+    list_filter = ("licensee",)
+    date_hierarchy = "date"
+
+
+class StaffNoteInline(admin.StackedInline):
+    model = StaffNote
+    extra = 0
+    fields = ("kind", "body", "author", "created_at")
+    readonly_fields = ("author", "created_at")
+
+
+def _touch(obj) -> None:
+    # Each save by staff is an interaction: the 2-year retention runs from the last one.
+    obj.last_interaction_at = timezone.now()
+
+
+@admin.register(SupportRequest)
+class SupportRequestAdmin(admin.ModelAdmin):
+    list_display = ("subject", "licensee", "contact_email", "status", "last_interaction_at")
+    list_filter = ("status", "channel")
+    search_fields = ("subject", "contact_email", "licensee__slug")
+    readonly_fields = ("created_at", "last_interaction_at")
+    inlines = [StaffNoteInline]
+
+    def save_model(self, request, obj, form, change):
+        _touch(obj)
+        super().save_model(request, obj, form, change)
+
+    def save_formset(self, request, form, formset, change):
+        for note in formset.save(commit=False):
+            if note.author_id is None:
+                note.author = request.user
+            note.licensee_id = note.licensee_id or form.instance.licensee_id
+            _touch(note)
+            note.save()
+        for note in formset.deleted_objects:
+            note.delete()
+
+
+@admin.register(StaffNote)
+class StaffNoteAdmin(admin.ModelAdmin):
+    list_display = ("licensee", "kind", "author", "created_at", "last_interaction_at")
+    list_filter = ("kind",)
+    search_fields = ("licensee__slug", "body")
+    readonly_fields = ("author", "created_at", "last_interaction_at")
+
+    def save_model(self, request, obj, form, change):
+        if obj.author_id is None:
+            obj.author = request.user
+        _touch(obj)
+        super().save_model(request, obj, form, change)
+
+
+@admin.register(LogEntry)
+class StaffAuditLogAdmin(ReadOnlyAdmin):
+    """Django's record of every change made in this admin, by whom and when."""
+
+    list_display = ("action_time", "user", "content_type", "object_repr", "action_flag")
+    list_filter = ("action_flag", "content_type")
+    search_fields = ("object_repr", "change_message", "user__email")
+    date_hierarchy = "action_time"

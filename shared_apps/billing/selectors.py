@@ -1,0 +1,60 @@
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from django.db.models import QuerySet
+from django_tenants.utils import schema_context
+
+from shared_apps.billing.models import Invoice, Plan, Subscription
+
+
+def plan_get_active(*, code: str) -> Plan | None:
+    with schema_context("public"):
+        return Plan.objects.filter(code=code, active=True).first()
+
+
+def plan_list_active() -> QuerySet[Plan]:
+    return Plan.objects.filter(active=True).order_by("monthly_fee_minor", "code")
+
+
+def slug_reserved(*, slug: str) -> bool:
+    """A sign-up still waiting for its first payment holds this slug."""
+    with schema_context("public"):
+        return (
+            Subscription.objects.filter(slug=slug).exclude(status__in=Subscription.ENDED).exists()
+        )
+
+
+def subscription_for_licensee(*, licensee_id: int) -> Subscription | None:
+    with schema_context("public"):
+        return (
+            Subscription.objects.select_related("plan", "account_holder__user")
+            .filter(licensee_id=licensee_id)
+            .first()
+        )
+
+
+def subscriptions_owing_since(*, before: datetime) -> QuerySet[Subscription]:
+    """Subscriptions of provisioned licensees with an invoice unpaid since before `before`."""
+    return Subscription.objects.filter(
+        licensee__isnull=False, past_due_since__isnull=False, past_due_since__lte=before
+    ).select_related("licensee", "plan")
+
+
+def subscriptions_reportable() -> QuerySet[Subscription]:
+    """Live subscriptions of provisioned licensees: those whose next invoice can carry the
+    revenue share."""
+    return (
+        Subscription.objects.filter(licensee__isnull=False, stripe_subscription_id__isnull=False)
+        .exclude(status__in=[*Subscription.ENDED, Subscription.Status.INCOMPLETE])
+        .select_related("licensee")
+        .order_by("pk")
+    )
+
+
+def invoices_for_licensee(*, licensee_id: int) -> QuerySet[Invoice]:
+    return Invoice.objects.filter(licensee_id=licensee_id).order_by("-issued_at")
+
+
+def grace_cutoff(*, now: datetime, grace_days: int) -> datetime:
+    return now - timedelta(days=grace_days)

@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class PayoutsConfig(AppConfig):
+    name = "tenant_apps.payouts"
+    label = "payouts"
+    verbose_name = "Advisor payouts"

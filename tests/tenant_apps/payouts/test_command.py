@@ -1,0 +1,50 @@
+"""`callrix payouts run [--licensee slug]`."""
+
+from __future__ import annotations
+
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from tenant_apps.payouts.models import Payout
+from tests.tenant_apps.payouts.conftest import earnings_balance, settle_call
+
+pytestmark = pytest.mark.django_db
+
+
+def _run(*args) -> str:
+    out = StringIO()
+    call_command("payouts", *args, stdout=out)
+    return out.getvalue()
+
+
+def test_payouts_run_for_one_licensee(payouts, luna):
+    advisor, token = luna
+    settle_call(advisor, talk_seconds=600)
+    payouts.onboard(advisor, token)
+    payouts.fund(5_000)
+    output = _run("run", "--licensee", "alpha")
+    assert "alpha: 1 paid, 0 failed, 0 pending" in output
+    payouts.enter()
+    assert Payout.objects.get().status == "paid"
+    assert earnings_balance(advisor) == 0
+    assert "alpha: 0 paid, 0 failed, 0 pending" in _run("run", "--licensee", "alpha")
+
+
+def test_payouts_run_skips_a_licensee_without_stripe(beta):
+    assert "beta: skipped (Stripe is not connected)" in _run("run", "--licensee", "beta")
+
+
+def test_payouts_run_refuses_an_unknown_licensee():
+    with pytest.raises(CommandError, match="No licensee"):
+        _run("run", "--licensee", "nobody")
+
+
+def test_the_scheduler_queues_payouts_hourly():
+    from tenants.scheduler import schedule
+
+    assert any(
+        job.actor_path == "tenants.tasks.payouts_run_all" and job.every_seconds == 3600
+        for job in schedule()
+    )
