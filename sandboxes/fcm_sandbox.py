@@ -34,7 +34,6 @@ import logging
 import os
 import re
 import secrets
-import socketserver
 import threading
 import time
 from collections.abc import Callable
@@ -42,11 +41,12 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, parse_qsl, quote
-from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
+
+from sandboxes._server import ThreadingServer, build_server, serve_in_thread
 
 logger = logging.getLogger(__name__)
 
@@ -969,27 +969,13 @@ class FcmSandbox:
 # Running it
 
 
-class _ThreadingWSGIServer(socketserver.ThreadingMixIn, WSGIServer):
-    daemon_threads = True
-    allow_reuse_address = True
-    sandbox: FcmSandbox | None = None
-
-    def shutdown(self) -> None:
-        super().shutdown()
-        self.server_close()
+_LOG_PREFIX = "fcm sandbox: "
 
 
-class _QuietHandler(WSGIRequestHandler):
-    def log_message(self, fmt: str, *args: Any) -> None:
-        logger.debug("fcm sandbox: " + fmt, *args)
-
-
-def _server(host: str, port: int, sandbox: FcmSandbox) -> tuple[_ThreadingWSGIServer, str]:
-    server = make_server(
-        host, port, sandbox, server_class=_ThreadingWSGIServer, handler_class=_QuietHandler
+def _server(host: str, port: int, sandbox: FcmSandbox) -> tuple[ThreadingServer, str]:
+    server, base_url = build_server(
+        sandbox, host=host, port=port, logger_name=__name__, log_prefix=_LOG_PREFIX
     )
-    server.sandbox = sandbox
-    base_url = f"http://{host}:{server.server_port}"
     if sandbox.base_url is None:
         sandbox.base_url = base_url
     return server, base_url
@@ -997,12 +983,20 @@ def _server(host: str, port: int, sandbox: FcmSandbox) -> tuple[_ThreadingWSGISe
 
 def serve(
     host: str = "127.0.0.1", port: int = 0, sandbox: FcmSandbox | None = None
-) -> tuple[_ThreadingWSGIServer, str]:
+) -> tuple[ThreadingServer, str]:
     """Serve a sandbox from a daemon thread; port 0 picks a free port. Returns the server
     (`.shutdown()` stops it, `.sandbox` is the app) and its base URL."""
-    server, base_url = _server(host, port, sandbox or FcmSandbox())
-    thread = threading.Thread(target=server.serve_forever, name="fcm-sandbox", daemon=True)
-    thread.start()
+    app = sandbox or FcmSandbox()
+    server, base_url = serve_in_thread(
+        app,
+        host=host,
+        port=port,
+        thread_name="fcm-sandbox",
+        logger_name=__name__,
+        log_prefix=_LOG_PREFIX,
+    )
+    if app.base_url is None:
+        app.base_url = base_url
     return server, base_url
 
 

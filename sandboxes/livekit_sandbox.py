@@ -30,7 +30,6 @@ import logging
 import os
 import re
 import secrets
-import socketserver
 import string
 import threading
 import time
@@ -42,7 +41,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
-from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from google.protobuf import json_format
 from google.protobuf.message import DecodeError, Message
@@ -50,6 +48,8 @@ from livekit import api
 from livekit.protocol import models
 from livekit.protocol import room as room_pb
 from livekit.protocol.webhook import WebhookEvent
+
+from sandboxes._server import ThreadingServer, build_server, serve_in_thread
 
 logger = logging.getLogger(__name__)
 
@@ -990,34 +990,22 @@ def post_webhook(url: str, body: bytes, authorization: str, host: str | None = N
 # Running it
 
 
-class _ThreadingWSGIServer(socketserver.ThreadingMixIn, WSGIServer):
-    daemon_threads = True
-    allow_reuse_address = True
-    sandbox: LiveKitSandbox | None = None
-
-    def shutdown(self) -> None:
-        super().shutdown()
-        self.server_close()
-
-
-class _QuietHandler(WSGIRequestHandler):
-    def log_message(self, fmt: str, *args: Any) -> None:
-        logger.debug("livekit sandbox: " + fmt, *args)
+_LOG_PREFIX = "livekit sandbox: "
 
 
 def serve(
     host: str = "127.0.0.1", port: int = 0, sandbox: LiveKitSandbox | None = None
-) -> tuple[_ThreadingWSGIServer, str]:
+) -> tuple[ThreadingServer, str]:
     """Serve a sandbox from a daemon thread; port 0 picks a free port. Returns the server
     (`.shutdown()` stops it, `.sandbox` is the app) and its base URL."""
-    app = sandbox or LiveKitSandbox()
-    server = make_server(
-        host, port, app, server_class=_ThreadingWSGIServer, handler_class=_QuietHandler
+    return serve_in_thread(
+        sandbox or LiveKitSandbox(),
+        host=host,
+        port=port,
+        thread_name="livekit-sandbox",
+        logger_name=__name__,
+        log_prefix=_LOG_PREFIX,
     )
-    server.sandbox = app
-    thread = threading.Thread(target=server.serve_forever, name="livekit-sandbox", daemon=True)
-    thread.start()
-    return server, f"http://{host}:{server.server_port}"
 
 
 def _close_idle_rooms_forever(sandbox: LiveKitSandbox, interval: float) -> None:
@@ -1063,12 +1051,8 @@ def main(argv: list[str] | None = None) -> None:
             name="livekit-sandbox-idle-rooms",
             daemon=True,
         ).start()
-    server = make_server(
-        args.host,
-        args.port,
-        sandbox,
-        server_class=_ThreadingWSGIServer,
-        handler_class=_QuietHandler,
+    server, _ = build_server(
+        sandbox, host=args.host, port=args.port, logger_name=__name__, log_prefix=_LOG_PREFIX
     )
     logger.info(
         "LiveKit sandbox on http://%s:%s (API key %s)", args.host, server.server_port, args.api_key

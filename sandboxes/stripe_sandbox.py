@@ -28,7 +28,6 @@ import logging
 import os
 import re
 import secrets
-import socketserver
 import string
 import threading
 import time
@@ -41,7 +40,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
-from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+
+from sandboxes._server import ThreadingServer, build_server, serve_in_thread
 
 logger = logging.getLogger(__name__)
 
@@ -2393,34 +2393,22 @@ def post_webhook(url: str, payload: bytes, signature: str, host: str | None = No
 # Running it
 
 
-class _ThreadingWSGIServer(socketserver.ThreadingMixIn, WSGIServer):
-    daemon_threads = True
-    allow_reuse_address = True
-    sandbox: StripeSandbox | None = None
-
-    def shutdown(self) -> None:
-        super().shutdown()
-        self.server_close()
-
-
-class _QuietHandler(WSGIRequestHandler):
-    def log_message(self, fmt: str, *args: Any) -> None:
-        logger.debug("stripe sandbox: " + fmt, *args)
+_LOG_PREFIX = "stripe sandbox: "
 
 
 def serve(
     host: str = "127.0.0.1", port: int = 0, sandbox: StripeSandbox | None = None
-) -> tuple[_ThreadingWSGIServer, str]:
+) -> tuple[ThreadingServer, str]:
     """Serve a sandbox from a daemon thread; port 0 picks a free port. Returns the server
     (`.shutdown()` stops it, `.sandbox` is the app) and its base URL."""
-    app = sandbox or StripeSandbox()
-    server = make_server(
-        host, port, app, server_class=_ThreadingWSGIServer, handler_class=_QuietHandler
+    return serve_in_thread(
+        sandbox or StripeSandbox(),
+        host=host,
+        port=port,
+        thread_name="stripe-sandbox",
+        logger_name=__name__,
+        log_prefix=_LOG_PREFIX,
     )
-    server.sandbox = app
-    thread = threading.Thread(target=server.serve_forever, name="stripe-sandbox", daemon=True)
-    thread.start()
-    return server, f"http://{host}:{server.server_port}"
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -2431,12 +2419,8 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     sandbox = StripeSandbox(state_file=args.state_file)
-    server = make_server(
-        args.host,
-        args.port,
-        sandbox,
-        server_class=_ThreadingWSGIServer,
-        handler_class=_QuietHandler,
+    server, _ = build_server(
+        sandbox, host=args.host, port=args.port, logger_name=__name__, log_prefix=_LOG_PREFIX
     )
     logger.info("Stripe sandbox on http://%s:%s", args.host, server.server_port)
     try:

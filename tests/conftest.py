@@ -178,22 +178,19 @@ def callrix_server(django_db_setup):
     """Callrix served over real HTTP on a random port, for providers' webhooks to reach.
     (pytest-django's `live_server` would flush the database after each test, wiping the
     session's licensees.)"""
-    import socketserver
-    import threading
-    from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
-
     from django.core.handlers.wsgi import WSGIHandler
 
-    class Server(socketserver.ThreadingMixIn, WSGIServer):
-        daemon_threads = True
+    from sandboxes._server import serve_in_thread
 
-    class QuietHandler(WSGIRequestHandler):
-        def log_message(self, *args):
-            pass
-
-    server = make_server("127.0.0.1", 0, WSGIHandler(), Server, QuietHandler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    server.url = f"http://127.0.0.1:{server.server_port}"
+    server, base_url = serve_in_thread(
+        WSGIHandler(),
+        host="127.0.0.1",
+        port=0,
+        thread_name="callrix-server",
+        logger_name=__name__,
+        log_prefix="callrix server: ",
+    )
+    server.url = base_url
     yield server
     server.shutdown()
 

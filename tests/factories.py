@@ -34,3 +34,14 @@ def password_hash(password: str = PASSWORD) -> str:
     if password not in _HASHES:
         _HASHES[password] = make_password(password)
     return _HASHES[password]
+
+
+def worker_stop(worker) -> None:
+    """Stop an in-process dramatiq Worker and take its middleware off the broker: dramatiq
+    leaves it there, and a queue declared later would then get a consumer feeding the
+    stopped worker, whose messages nobody processes."""
+    worker.stop()
+    broker = worker.broker
+    broker.middleware[:] = [
+        m for m in broker.middleware if getattr(m, "worker", None) is not worker
+    ]

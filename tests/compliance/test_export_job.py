@@ -23,6 +23,7 @@ from compliance.tasks import tenant_exports_expire_all
 from identity.models import User
 from tenants.scheduler import schedule
 from tests.compliance.conftest import archive_files, archive_manifest
+from tests.factories import worker_stop
 
 EXPORTS = "/api/v1/admin/exports"
 
@@ -34,7 +35,7 @@ def worker():
     running = Worker(broker, queues={"compliance"}, worker_threads=1, worker_timeout=100)
     running.start()
     yield broker
-    running.stop()
+    worker_stop(running)
 
 
 def test_a_real_worker_writes_the_archive_an_admin_asked_for(

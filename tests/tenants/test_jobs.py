@@ -10,6 +10,7 @@ from django_tenants.utils import schema_context
 from dramatiq import Worker
 
 from tenants.jobs import SCHEMA_OPTION
+from tests.factories import worker_stop
 
 RECORDED: list[str] = []
 
@@ -25,10 +26,10 @@ def record_account(email: str) -> None:
 def worker():
     broker = dramatiq.get_broker()
     broker.flush("test-tenancy")
-    running = Worker(broker, worker_threads=1, worker_timeout=100)
+    running = Worker(broker, queues={"test-tenancy"}, worker_threads=1, worker_timeout=100)
     running.start()
     yield broker
-    running.stop()
+    worker_stop(running)
 
 
 def _remove_account(schema: str, email: str) -> None:

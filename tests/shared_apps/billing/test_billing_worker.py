@@ -15,7 +15,7 @@ from dramatiq import Worker
 from shared_apps.accounts.models import AccountHolder
 from shared_apps.billing.models import BillingEvent, Invoice, Plan, Subscription
 from tenants.models import Licensee
-from tests.factories import licensee_destroy
+from tests.factories import licensee_destroy, worker_stop
 from tests.shared_apps.billing.conftest import signup_body
 
 
@@ -54,6 +54,7 @@ def test_a_paid_signup_is_provisioned_by_the_worker(committed, callrix_server, s
         Plan.objects.create(code="e2e", name="E2E", monthly_fee_minor=2_900)
     body = signup_body(slug="e2e-paid", email="e2e@paid.example", plan="e2e")
     broker = dramatiq.get_broker()
+    broker.flush_all()  # earlier tests' leftovers would only delay ours
     worker = Worker(broker, worker_threads=2, worker_timeout=100)
     worker.start()
     try:
@@ -62,7 +63,7 @@ def test_a_paid_signup_is_provisioned_by_the_worker(committed, callrix_server, s
         )
         assert response.status_code == 201, response.content
         stripe.pay_invoice(response.json()["invoice"]["id"])
-        assert stripe.wait_for_deliveries(timeout=20)
+        assert stripe.wait_for_deliveries(timeout=60)
         paid = stripe.events(credentials["account_id"], "invoice.paid")[0]["id"]
         stripe.resend_event(paid)  # Stripe may deliver more than once
 
@@ -71,7 +72,7 @@ def test_a_paid_signup_is_provisioned_by_the_worker(committed, callrix_server, s
                 return Licensee.objects.filter(slug="e2e-paid", status="active").exists()
 
         assert _wait_for(provisioned), list(BillingEvent.objects.values("type", "outcome"))
-        broker.join("billing", timeout=30_000)
+        broker.join("billing", timeout=60_000)
         with schema_context("public"):
             assert BillingEvent.objects.filter(event_id=paid).count() == 1
             assert Subscription.objects.get(slug="e2e-paid").status == "active"
@@ -80,5 +81,5 @@ def test_a_paid_signup_is_provisioned_by_the_worker(committed, callrix_server, s
         health = Client(HTTP_HOST="e2e-paid.localhost").get("/api/v1/health")
         assert health.json()["status"] == "active"
     finally:
-        worker.stop()
+        worker_stop(worker)
         _clean_up("e2e-paid", "e2e@paid.example")

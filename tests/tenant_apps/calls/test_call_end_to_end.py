@@ -18,10 +18,11 @@ from tenant_apps.calls.errors import AdvisorUnavailable
 from tenant_apps.calls.models import Call
 from tenant_apps.notifications.models import Device
 from tenant_apps.wallets.selectors import ledger_verify, wallet_balance_get
+from tests.factories import worker_stop
 from tests.tenant_apps.calls.conftest import make_advisor, make_caller
 
 
-def _wait_for(condition, timeout=20.0):
+def _wait_for(condition, timeout=60.0):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if condition():
@@ -33,10 +34,13 @@ def _wait_for(condition, timeout=20.0):
 @pytest.fixture
 def worker():
     broker = dramatiq.get_broker()
+    # Jobs left queued by earlier tests (their transactions rolled back) would only make
+    # this worker busy before it reaches ours.
+    broker.flush_all()
     running = Worker(broker, worker_threads=2, worker_timeout=100)
     running.start()
     yield broker
-    running.stop()
+    worker_stop(running)
 
 
 def test_a_call_end_to_end_over_http_with_a_real_worker(
@@ -59,7 +63,7 @@ def test_a_call_end_to_end_over_http_with_a_real_worker(
     services.call_accept(user=advisor.user, call_id=call.pk)
     livekit.join(call.room_name, services.identity_of(caller.pk))
     livekit.join(call.room_name, services.identity_of(advisor.user_id))
-    assert livekit.wait_for_deliveries(timeout=20)
+    assert livekit.wait_for_deliveries(timeout=60)
 
     def talking():
         connection.set_tenant(licensee)

@@ -1,0 +1,75 @@
+"""The HTTP plumbing the sandboxes share: a threaded WSGI server that logs requests at debug
+level, and a helper that serves an app from a daemon thread. Only the standard library is
+used: the product imports the sandboxes at run time with its base dependencies only."""
+
+from __future__ import annotations
+
+import logging
+import socketserver
+import threading
+from typing import Any
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+
+
+class ThreadingServer(socketserver.ThreadingMixIn, WSGIServer):
+    """A WSGI server handling each request in a daemon thread; `shutdown()` also closes the
+    socket, and `.sandbox` is the app it serves."""
+
+    daemon_threads = True
+    allow_reuse_address = True
+    sandbox: Any = None
+
+    def shutdown(self) -> None:
+        super().shutdown()
+        self.server_close()
+
+
+class QuietHandler(WSGIRequestHandler):
+    """Logs each request at debug level instead of writing it to stderr. Bind it to a logger
+    with `QuietHandler.logging_to(logger_or_name, prefix)`."""
+
+    logger: logging.Logger = logging.getLogger(__name__)
+    log_prefix: str = ""
+
+    def log_message(self, fmt: str, *args: Any) -> None:
+        self.logger.debug(self.log_prefix + fmt, *args)
+
+    @classmethod
+    def logging_to(cls, logger: logging.Logger | str, prefix: str = "") -> type[QuietHandler]:
+        if isinstance(logger, str):
+            logger = logging.getLogger(logger)
+        return type(cls.__name__, (cls,), {"logger": logger, "log_prefix": prefix})
+
+
+def build_server(
+    app: Any, *, host: str, port: int, logger_name: logging.Logger | str, log_prefix: str = ""
+) -> tuple[ThreadingServer, str]:
+    """Bind `app` on host:port (0 picks a free port) without serving it yet. Returns the
+    server (`.sandbox` is the app) and its base URL."""
+    server = make_server(
+        host,
+        port,
+        app,
+        server_class=ThreadingServer,
+        handler_class=QuietHandler.logging_to(logger_name, log_prefix),
+    )
+    server.sandbox = app
+    return server, f"http://{host}:{server.server_port}"
+
+
+def serve_in_thread(
+    app: Any,
+    *,
+    host: str,
+    port: int,
+    thread_name: str,
+    logger_name: logging.Logger | str,
+    log_prefix: str = "",
+) -> tuple[ThreadingServer, str]:
+    """Serve `app` from a daemon thread; port 0 picks a free port. Returns the server
+    (`.shutdown()` stops it, `.sandbox` is the app) and its base URL."""
+    server, base_url = build_server(
+        app, host=host, port=port, logger_name=logger_name, log_prefix=log_prefix
+    )
+    threading.Thread(target=server.serve_forever, name=thread_name, daemon=True).start()
+    return server, base_url
