@@ -219,6 +219,7 @@ THROTTLE_RATES = {
     "call": os.environ.get("THROTTLE_CALL", "30/h"),
     "signup": os.environ.get("THROTTLE_SIGNUP", "5/h"),
     "export": os.environ.get("THROTTLE_EXPORT", "3/h"),
+    "subject_export": os.environ.get("THROTTLE_SUBJECT_EXPORT", "10/h"),
 }
 
 LOGIN_URL = "/account/login/"
