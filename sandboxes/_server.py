@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 import socketserver
 import threading
+from collections.abc import Callable
 from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
@@ -73,3 +74,49 @@ def serve_in_thread(
     )
     threading.Thread(target=server.serve_forever, name=thread_name, daemon=True).start()
     return server, base_url
+
+
+class DeliveryQueue:
+    """Sends webhooks from one background thread, so the request that caused an event never
+    waits on the receiver (which may well call back into the sandbox)."""
+
+    def __init__(self, deliver: Callable[[str], Any], *, thread_name: str, label: str) -> None:
+        self._deliver = deliver
+        self._thread_name = thread_name
+        self._label = label
+        self._queue: list[str] = []
+        self._wakeup = threading.Condition()
+        self._in_flight = 0
+        self._thread: threading.Thread | None = None
+
+    def submit(self, event_id: str) -> None:
+        with self._wakeup:
+            self._queue.append(event_id)
+            self._in_flight += 1
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._loop, name=self._thread_name, daemon=True
+                )
+                self._thread.start()
+            self._wakeup.notify_all()
+
+    def wait_idle(self, timeout: float) -> bool:
+        """Block until nothing is queued or being sent; False if not within `timeout`."""
+        with self._wakeup:
+            return self._wakeup.wait_for(lambda: self._in_flight == 0, timeout)
+
+    def _loop(self) -> None:
+        while True:
+            with self._wakeup:
+                self._wakeup.wait_for(lambda: self._queue)
+                event_id = self._queue.pop(0)
+            try:
+                self._deliver(event_id)
+            except Exception:
+                logging.getLogger(__name__).exception(
+                    "%s could not deliver %s", self._label, event_id
+                )
+            finally:
+                with self._wakeup:
+                    self._in_flight -= 1
+                    self._wakeup.notify_all()

@@ -49,7 +49,7 @@ from livekit.protocol import models
 from livekit.protocol import room as room_pb
 from livekit.protocol.webhook import WebhookEvent
 
-from sandboxes._server import ThreadingServer, build_server, serve_in_thread
+from sandboxes._server import DeliveryQueue, ThreadingServer, build_server, serve_in_thread
 
 logger = logging.getLogger(__name__)
 
@@ -309,10 +309,9 @@ class LiveKitSandbox:
         self._deliveries: dict[str, list[dict[str, Any]]] = {}
         self._dropped_since_last_send = 0
         self._outbox: list[str] = []
-        self._delivery_queue: list[str] = []
-        self._delivery_wakeup = threading.Condition()
-        self._in_flight = 0
-        self._worker: threading.Thread | None = None
+        self._deliveries_out = DeliveryQueue(
+            self._deliver, thread_name="livekit-sandbox-webhooks", label="LiveKit sandbox"
+        )
         self._control_routes = self._build_control_routes()
         self._load()
 
@@ -638,8 +637,7 @@ class LiveKitSandbox:
 
     def wait_for_deliveries(self, timeout: float = 5.0) -> bool:
         """Block until the background sender is idle; False if it did not get there in time."""
-        with self._delivery_wakeup:
-            return self._delivery_wakeup.wait_for(lambda: self._in_flight == 0, timeout)
+        return self._deliveries_out.wait_idle(timeout)
 
     def reset(self) -> None:
         """Forget every room and event (the webhook settings stay)."""
@@ -899,32 +897,7 @@ class LiveKitSandbox:
             if self.deliver_synchronously:
                 self._deliver(event_id)
             else:
-                self._queue_delivery(event_id)
-
-    def _queue_delivery(self, event_id: str) -> None:
-        with self._delivery_wakeup:
-            self._delivery_queue.append(event_id)
-            self._in_flight += 1
-            if self._worker is None:
-                self._worker = threading.Thread(
-                    target=self._delivery_loop, name="livekit-sandbox-webhooks", daemon=True
-                )
-                self._worker.start()
-            self._delivery_wakeup.notify_all()
-
-    def _delivery_loop(self) -> None:
-        while True:
-            with self._delivery_wakeup:
-                self._delivery_wakeup.wait_for(lambda: self._delivery_queue)
-                event_id = self._delivery_queue.pop(0)
-            try:
-                self._deliver(event_id)
-            except Exception:
-                logger.exception("LiveKit sandbox could not deliver %s", event_id)
-            finally:
-                with self._delivery_wakeup:
-                    self._in_flight -= 1
-                    self._delivery_wakeup.notify_all()
+                self._deliveries_out.submit(event_id)
 
     def _deliver(self, event_id: str) -> dict[str, Any]:
         """One attempt. LiveKit's own sender retries a failing receiver a few times within
