@@ -39,7 +39,7 @@ def policy_update(**changes) -> PricingPolicy:
         if policy.billing_mode not in PricingPolicy.BillingMode.values:
             raise InvalidPolicy("Choose per_second or per_minute.", field="billing_mode")
         if policy.min_rate_minor > policy.max_rate_minor:
-            raise InvalidPolicy("The lowest rate is above the highest.", field="min_rate_minor")
+            raise InvalidPolicy("The lowest rate is above the highest.", field="min_rate")
         if policy.advisor_share_bps + policy.callrix_fee_bps > 10_000:
             raise InvalidPolicy(
                 "The advisor's share and Callrix's fee exceed the whole charge.",

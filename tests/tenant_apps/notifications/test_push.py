@@ -94,3 +94,28 @@ def test_a_licensees_own_firebase_project_is_used(api, fcm, caller, make_user):
         token=_token(api, "admin@example.test"),
     )
     assert bad.status_code == 422 and bad.json()["field"] == "credentials"
+
+
+def test_devices_and_firebase_projects_stay_with_their_licensee(api, fcm, caller, make_user, beta):
+    token = _token(api, "phone@example.test")
+    api("alpha").post("/api/v1/devices", {"token": "alpha-phone", "platform": "ios"}, token=token)
+    make_user("beta", "admin@example.test", role="admin")
+    beta_admin = (
+        api("beta")
+        .post("/api/v1/auth/token", {"email": "admin@example.test", "password": PASSWORD})
+        .json()["access"]
+    )
+    assert (
+        api("beta")
+        .get("/api/v1/admin/notifications/firebase", token=beta_admin)
+        .json()["configured"]
+        is False
+    )
+    assert (
+        api("beta")
+        .post("/api/v1/devices", {"token": "x", "platform": "ios"}, token=token)
+        .status_code
+        == 401
+    )
+    with schema_context("beta"):
+        assert not Device.objects.exists()
