@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import json
 import os
+import urllib.error
+import urllib.request
 from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
 from django.db import connection
 from django_tenants.utils import schema_context, tenant_context
 
-from callrix import crypto, offline
+from callrix import crypto, embedded, offline
 from callrix.errors import DomainError
+from shared_apps.billing.models import Plan
 from tenant_apps.advisors.models import Advisor
 from tenant_apps.payments import selectors as payment_selectors
 from tenant_apps.payments import services as payment_services
@@ -85,6 +89,12 @@ DEMO_ADVISORS = [
     ),
 ]
 SANDBOX_KEY_PREFIX = "sk_test_sandbox_"
+# Plans on offer at the demo's public sign-up page: (code, name, fee, advisors, minutes,
+# Callrix's revenue share in basis points, trial days).
+DEMO_PLANS = [
+    ("starter", "Starter (14-day trial)", 4_900, 5, 2_000, 1_500, 14),
+    ("growth", "Growth", 14_900, 25, 10_000, 1_000, 0),
+]
 
 
 def demo_uses_stripe_sandbox(*, licensee) -> bool:
@@ -129,6 +139,56 @@ def demo_stripe_connect(*, licensee, sandbox_url: str, web_origin: str) -> None:
             webhook_secret=creds["webhook_secret"],
             admin=owner,
         )
+
+
+def _sandbox_key_works(sandbox_url: str, secret_key: str) -> bool:
+    request = urllib.request.Request(
+        f"{sandbox_url}/v1/account", headers={"Authorization": f"Bearer {secret_key}"}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10):
+            return True
+    except urllib.error.URLError:
+        return False
+
+
+def demo_callrix_billing(*, sandbox_url: str, web_origin: str) -> dict[str, str]:
+    """Callrix's own Stripe account at the sandbox, which bills licensees who sign up on the
+    public site; its keys are kept under .callrix/ so restarts reuse the same account."""
+    saved = embedded.home() / "callrix-stripe.json"
+    try:
+        credentials = json.loads(saved.read_text())
+        if _sandbox_key_works(sandbox_url, credentials["secret_key"]):
+            return credentials
+    except (OSError, ValueError, KeyError):
+        pass
+    credentials = offline.post_json(
+        f"{sandbox_url}/_sandbox/accounts",
+        {
+            "webhook_url": f"{web_origin}/webhooks/stripe",
+            "webhook_host": "localhost",
+            "display_name": "Callrix",
+        },
+    )
+    saved.write_text(json.dumps(credentials))
+    return credentials
+
+
+def demo_plans_ensure() -> None:
+    with schema_context("public"):
+        for code, name, fee, advisors, minutes, share, trial in DEMO_PLANS:
+            Plan.objects.get_or_create(
+                code=code,
+                defaults={
+                    "name": name,
+                    "monthly_fee_minor": fee,
+                    "currency": "EUR",
+                    "included_advisors": advisors,
+                    "included_minutes": minutes,
+                    "revenue_share_bps": share,
+                    "trial_days": trial,
+                },
+            )
 
 
 def _demo_advisors(licensee) -> None:
@@ -191,6 +251,7 @@ def demo_ensure() -> list[DemoLogin]:
     _demo_money(licensee)
     _demo_advisors(licensee)
     connection.set_schema_to_public()
+    demo_plans_ensure()
     with schema_context("public"):
         if not User.objects.filter(email=STAFF_EMAIL).exists():
             User.objects.create_superuser(STAFF_EMAIL, DEMO_PASSWORD, display_name="Callrix Staff")

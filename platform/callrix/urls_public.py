@@ -7,6 +7,7 @@ from callrix.api import build_api
 from compliance import views as compliance_views
 from compliance.api import platform_router as compliance_router
 from identity.api import platform_router as identity_router
+from tenants import site_views
 from tenants.api import platform_router
 from tenants.billing_webhooks import billing_stripe_webhook
 from tenants.livekit_webhooks import livekit_webhook
@@ -19,6 +20,9 @@ api.add_router("", signup_router)
 api.add_router("", compliance_router)
 
 urlpatterns = [
+    path("", site_views.home, name="home"),
+    path("signup/", site_views.signup_page, name="signup"),
+    path("signup/status/<str:token>/", site_views.signup_status, name="signup-status"),
     path("admin/", admin.site.urls),
     path("api/platform/v1/", api.urls),
     path("webhooks/livekit", livekit_webhook, name="livekit-webhook"),

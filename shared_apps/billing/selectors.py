@@ -58,3 +58,9 @@ def invoices_for_licensee(*, licensee_id: int) -> QuerySet[Invoice]:
 
 def grace_cutoff(*, now: datetime, grace_days: int) -> datetime:
     return now - timedelta(days=grace_days)
+
+
+def subscription_for_status(*, subscription_id: int) -> Subscription | None:
+    return (
+        Subscription.objects.select_related("plan", "licensee").filter(pk=subscription_id).first()
+    )

@@ -348,6 +348,48 @@ def _settle(call: Call) -> None:
     call.save()
 
 
+def call_history_record(*, caller: User, advisor: Advisor, talk_seconds: int) -> Call:
+    """A call that has already happened, written to the books at the current clock: history
+    a licensee brings from its previous platform, and the demo's past weeks. It is held,
+    charged and split exactly like a live call (the caller's funds must cover it), but it
+    never rings anyone or opens a room."""
+    policy = policy_get()
+    with transaction.atomic():
+        talked_before = Call.objects.filter(
+            caller=caller, advisor=advisor, talk_seconds__gt=0
+        ).exists()
+        now = timezone.now()
+        call = Call(
+            caller=caller,
+            advisor=advisor,
+            status=Call.Status.COMPLETED,
+            rate_minor_per_minute=advisor.rate_minor_per_minute,
+            billing_mode=policy.billing_mode,
+            free_seconds=0 if talked_before else policy.intro_free_seconds,
+            currency=connection.tenant.currency,
+            accepted_at=now - timedelta(seconds=talk_seconds),
+            talk_started_at=now - timedelta(seconds=talk_seconds),
+            ended_at=now,
+            end_reason="history",
+            talk_seconds=talk_seconds,
+            talk_seconds_closed=talk_seconds,
+        )
+        call.held_minor = talk.cost_for(call, talk_seconds)
+        if call.held_minor <= 0:
+            raise CallStateConflict("A call within its free seconds has nothing to record.")
+        call.save()
+        call.room_name = room_name_for(call)
+        wallet_services.hold_place(
+            user_id=caller.pk,
+            amount_minor=call.held_minor,
+            idempotency_key=f"call:{call.pk}:hold:0",
+            description=f"Reserved for a call with {advisor.display_name}",
+            metadata={"call_id": call.pk},
+        )
+        _settle(call)
+    return call
+
+
 def _extend_hold(
     call: Call, talk_now: int, lookahead_seconds: int = HOLD_LOOKAHEAD_SECONDS
 ) -> None:

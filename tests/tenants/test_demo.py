@@ -2,24 +2,32 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
+from django.utils import timezone
 from django_tenants.utils import schema_context, tenant_context
 
 from callrix.demo import (
     DEMO_ADVISORS,
     DEMO_PEOPLE,
+    demo_callrix_billing,
     demo_ensure,
     demo_stripe_connect,
     demo_uses_stripe_sandbox,
 )
+from callrix.demo_history import HISTORY_CALLERS, PAID_ADVISOR, demo_history_ensure
 from identity.models import User
+from shared_apps.billing.models import Plan
 from tenant_apps.advisors.models import Advisor
+from tenant_apps.calls.models import Call
 from tenant_apps.payments import services as payment_services
 from tenant_apps.payments.models import TopUp, TopUpPackage
+from tenant_apps.payouts import selectors as payout_selectors
+from tenant_apps.payouts.models import Payout
 from tenant_apps.wallets.selectors import ledger_verify, wallet_balance_get
 from tenants import selectors
 from tests.tenant_apps.payments.conftest import connect_to_sandbox
@@ -69,3 +77,67 @@ def test_sandbox_pay_completes_the_card_payment_of_a_topup(stripe, alpha, make_u
         call_command("sandbox", "pay", "999", "--licensee", "alpha")
     with schema_context("alpha"):
         assert TopUp.objects.get(pk=topup.pk).status == "pending"  # until the webhook lands
+
+
+def test_demo_history_pays_an_onboarded_advisor_once_for_cleared_earnings(stripe, settings):
+    """The issue's walk-through: three weeks of calls written through the real services, an
+    advisor onboarded at the sandbox, and the payout job paying that advisor exactly once."""
+    demo_ensure()
+    aurora = selectors.licensee_get_by_slug(slug="aurora")
+    demo_stripe_connect(
+        licensee=aurora, sandbox_url=settings.STRIPE_API_BASE, web_origin="http://127.0.0.1:8000"
+    )
+
+    assert demo_history_ensure(
+        licensee=aurora, stripe_base=settings.STRIPE_API_BASE, origin="http://aurora.localhost"
+    )
+    assert not demo_history_ensure(
+        licensee=aurora, stripe_base=settings.STRIPE_API_BASE, origin="http://aurora.localhost"
+    )
+
+    with tenant_context(aurora):
+        calls = Call.objects.filter(status="completed", end_reason="history")
+        assert calls.count() >= 20
+        oldest = calls.order_by("ended_at").first().ended_at
+        assert timezone.now() - oldest > timedelta(days=14)
+        assert TopUp.objects.filter(status="succeeded").count() >= len(HISTORY_CALLERS)
+        luna = Advisor.objects.get(user__email=PAID_ADVISOR)
+        earned = payout_selectors.earnings_get(advisor=luna, clearing_days=7)
+        assert earned.available_minor >= 1_000
+        assert ledger_verify() == []
+
+    out = StringIO()
+    call_command("payouts", "run", "--licensee", "aurora", stdout=out)
+    call_command("payouts", "run", "--licensee", "aurora", stdout=out)
+
+    with tenant_context(aurora):
+        paid = Payout.objects.filter(advisor=luna, status="paid")
+        assert paid.count() == 1
+        assert paid.get().amount_minor == earned.available_minor
+        # Advisors who never onboarded keep their earnings, with the reason on record.
+        assert not Payout.objects.exclude(advisor=luna).filter(status="paid").exists()
+        assert set(Payout.objects.exclude(advisor=luna).values_list("failure_code", flat=True)) == {
+            "not_onboarded"
+        }
+        assert ledger_verify() == []
+    assert "1 paid" in out.getvalue().splitlines()[0]
+
+
+def test_demo_billing_account_is_made_once_and_reused(stripe, settings, tmp_path, monkeypatch):
+    monkeypatch.setenv("CALLRIX_HOME", str(tmp_path))
+    first = demo_callrix_billing(sandbox_url=settings.STRIPE_API_BASE, web_origin="http://x")
+    again = demo_callrix_billing(sandbox_url=settings.STRIPE_API_BASE, web_origin="http://x")
+
+    assert first == again and first["secret_key"].startswith("sk_test_")
+    (tmp_path / "callrix-stripe.json").write_text('{"secret_key": "sk_test_gone"}')
+    fresh = demo_callrix_billing(sandbox_url=settings.STRIPE_API_BASE, web_origin="http://x")
+    assert fresh["secret_key"] != first["secret_key"]
+
+
+def test_demo_offers_the_plans_for_signup():
+    demo_ensure()
+    with schema_context("public"):
+        assert set(Plan.objects.filter(active=True).values_list("code", flat=True)) >= {
+            "starter",
+            "growth",
+        }

@@ -17,10 +17,13 @@ from django.db import connections
 from callrix import embedded, offline
 from callrix.demo import (
     DEMO_SLUG,
+    SANDBOX_KEY_PREFIX,
+    demo_callrix_billing,
     demo_ensure,
     demo_stripe_connect,
     demo_uses_stripe_sandbox,
 )
+from callrix.demo_history import demo_history_ensure
 from tenants import selectors
 
 
@@ -100,7 +103,16 @@ class Command(BaseCommand):
         """Stand-ins for each provider that is not configured for real; their addresses go
         into this process's settings and the environment the web server and worker
         inherit."""
-        children = []
+        children: list[subprocess.Popen] = []
+        try:
+            self._start_each_sandbox(licensee, port, children)
+        except BaseException:
+            for child in children:  # none is left behind holding its port
+                child.terminate()
+            raise
+        return children
+
+    def _start_each_sandbox(self, licensee, port: int, children: list) -> None:
         web = f"http://127.0.0.1:{port}"
         if demo_uses_stripe_sandbox(licensee=licensee):
             process, url = offline.start(offline.STRIPE)
@@ -108,6 +120,15 @@ class Command(BaseCommand):
             os.environ["STRIPE_API_BASE"] = settings.STRIPE_API_BASE = url
             demo_stripe_connect(licensee=licensee, sandbox_url=url, web_origin=web)
             self.stdout.write(f"Stripe sandbox on {url} (no real Stripe keys configured).")
+            if not settings.CALLRIX_STRIPE_SECRET_KEY:
+                billing = demo_callrix_billing(sandbox_url=url, web_origin=web)
+                os.environ["CALLRIX_STRIPE_SECRET_KEY"] = billing["secret_key"]
+                os.environ["CALLRIX_STRIPE_WEBHOOK_SECRET"] = billing["webhook_secret"]
+                settings.CALLRIX_STRIPE_SECRET_KEY = billing["secret_key"]
+                settings.CALLRIX_STRIPE_WEBHOOK_SECRET = billing["webhook_secret"]
+            origin = f"http://{DEMO_SLUG}.{settings.BASE_DOMAIN}:{port}"
+            if demo_history_ensure(licensee=licensee, stripe_base=url, origin=origin):
+                self.stdout.write("Wrote three weeks of demo history (top-ups, calls).")
         if not os.environ.get("LIVEKIT_URL"):
             process, url = offline.start(
                 offline.LIVEKIT,
@@ -135,7 +156,6 @@ class Command(BaseCommand):
             os.environ["FCM_DEFAULT_CREDENTIALS"] = json.dumps(account)
             settings.FCM_DEFAULT_CREDENTIALS = os.environ["FCM_DEFAULT_CREDENTIALS"]
             self.stdout.write(f"FCM sandbox on {url} (no Firebase credentials configured).")
-        return children
 
     def _print_welcome(self, port: int, logins) -> None:
         base = settings.BASE_DOMAIN
@@ -146,6 +166,7 @@ class Command(BaseCommand):
             f"  Aurora Psychics (licensee):  {tenant}/api/v1/health",
             f"  Licensee API docs:           {tenant}/api/v1/docs",
             f"  Callrix staff admin:         http://{base}:{port}/admin/",
+            f"  Licensee sign-up:            http://{base}:{port}/signup/",
             f"  Platform API docs:           http://{base}:{port}/api/platform/v1/docs",
             "  Without *.localhost name resolution: curl -H 'Host: aurora.localhost' "
             f"http://127.0.0.1:{port}/api/v1/health",
@@ -166,5 +187,15 @@ class Command(BaseCommand):
                 "advisor (POST /api/v1/calls/<id>/accept), then play the talk with:",
                 "  callrix sandbox call <call id> --talk 95",
             ]
-        lines += ["", "Press Ctrl-C to stop."]
+        if settings.CALLRIX_STRIPE_SECRET_KEY.startswith(SANDBOX_KEY_PREFIX):
+            lines += [
+                "Sign-up, offline: choose a plan at /signup/; pay the first invoice on the",
+                "sandbox's invoice page; the status page links to the new platform when ready.",
+            ]
+        lines += [
+            "Payouts: Luna has three weeks of cleared earnings and a Stripe Connect account;",
+            "the scheduler pays them within the hour, or now with:  callrix payouts run",
+            "",
+            "Press Ctrl-C to stop.",
+        ]
         self.stdout.write("\n".join(lines))
