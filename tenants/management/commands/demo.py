@@ -80,6 +80,8 @@ class Command(BaseCommand):
             subprocess.Popen([*callrix, "scheduler"]),
         ]
         self._print_welcome(port, logins)
+        # A service manager or `kill` stops the demo as Ctrl-C does, children included.
+        signal.signal(signal.SIGTERM, signal.default_int_handler)
         try:
             while all(child.poll() is None for child in children):
                 time.sleep(0.5)
