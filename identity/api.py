@@ -157,7 +157,6 @@ def password_reset(request, payload: PasswordResetIn):
     services.password_reset_request(
         email=payload.email,
         origin=request_origin(request),
-        brand_name=request.tenant.display_name,
     )
     return Status(
         202, {"detail": "If an account exists for this address, we have sent a reset link."}

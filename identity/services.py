@@ -8,13 +8,15 @@ from django.contrib.auth import authenticate, password_validation
 from django.contrib.auth.signals import user_logged_in
 from django.core import signing
 from django.core.exceptions import ValidationError
-from django.core.mail import send_mail
 from django.core.validators import validate_email
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.encoding import force_bytes, force_str
 from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
+from django.utils.translation import gettext as _
 
+from branding.mail import EmailAction, branded_email_send
+from branding.selectors import brand_current
 from identity import tokens
 from identity.errors import (
     EmailTaken,
@@ -159,7 +161,7 @@ def password_reset_link(*, user: User, origin: str) -> str:
     return f"{origin}/account/set-password/{uid}/{token}/"
 
 
-def password_reset_request(*, email: str, origin: str, brand_name: str) -> None:
+def password_reset_request(*, email: str, origin: str) -> None:
     """Mail a reset link if the address has an account. The caller's answer is the same
     either way, so the endpoint cannot be used to find out who has an account."""
     try:
@@ -170,15 +172,18 @@ def password_reset_request(*, email: str, origin: str, brand_name: str) -> None:
     if user is None:
         return
     link = password_reset_link(user=user, origin=origin)
-    send_mail(
-        subject=f"Reset your {brand_name} password",
-        message=(
-            f"Someone asked to reset the password of your {brand_name} account.\n\n"
-            f"Choose a new password here (the link works once):\n{link}\n\n"
-            "If it was not you, ignore this e-mail; your password stays as it is."
-        ),
-        from_email=None,
-        recipient_list=[user.email],
+    brand = brand_current()
+    branded_email_send(
+        to=[user.email],
+        subject=_("Reset your %(app)s password") % {"app": brand.app_name},
+        paragraphs=[
+            _("Someone asked to reset the password of your %(app)s account.")
+            % {"app": brand.app_name},
+            _("If it was not you, ignore this e-mail; your password stays as it is."),
+        ],
+        action=EmailAction(_("Choose a new password (the link works once)"), link),
+        brand=brand,
+        origin=origin,
     )
 
 
@@ -214,14 +219,14 @@ def email_verification_token(*, user: User) -> str:
 
 def email_verification_send(*, user: User, origin: str) -> None:
     token = email_verification_token(user=user)
-    send_mail(
-        subject="Confirm your e-mail address",
-        message=(
-            "Please confirm your e-mail address by opening this link:\n"
-            f"{origin}/account/verify-email/{token}/\n"
+    branded_email_send(
+        to=[user.email],
+        subject=_("Confirm your e-mail address"),
+        paragraphs=[_("Please confirm your e-mail address by opening this link.")],
+        action=EmailAction(
+            _("Confirm my e-mail address"), f"{origin}/account/verify-email/{token}/"
         ),
-        from_email=None,
-        recipient_list=[user.email],
+        origin=origin,
     )
 
 

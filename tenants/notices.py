@@ -8,9 +8,10 @@ from datetime import datetime
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.mail import send_mail
 from django_tenants.utils import schema_context, tenant_context
 
+from branding.mail import branded_email_send
+from branding.selectors import platform_brand
 from shared_apps.accounts.models import AccountHolder
 from shared_apps.billing.models import Invoice
 from tenants import addresses
@@ -35,10 +36,21 @@ def owner_emails(licensee: Licensee) -> list[str]:
     return sorted(emails)
 
 
+def _mail(recipients: list[str], subject: str, body: str) -> None:
+    # Callrix writes here as itself (the licensee is its customer): Callrix's brand.
+    branded_email_send(
+        to=recipients,
+        subject=subject,
+        paragraphs=[part.strip() for part in body.split("\n\n") if part.strip()],
+        brand=platform_brand(),
+        language="en",
+    )
+
+
 def _send(licensee: Licensee, subject: str, body: str) -> None:
     recipients = owner_emails(licensee)
     if recipients:
-        send_mail(subject=subject, message=body, from_email=None, recipient_list=recipients)
+        _mail(recipients, subject, body)
 
 
 def _open_invoice_url(licensee: Licensee) -> str:
@@ -115,9 +127,10 @@ def terminated(licensee: Licensee, recipients: list[str]) -> None:
     until = licensee.data_retained_until
     if not recipients or until is None:
         return
-    send_mail(
-        subject=f"{licensee.display_name} is closed: your final data export",
-        message=(
+    _mail(
+        recipients,
+        f"{licensee.display_name} is closed: your final data export",
+        (
             f"Your platform {licensee.display_name} was closed on "
             f"{licensee.terminated_at:%d %B %Y} and no longer serves.\n\n"
             f"Its data is kept until {until:%d %B %Y} so that you can take a final export of "
@@ -126,6 +139,4 @@ def terminated(licensee: Licensee, recipients: list[str]) -> None:
             "we will send you the export. After that date the data is deleted for good.\n\n"
             "Your invoices from Callrix are kept for 7 years, as tax law requires.\n"
         ),
-        from_email=None,
-        recipient_list=recipients,
     )

@@ -8,6 +8,7 @@ from django.core.cache import cache
 from django.db import connection
 from django.test import Client
 
+from branding.selectors import brand_cache
 from tenants.routing import invalidate_hosts
 from tests.factories import PASSWORD, licensee_destroy, licensee_make, password_hash
 
@@ -58,10 +59,11 @@ def beta(licensees):
 @pytest.fixture(autouse=True)
 def _fresh_state():
     """Rolled-back tests change licensees without signals firing on rollback, and Redis is
-    not rolled back at all: end every test with an empty host cache, no throttle counters
+    not rolled back at all: end every test with empty host and brand caches, no throttle counters
     and the connection on the public schema."""
     yield
     invalidate_hosts()
+    brand_cache.invalidate()
     redis = cache._cache.get_client(None, write=True)
     stale = list(redis.scan_iter(match=f"{settings.CACHES['default']['KEY_PREFIX']}:*throttle:*"))
     if stale:
@@ -179,11 +181,22 @@ def callrix_server(django_db_setup):
     (pytest-django's `live_server` would flush the database after each test, wiping the
     session's licensees.)"""
     from django.core.handlers.wsgi import WSGIHandler
+    from django.db import connections
 
     from sandboxes._server import serve_in_thread
 
+    handler = WSGIHandler()
+
+    def app(environ, start_response):
+        # Each request runs on a thread of its own: close its database connection when done,
+        # or the connections outlive their threads and the test database cannot be dropped.
+        try:
+            return handler(environ, start_response)
+        finally:
+            connections.close_all()
+
     server, base_url = serve_in_thread(
-        WSGIHandler(),
+        app,
         host="127.0.0.1",
         port=0,
         thread_name="callrix-server",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import urllib.error
@@ -12,6 +13,8 @@ from django.contrib.auth import get_user_model
 from django.db import connection
 from django_tenants.utils import schema_context, tenant_context
 
+from branding import selectors as brand_selectors
+from branding import services as brand_services
 from callrix import crypto, embedded, offline
 from callrix.errors import DomainError
 from shared_apps.billing.models import Plan
@@ -95,6 +98,18 @@ DEMO_PLANS = [
     ("starter", "Starter (14-day trial)", 4_900, 5, 2_000, 1_500, 14),
     ("growth", "Growth", 14_900, 25, 10_000, 1_000, 0),
 ]
+DEMO_BRAND = {
+    "app_name": DEMO_NAME,
+    "primary_color": "#4b2a7b",
+    "accent_color": "#a0306e",
+    "support_email": "help@aurora.test",
+    "legal_entity_name": "Aurora Psychics Ltd",
+    "legal_address": "12 Starlight Lane\nLondon EC1A 1AA\nUnited Kingdom",
+    "privacy_policy_url": "https://aurora.example/privacy",
+    "terms_url": "https://aurora.example/terms",
+    "default_language": "en",
+    "currency_display": "symbol",
+}
 
 
 def demo_uses_stripe_sandbox(*, licensee) -> bool:
@@ -231,6 +246,38 @@ def _demo_money(licensee) -> None:
             )
 
 
+def _demo_artwork(size: tuple[int, int], *, wordmark: bool) -> bytes:
+    """Aurora's moon mark (and name, for the logo), drawn here so the demo ships no binaries."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    width, height = size
+    image = Image.new("RGBA", size, (0, 0, 0, 0) if wordmark else DEMO_BRAND["primary_color"])
+    draw = ImageDraw.Draw(image)
+    mark = height if wordmark else width
+    moon = (int(mark * 0.2), int(mark * 0.2), int(mark * 0.8), int(mark * 0.8))
+    draw.ellipse(moon, fill="#f5d98b")
+    shift = int(mark * 0.16)
+    cutout = (moon[0] + shift, moon[1] - shift // 2, moon[2] + shift, moon[3] - shift // 2)
+    draw.ellipse(cutout, fill=(0, 0, 0, 0) if wordmark else DEMO_BRAND["primary_color"])
+    if wordmark:
+        font = ImageFont.load_default(size=int(height * 0.42))
+        draw.text((mark, height // 2), DEMO_NAME, font=font, fill="#ffffff", anchor="lm")
+    out = io.BytesIO()
+    image.save(out, format="PNG")
+    return out.getvalue()
+
+
+def _demo_brand(licensee) -> None:
+    """Aurora's brand, set once: a later edit in the dashboard is kept across restarts."""
+    if brand_selectors.brand_row_get(licensee_id=licensee.pk) is not None:
+        return
+    brand_services.brand_update(licensee=licensee, **DEMO_BRAND)
+    logo = _demo_artwork((480, 120), wordmark=True)
+    brand_services.brand_image_set(licensee=licensee, kind="logo", content=logo)
+    icon = _demo_artwork((512, 512), wordmark=False)
+    brand_services.brand_image_set(licensee=licensee, kind="icon", content=icon)
+
+
 def demo_ensure() -> list[DemoLogin]:
     """Provision the demo licensee, its people and their credit if missing; safe to run on
     every start."""
@@ -248,6 +295,7 @@ def demo_ensure() -> list[DemoLogin]:
         for role, email, name in DEMO_PEOPLE:
             if not User.objects.filter(email=email).exists():
                 User.objects.create_user(email, DEMO_PASSWORD, role=role, display_name=name)
+    _demo_brand(licensee)
     _demo_money(licensee)
     _demo_advisors(licensee)
     connection.set_schema_to_public()

@@ -65,6 +65,7 @@ SHARED_APPS = [
     "shared_apps.accounts",
     "shared_apps.usage",
     "shared_apps.billing",
+    "branding",
 ]
 TENANT_APPS = [
     "django.contrib.contenttypes",
@@ -98,12 +99,14 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "branding.middleware.BrandLanguageMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "identity.lockout.LockoutMiddleware",
+    "callrix.security.ContentSecurityPolicyMiddleware",
 ]
 ROOT_URLCONF = "callrix.urls_tenant"
 PUBLIC_SCHEMA_URLCONF = "callrix.urls_public"
@@ -119,6 +122,8 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "django.template.context_processors.i18n",
+                "branding.context_processors.brand",
             ],
         },
     },
@@ -149,6 +154,10 @@ AUTHENTICATION_BACKENDS = [
 ]
 
 LANGUAGE_CODE = "en"
+# What a licensee may pick as its default and a user may switch to (branding.middleware).
+LANGUAGES = [("en", "English"), ("de", "Deutsch")]
+LANGUAGE_COOKIE_NAME = "language"
+LANGUAGE_COOKIE_SAMESITE = "Lax"
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
@@ -160,8 +169,16 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
-WHITENOISE_USE_FINDERS = DEBUG
+# The browser bundles `frontend/build.mjs` writes (npm packages bundled by esbuild at build
+# time: nothing is fetched from a CDN at run time).
+FRONTEND_DIST = BASE_DIR / "frontend" / "dist"
+STATICFILES_DIRS = [FRONTEND_DIST]
+# Tests serve straight from the app folders and the bundle, as development does.
+WHITENOISE_USE_FINDERS = DEBUG or TESTING
+WHITENOISE_AUTOREFRESH = DEBUG
 MEDIA_ROOT = embedded.home() / "media"
+# Brand images are served by branding.views on the licensee's own host, never from MEDIA_URL.
+BRAND_IMAGE_MAX_BYTES = 1_000_000
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
@@ -275,3 +292,8 @@ BILLING_AUTOMATIC_TAX = os.environ.get("BILLING_AUTOMATIC_TAX", "1") == "1"
 DUNNING_GRACE_DAYS = int(os.environ.get("DUNNING_GRACE_DAYS", "14"))
 # Looks up the DNS TXT records that prove a custom domain (tenants.dns).
 DNS_RESOLVER = os.environ.get("DNS_RESOLVER", "tenants.dns.SystemResolver")
+
+# Content-Security-Policy (callrix.security): the app's own origin only. A page that needs
+# LiveKit or Stripe adds exactly those origins (callrix.security.csp_allow).
+STRIPE_JS_ORIGINS = ["https://js.stripe.com"]
+STRIPE_FRAME_ORIGINS = ["https://js.stripe.com", "https://hooks.stripe.com"]

@@ -1,7 +1,10 @@
 """URLs on a licensee's hosts. No Django admin here: staff use the public host only."""
 
 from django.urls import path
+from django.views.i18n import set_language
 
+from branding import views as brand_views
+from branding.api import router as branding_router
 from callrix.api import build_api
 from compliance.api import admin_router as compliance_admin_router
 from compliance.subject_api import router as subject_router
@@ -26,6 +29,7 @@ from tenants.domains_api import router as domains_router
 
 api = build_api(title="Licensee API", urls_namespace="licensee_api")
 api.add_router("", licensee_router)
+api.add_router("", branding_router)
 api.add_router("", domains_router)
 api.add_router("", identity_router)
 api.add_router("", identity_admin_router)
@@ -47,6 +51,11 @@ api.add_router("", subject_router)
 urlpatterns = [
     path("api/v1/", api.urls),
     path("webhooks/stripe", payment_views.stripe_webhook, name="stripe-webhook"),
+    path("manifest.webmanifest", brand_views.web_manifest, name="web-manifest"),
+    path("favicon.ico", brand_views.favicon, name="favicon"),
+    path("brand/theme.css", brand_views.theme, name="brand-theme"),
+    path("brand/<str:name>", brand_views.brand_image, name="brand-image"),
+    path("i18n/setlang/", set_language, name="set-language"),
     path("account/", identity_views.account, name="account"),
     path("account/login/", identity_views.SignInView.as_view(), name="login"),
     path("account/logout/", identity_views.SignOutView.as_view(), name="logout"),

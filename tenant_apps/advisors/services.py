@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from django.core.mail import send_mail
 from django.core.validators import URLValidator
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
+from branding.mail import EmailAction, branded_email_send
+from branding.selectors import brand_current
 from callrix.money import format_minor
 from identity import services as identity_services
 from identity.models import User
@@ -89,16 +91,16 @@ def advisor_create(
         advisor = Advisor.objects.create(user=user, rate_minor_per_minute=rate_minor, **fields)
         if password is None:
             link = identity_services.password_reset_link(user=user, origin=origin)
-            brand = connection.tenant.display_name
+            brand = brand_current()
+            names = {"app": brand.app_name, "admin": admin.display_name or brand.app_name}
             transaction.on_commit(
-                lambda: send_mail(
-                    subject=f"You are invited to advise on {brand}",
-                    message=(
-                        f"{admin.display_name or brand} added you as an advisor on {brand}.\n\n"
-                        f"Choose your password here (the link works once):\n{link}\n"
-                    ),
-                    from_email=None,
-                    recipient_list=[email],
+                lambda: branded_email_send(
+                    to=[email],
+                    subject=_("You are invited to advise on %(app)s") % names,
+                    paragraphs=[_("%(admin)s added you as an advisor on %(app)s.") % names],
+                    action=EmailAction(_("Choose your password (the link works once)"), link),
+                    brand=brand,
+                    origin=origin,
                 )
             )
     return advisor

@@ -5,10 +5,12 @@ from __future__ import annotations
 import logging
 import re
 
-from django.core.mail import send_mail
 from django.db import connection, transaction
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 
+from branding.mail import branded_email_send
+from branding.selectors import brand_current
 from callrix import crypto
 from callrix.money import format_minor
 from identity.models import User
@@ -503,19 +505,25 @@ def topup_receipt_send(*, topup_id: int) -> None:
     receipt = selectors.topup_receipt(topup_id=topup_id)
     if receipt is None:
         return
-    lines = [
-        f"Thank you for your top-up at {receipt['merchant']}.",
-        "",
-        f"Receipt number: {receipt['number']}",
-        f"Date: {receipt['paid_at']:%Y-%m-%d %H:%M} UTC",
-        f"Amount paid: {receipt['amount_display']}",
-    ]
-    if receipt["bonus_minor"]:
-        lines.append(f"Bonus credit: {receipt['bonus_display']}")
-    lines += [f"Payment reference: {receipt['payment_reference']}", ""]
-    send_mail(
-        subject=f"Your receipt from {receipt['merchant']}",
-        message="\n".join(lines),
-        from_email=None,
-        recipient_list=[receipt["email"]],
-    )
+    brand = brand_current()
+    # Sent from a job: written in the licensee's default language.
+    with translation.override(brand.default_language):
+        lines = [
+            _("Receipt number: %(number)s") % {"number": receipt["number"]},
+            _("Date: %(date)s UTC") % {"date": f"{receipt['paid_at']:%Y-%m-%d %H:%M}"},
+            _("Amount paid: %(amount)s") % {"amount": brand.money(receipt["amount_minor"])},
+        ]
+        if receipt["bonus_minor"]:
+            lines.append(
+                _("Bonus credit: %(amount)s") % {"amount": brand.money(receipt["bonus_minor"])}
+            )
+        lines.append(_("Payment reference: %(ref)s") % {"ref": receipt["payment_reference"]})
+        branded_email_send(
+            to=[receipt["email"]],
+            subject=_("Your receipt from %(app)s") % {"app": brand.app_name},
+            paragraphs=[
+                _("Thank you for your top-up at %(app)s.") % {"app": brand.app_name},
+                "\n".join(lines),
+            ],
+            brand=brand,
+        )

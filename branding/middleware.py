@@ -1,0 +1,37 @@
+"""Puts the host's brand on the request and picks the language: the user's own choice (the
+language cookie set by Django's `set_language` view), else the licensee's default. On the
+public host the browser's Accept-Language decides as usual."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.utils import translation
+from django.utils.cache import patch_vary_headers
+
+from branding.selectors import brand_for_licensee, platform_brand
+
+
+def _shipped(code: str | None) -> str | None:
+    languages = {code for code, _ in settings.LANGUAGES}
+    return code if code in languages else None
+
+
+class BrandLanguageMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        tenant = getattr(request, "tenant", None)
+        if tenant is None or getattr(tenant, "pk", None) is None:
+            request.brand = platform_brand()
+            language = translation.get_language_from_request(request)
+        else:
+            request.brand = brand_for_licensee(tenant)
+            chosen = _shipped(request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME))
+            language = chosen or request.brand.default_language
+        translation.activate(language)
+        request.LANGUAGE_CODE = translation.get_language()
+        response = self.get_response(request)
+        patch_vary_headers(response, ("Cookie",))
+        response.headers.setdefault("Content-Language", request.LANGUAGE_CODE)
+        return response

@@ -1,0 +1,82 @@
+"""A read-mostly cache kept per process and in Redis, dropped everywhere by one counter.
+
+The same scheme as host routing (tenants.routing): a warm read is a dict lookup; each process
+re-reads the Redis generation counter at most once per `check_seconds`; Redis entries are
+keyed by generation, so bumping it makes every process reload within that window, and the
+process that bumped it at once. Old Redis entries simply expire.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from django.core.cache import cache
+
+
+class GenerationalCache:
+    def __init__(self, name: str, *, timeout: int = 300, check_seconds: float = 1.0) -> None:
+        self.name = name
+        self.timeout = timeout
+        self.check_seconds = check_seconds
+        self._entries: dict[str, Any] = {}
+        self._generation: int | None = None
+        self._checked_at = 0.0
+        self._lock = threading.Lock()
+
+    @property
+    def _generation_key(self) -> str:
+        return f"{self.name}:generation"
+
+    def _current_generation(self) -> int:
+        value = cache.get(self._generation_key)
+        if value is None:
+            cache.add(self._generation_key, 1, timeout=None)
+            value = cache.get(self._generation_key) or 1
+        return int(value)
+
+    def _refresh_if_due(self) -> None:
+        now = time.monotonic()
+        if now - self._checked_at < self.check_seconds:
+            return
+        generation = self._current_generation()
+        with self._lock:
+            if generation != self._generation:
+                self._entries = {}
+                self._generation = generation
+            self._checked_at = now
+
+    def get(
+        self,
+        key: str,
+        load: Callable[[], Any],
+        *,
+        dump: Callable[[Any], Any] = lambda v: v,
+        restore: Callable[[Any], Any] = lambda v: v,
+    ) -> Any:
+        """The cached value for `key`, loading (and storing) it on a miss. `dump`/`restore`
+        turn it into something Redis can pickle and back."""
+        self._refresh_if_due()
+        if key in self._entries:
+            return self._entries[key]
+        redis_key = f"{self.name}:{self._generation}:{key}"
+        stored = cache.get(redis_key)
+        if stored is not None:
+            value = restore(stored)
+        else:
+            value = load()
+            cache.set(redis_key, dump(value), timeout=self.timeout)
+        with self._lock:
+            self._entries[key] = value
+        return value
+
+    def invalidate(self) -> None:
+        try:
+            cache.incr(self._generation_key)
+        except ValueError:
+            cache.set(self._generation_key, 2, timeout=None)
+        with self._lock:
+            self._entries = {}
+            self._checked_at = 0.0
