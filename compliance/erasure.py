@@ -22,6 +22,7 @@ from datetime import timedelta
 
 from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django.db import transaction
+from django.db.models import F, Sum
 from django.utils import timezone
 from django_tenants.utils import tenant_context
 
@@ -56,10 +57,20 @@ Balance = PricingPolicy.ClosedAccountBalance
 
 
 @dataclass(frozen=True)
+class Credit:
+    """What became of the wallet's credit when the account closed (minor units)."""
+
+    policy: str  # the licensee's closed_account_balance ("refund" for a minor)
+    total_minor: int = 0
+    refund_due_minor: int = 0  # paid money left in the closed wallet, to be refunded
+    forfeited_minor: int = 0  # paid money that lapsed, to forfeited balances
+    promotional_minor: int = 0  # bonus and goodwill credit nobody paid for, to promotions
+
+
+@dataclass(frozen=True)
 class Erasure:
     user_id: int
-    balance_minor: int  # the wallet's credit when the account closed
-    balance_outcome: str  # "none", "refund" or "forfeit"
+    credit: Credit
     request: PrivacyRequest
 
 
@@ -144,22 +155,47 @@ def _check(user: User, accounts: dict[str, LedgerAccount], advisor: Advisor | No
             _refuse("A payout is on its way. Try again once it has arrived.", "payout_pending")
 
 
-def _settle_balance(user: User, wallet: LedgerAccount | None, policy: str) -> tuple[int, str]:
+def _refundable_minor(user: User) -> int:
+    """What the person paid by card and was not refunded: the most the licensee can refund
+    against their top-ups (the admin refund is limited the same way)."""
+    remaining = TopUp.objects.filter(user=user, status=TopUp.Status.SUCCEEDED).aggregate(
+        total=Sum(F("amount_minor") - F("refunded_minor"))
+    )["total"]
+    return max(remaining or 0, 0)
+
+
+def _settle_credit(user: User, wallet: LedgerAccount | None, policy: str) -> Credit:
     balance = wallet.balance_minor if wallet else 0
     if balance <= 0:
-        return 0, "none"
-    if policy == Balance.FORFEIT:
+        return Credit(policy=policy)
+    paid = min(balance, _refundable_minor(user))
+    promotional = balance - paid
+    legs = []
+    if promotional:
+        # Credit never paid for (package bonus, goodwill) is not money to give back: it
+        # returns to the promotions account it came from.
+        legs.append(Leg(account_for(kind=AccountKind.PROMO), promotional))
+    forfeited = paid if policy == Balance.FORFEIT else 0
+    if forfeited:
+        legs.append(Leg(account_for(kind=AccountKind.FORFEITED), forfeited))
+    if legs:
+        legs.append(Leg(wallet, -(promotional + forfeited)))
         ledger_post(
-            idempotency_key=f"erasure:{user.pk}:forfeit",
-            kind="forfeit",
-            description="Credit forfeited when the account was closed",
-            metadata={"user_id": user.pk},
-            legs=[Leg(wallet, -balance), Leg(account_for(kind=AccountKind.FORFEITED), balance)],
+            idempotency_key=f"erasure:{user.pk}:credit",
+            kind="account_closed",
+            description="Credit settled when the account was closed",
+            metadata={"user_id": user.pk, "policy": policy, "refund_due": paid - forfeited},
+            legs=legs,
         )
-        return balance, "forfeit"
-    # A refund stays the former user's credit, in their (closed) wallet, until the licensee
-    # refunds it against their top-ups (the admin refund books it out of that wallet).
-    return balance, "refund"
+    # A refund due stays the former user's credit, in their closed wallet, until the
+    # licensee refunds it against their top-ups (the admin refund books it out of there).
+    return Credit(
+        policy=policy,
+        total_minor=balance,
+        refund_due_minor=paid - forfeited,
+        forfeited_minor=forfeited,
+        promotional_minor=promotional,
+    )
 
 
 def _erase_personal_data(user: User, advisor: Advisor | None) -> str:
@@ -240,9 +276,9 @@ def account_erase(
         advisor = Advisor.objects.select_for_update().filter(user=user).first()
         _check(user, accounts, advisor, minor)
         policy = Balance.REFUND if minor else policy_get().closed_account_balance
-        balance, outcome = _settle_balance(user, accounts.get(AccountKind.WALLET), policy)
+        credit = _settle_credit(user, accounts.get(AccountKind.WALLET), policy)
         _erase_personal_data(user, advisor)
-        notes = _summary(user.pk, balance, outcome, minor)
+        notes = _summary(user.pk, credit, minor)
         if request is None:
             request = privacy_requests.privacy_request_log(
                 type=PrivacyRequest.Type.ERASURE,
@@ -259,22 +295,27 @@ def account_erase(
             privacy_requests.privacy_request_close(
                 request=request, outcome=PrivacyRequest.Outcome.FULFILLED, notes=notes
             )
-    return Erasure(user_id=user.pk, balance_minor=balance, balance_outcome=outcome, request=request)
+    return Erasure(user_id=user.pk, credit=credit, request=request)
 
 
-def _summary(user_id: int, balance: int, outcome: str, minor: bool) -> str:
+def _summary(user_id: int, credit: Credit, minor: bool) -> str:
     reason = "The account belonged to a minor. " if minor else ""
     text = (
         f"{reason}Account #{user_id} closed and its personal data erased; its financial "
         "records are kept under a pseudonym for 7 years."
     )
-    amount = format_minor(balance, licensee_currency())
-    if outcome == "forfeit":
-        text += f" Remaining credit of {amount} forfeited (ledger: forfeited balances)."
-    elif outcome == "refund":
+    currency = licensee_currency()
+    if credit.refund_due_minor:
         text += (
-            f" Remaining credit of {amount} is to be refunded: it stays in the closed "
-            f"account's wallet until refunded against its top-ups."
+            f" To refund: {format_minor(credit.refund_due_minor, currency)}, kept in the closed "
+            "account's wallet until refunded against its top-ups."
+        )
+    if credit.forfeited_minor:
+        text += f" Forfeited: {format_minor(credit.forfeited_minor, currency)}."
+    if credit.promotional_minor:
+        text += (
+            f" Bonus or goodwill credit returned to promotions: "
+            f"{format_minor(credit.promotional_minor, currency)}."
         )
     return text
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from django.db import connection
 from ninja import Query, Router, Schema
 from ninja.responses import Status
 from pydantic import Field
 
 from compliance import erasure, privacy_requests, subject_access
 from compliance.models import PrivacyRequest
+from compliance.subject_api import CreditOut, credit_out
 from identity.auth import ADMIN_ROLES, TokenAuth
 
 router = Router(tags=["admin"])
@@ -46,9 +46,7 @@ class PrivacyRequestOut(Schema):
 
 class ErasureOut(Schema):
     user_id: int
-    remaining_credit: int
-    credit_outcome: str
-    currency: str
+    credit: CreditOut
     request: PrivacyRequestOut
 
 
@@ -71,9 +69,7 @@ def _out(request: PrivacyRequest) -> dict:
 def _erasure_out(done: erasure.Erasure) -> dict:
     return {
         "user_id": done.user_id,
-        "remaining_credit": done.balance_minor,
-        "credit_outcome": done.balance_outcome,
-        "currency": connection.tenant.currency,
+        "credit": credit_out(done.credit),
         "request": _out(done.request),
     }
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from django.db import connection
 from ninja import Router, Schema
 from pydantic import Field
 
@@ -21,11 +22,31 @@ class EraseIn(Schema):
     password: str = Field(max_length=128)
 
 
+class CreditOut(Schema):
+    """What became of the wallet's credit (minor units) under the licensee's policy."""
+
+    policy: str  # refund or forfeit
+    total: int
+    refund_due: int
+    forfeited: int
+    promotional_returned: int  # bonus and goodwill credit, never paid for
+    currency: str
+
+
+def credit_out(credit: erasure.Credit) -> dict:
+    return {
+        "policy": credit.policy,
+        "total": credit.total_minor,
+        "refund_due": credit.refund_due_minor,
+        "forfeited": credit.forfeited_minor,
+        "promotional_returned": credit.promotional_minor,
+        "currency": connection.tenant.currency,
+    }
+
+
 class ErasedOut(Schema):
     detail: str
-    remaining_credit: int  # minor units, when the account closed
-    credit_outcome: str  # none, refund or forfeit (the licensee's policy)
-    currency: str
+    credit: CreditOut
 
 
 class ProcessingIn(Schema):
@@ -51,18 +72,12 @@ router.patch("/me", response=identity_api.MeOut, auth=TokenAuth())(identity_api.
 )
 def my_account_erase(request, payload: EraseIn):
     done = erasure.account_erase_self(user=request.auth, password=payload.password)
-    messages = {
-        "none": "",
-        "refund": " Your remaining credit will be refunded to your card.",
-        "forfeit": " Your remaining credit was forfeited under the platform's terms.",
-    }
-    return {
-        "detail": "Your account is closed and your personal data erased."
-        + messages[done.balance_outcome],
-        "remaining_credit": done.balance_minor,
-        "credit_outcome": done.balance_outcome,
-        "currency": request.tenant.currency,
-    }
+    detail = "Your account is closed and your personal data erased."
+    if done.credit.refund_due_minor:
+        detail += " Your remaining paid credit will be refunded to your card."
+    if done.credit.forfeited_minor:
+        detail += " Your remaining credit lapsed under the platform's terms."
+    return {"detail": detail, "credit": credit_out(done.credit)}
 
 
 @router.get("/me/processing", response=ProcessingOut, auth=TokenAuth())

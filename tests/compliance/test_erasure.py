@@ -10,7 +10,6 @@ import pytest
 from axes.models import AccessAttempt
 from django.core.management import call_command
 from django.db import connection
-from django.utils import timezone
 from django_tenants.utils import schema_context
 
 from compliance.models import PrivacyRequest
@@ -23,6 +22,7 @@ from tenant_apps.payments.models import TopUp
 from tenant_apps.pricing.services import policy_update
 from tenant_apps.wallets.models import AccountKind, LedgerEntry, LedgerTransaction
 from tenant_apps.wallets.services import Leg, account_for, ledger_post
+from tests.compliance.conftest import topup_paid
 from tests.factories import PASSWORD
 from tests.tenant_apps.calls.conftest import make_advisor, make_caller
 
@@ -55,7 +55,8 @@ def _ledger_verify_clean() -> str:
 @pytest.fixture
 def leaving(alpha, livekit):
     """A caller with history: a finished call with a review, a top-up, a device, a push, a
-    favourite, marketing consent, a failed sign-in attempt — and 2 000 of credit."""
+    favourite, marketing consent, a failed sign-in attempt — and 3 000 of credit: 1 000
+    paid by card, 2 000 of goodwill."""
     with schema_context("alpha"):
         connection.tenant = alpha
         advisor = make_advisor("luna.erasure@example.test", display_name="Luna")
@@ -65,15 +66,7 @@ def leaving(alpha, livekit):
         Review.objects.create(
             call=call, caller=me, advisor=advisor, rating=4, comment="Lovely, my name is Jo"
         )
-        TopUp.objects.create(
-            user=me,
-            amount_minor=1_000,
-            currency="EUR",
-            status=TopUp.Status.SUCCEEDED,
-            payment_intent_id="pi_erasure_1",
-            client_secret="pi_erasure_1_secret",
-            succeeded_at=timezone.now(),
-        )
+        topup_paid(me, 1_000, "pi_erasure_1")
         Device.objects.create(user=me, token="leaving-phone", platform="android")
         PushLog.objects.create(user=me, kind="call_missed", status="sent", devices=1)
         Favorite.objects.create(user=me, advisor=advisor)
@@ -90,11 +83,19 @@ def test_erasure_keeps_financial_records_under_a_pseudonym_and_the_ledger_clean(
     me = leaving["me"]
     with schema_context("alpha"):
         entries_before = LedgerEntry.objects.filter(account__owner_id=me.pk).count()
+        promo_before = account_for(kind=AccountKind.PROMO).balance_minor
     response = _erase(api, _token(api, EMAIL))
     assert response.status_code == 200, response.content
     body = response.json()
-    assert body["credit_outcome"] == "refund"  # the default policy
-    assert body["remaining_credit"] == 2_000 and body["currency"] == "EUR"
+    assert body["credit"] == {
+        "policy": "refund",  # the default
+        "total": 3_000,
+        "refund_due": 1_000,  # what was paid by card
+        "forfeited": 0,
+        "promotional_returned": 2_000,  # goodwill goes back where it came from
+        "currency": "EUR",
+    }
+    assert "refunded" in body["detail"]
 
     with schema_context("alpha"):
         erased = User.objects.get(pk=me.pk)
@@ -118,12 +119,14 @@ def test_erasure_keeps_financial_records_under_a_pseudonym_and_the_ledger_clean(
         assert Call.objects.get(pk=leaving["call"].pk).caller_id == me.pk
         topup = TopUp.objects.get(user=me)
         assert topup.amount_minor == 1_000 and topup.client_secret == ""
-        assert LedgerEntry.objects.filter(account__owner_id=me.pk).count() == entries_before
-        # the refund policy leaves the credit in the closed wallet, to be refunded
-        assert account_for(kind=AccountKind.WALLET, owner_id=me.pk).balance_minor == 2_000
+        # every entry kept, plus the one settling the credit
+        assert LedgerEntry.objects.filter(account__owner_id=me.pk).count() == entries_before + 1
+        # the refund policy leaves the paid credit in the closed wallet, to be refunded
+        assert account_for(kind=AccountKind.WALLET, owner_id=me.pk).balance_minor == 1_000
+        assert account_for(kind=AccountKind.PROMO).balance_minor == promo_before + 2_000
         logged = PrivacyRequest.objects.get(subject=me, type="erasure")
         assert logged.channel == "self_service" and logged.outcome == "fulfilled"
-        assert logged.completed_at is not None and "refunded" in logged.notes
+        assert logged.completed_at is not None and "To refund: €10.00" in logged.notes
         assert logged.subject_email == erased.email
         text = json.dumps(
             list(PrivacyRequest.objects.filter(subject=me).values("notes", "subject_email"))
@@ -139,14 +142,22 @@ def test_a_forfeit_policy_books_the_credit_to_forfeited_balances_once(api, leavi
         forfeited_before = account_for(kind=AccountKind.FORFEITED).balance_minor
     response = _erase(api, _token(api, EMAIL))
     assert response.status_code == 200, response.content
-    assert response.json()["credit_outcome"] == "forfeit"
+    credit = response.json()["credit"]
+    assert credit["policy"] == "forfeit"
+    assert (credit["forfeited"], credit["refund_due"], credit["promotional_returned"]) == (
+        1_000,
+        0,
+        2_000,
+    )
     me = leaving["me"]
     with schema_context("alpha"):
         assert account_for(kind=AccountKind.WALLET, owner_id=me.pk).balance_minor == 0
         forfeited = account_for(kind=AccountKind.FORFEITED).balance_minor
-        assert forfeited == forfeited_before + 2_000
-        posted = LedgerTransaction.objects.get(idempotency_key=f"erasure:{me.pk}:forfeit")
-        assert posted.kind == "forfeit" and posted.metadata == {"user_id": me.pk}
+        assert forfeited == forfeited_before + 1_000
+        posted = LedgerTransaction.objects.get(idempotency_key=f"erasure:{me.pk}:credit")
+        assert posted.kind == "account_closed"
+        assert posted.metadata == {"user_id": me.pk, "policy": "forfeit", "refund_due": 0}
+        assert sorted(e.amount_minor for e in posted.entries.all()) == [-3_000, 1_000, 2_000]
     _ledger_verify_clean()
 
 

@@ -18,6 +18,7 @@ from identity.models import User
 from tenant_apps.pricing.services import policy_update
 from tenant_apps.wallets.models import AccountKind
 from tenant_apps.wallets.services import Leg, account_for, ledger_post
+from tests.compliance.conftest import topup_paid
 from tests.factories import PASSWORD
 from tests.tenant_apps.calls.conftest import credit, make_advisor
 
@@ -136,7 +137,7 @@ def test_the_admin_exports_and_erases_for_a_request_by_email(api, people):
     assert erased.status_code == 200, erased.content
     body = erased.json()
     assert body["user_id"] == people["subject"].pk
-    assert body["credit_outcome"] == "refund" and body["remaining_credit"] == 1_500
+    assert body["credit"]["policy"] == "refund" and body["credit"]["total"] == 1_500
     assert body["request"]["id"] == asked["id"]
     assert body["request"]["outcome"] == "fulfilled"
     assert body["request"]["subject_email"].endswith("@invalid")
@@ -154,34 +155,35 @@ def _login_status(api, email, slug="alpha"):
 
 
 def test_a_minors_account_is_erased_at_once_with_its_credit_refunded(api, people, alpha):
+    subject = people["subject"]
     with schema_context("alpha"):
         connection.tenant = alpha
         policy_update(closed_account_balance="forfeit")  # a minor's credit is refunded anyway
-        subject_id = people["subject"].pk
-        ledger_post(
-            idempotency_key=f"minor-debt:{subject_id}",
+        topup_paid(subject, 600, "pi_minor_1")
+        ledger_post(  # a debt, which would stop anyone else's erasure
+            idempotency_key=f"minor-debt:{subject.pk}",
             kind="refund",
             description="debt a minor cannot owe",
             legs=[
-                Leg(account_for(kind=AccountKind.WALLET, owner_id=subject_id), -1_500),
-                Leg(account_for(kind=AccountKind.DEBT, owner_id=subject_id), -200),
-                Leg(account_for(kind=AccountKind.REFUNDS), 1_700),
+                Leg(account_for(kind=AccountKind.DEBT, owner_id=subject.pk), -200),
+                Leg(account_for(kind=AccountKind.REFUNDS), 200),
             ],
         )
-        credit(subject_id, 900, key="minor-credit-again")
     response = api("alpha").post(
         f"/api/v1/admin/users/{people['subject'].pk}/minor", token=people["admin"]
     )
     assert response.status_code == 200, response.content
     body = response.json()
-    # the debt does not stop it; the credit is refunded, not forfeited
-    assert body["credit_outcome"] == "refund"
+    # the debt does not stop it; the paid credit is refunded, not forfeited
+    assert body["credit"]["policy"] == "refund"
+    assert body["credit"]["refund_due"] == 600 and body["credit"]["forfeited"] == 0
+    assert body["credit"]["promotional_returned"] == 1_500
     assert body["request"]["channel"] == "admin" and body["request"]["type"] == "erasure"
     assert "minor" in body["request"]["notes"]
     with schema_context("alpha"):
         erased = User.objects.get(pk=people["subject"].pk)
         assert erased.erased_at is not None and erased.email.endswith("@invalid")
-        assert account_for(kind=AccountKind.WALLET, owner_id=erased.pk).balance_minor > 0
+        assert account_for(kind=AccountKind.WALLET, owner_id=erased.pk).balance_minor == 600
     out = io.StringIO()
     call_command("ledger", "verify", "--licensee", "alpha", stdout=out)
     assert "alpha: ledger clean" in out.getvalue()
@@ -197,7 +199,7 @@ def test_a_minors_account_is_erased_at_once_with_its_credit_refunded(api, people
 
 def test_staff_flag_a_minor_through_the_service_in_the_licensees_schema(people, alpha):
     done = erasure.licensee_account_flag_minor(licensee=alpha, user_id=people["subject"].pk)
-    assert done.balance_outcome == "refund"
+    assert done.credit.policy == "refund" and done.credit.promotional_minor == 1_500
     connection.set_schema_to_public()
     with schema_context("alpha"):
         logged = PrivacyRequest.objects.get(pk=done.request.pk)
