@@ -277,7 +277,9 @@ def test_an_advisor_without_earnings_is_erased_and_leaves_the_directory(api, lea
 
 def test_erasure_at_one_licensee_leaves_the_same_address_at_another_alone(api, leaving, make_user):
     make_user("beta", EMAIL)
-    assert _erase(api, _token(api, EMAIL)).status_code == 200
+    alpha_token = _token(api, EMAIL)
+    assert _erase(api, alpha_token, slug="beta").status_code == 401  # alpha's token, beta's host
+    assert _erase(api, alpha_token).status_code == 200
     assert _login(api, EMAIL, slug="beta").status_code == 200
     with schema_context("beta"):
         assert User.objects.get(email=EMAIL).is_active

@@ -1,6 +1,7 @@
 """A refund due after erasure is paid back through Stripe by the licensee's admin, out of
 the closed account's wallet, with the books balanced."""
 
+# ruff: noqa: F811 (the payments fixtures are imported, then requested by name)
 from __future__ import annotations
 
 import pytest
