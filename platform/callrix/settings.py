@@ -187,8 +187,19 @@ WHITENOISE_USE_FINDERS = DEBUG
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT") or embedded.home() / "media")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+EMAIL_BACKEND = os.environ.get(
+    "EMAIL_BACKEND",
+    "django.core.mail.backends.smtp.EmailBackend"
+    if PRODUCTION
+    else "django.core.mail.backends.console.EmailBackend",
+)
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "no-reply@callrix.io")
+# The SMTP relay production sends through (an EU provider; STARTTLS on 587 by default).
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
+EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "587" if PRODUCTION else "25"))
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = os.environ.get("EMAIL_USE_TLS", "1" if PRODUCTION else "0") == "1"
 
 SESSION_COOKIE_SECURE = not DEBUG
 CSRF_COOKIE_SECURE = not DEBUG
@@ -205,6 +216,10 @@ if PRODUCTION:
     SECURE_HSTS_PRELOAD = os.environ.get("SECURE_HSTS_PRELOAD", "1") == "1"
     CSRF_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
+    # Client addresses for throttles and lockouts: Traefik drops any X-Forwarded-For a
+    # client sends and writes the address it saw, so that header is the client (one proxy).
+    NINJA_NUM_PROXIES = 1
+    AXES_IPWARE_META_PRECEDENCE_ORDER = ("HTTP_X_FORWARDED_FOR", "REMOTE_ADDR")
 
 # Jobs: dramatiq on Redis. The tenant middleware carries the active schema with every message.
 DRAMATIQ_BROKER = {
@@ -295,12 +310,12 @@ CALLRIX_ENCRYPTION_KEY = os.environ.get("CALLRIX_ENCRYPTION_KEY", "")
 STRIPE_API_BASE = os.environ.get("STRIPE_API_BASE", "")
 
 # LiveKit: the server URL browsers connect to (ws:// or wss://; its API is the same host over
-# http(s)) and the API key pair. The defaults are the local sandbox's
-# (`python -m sandboxes.livekit_sandbox`).
-LIVEKIT_URL = os.environ.get("LIVEKIT_URL", "ws://127.0.0.1:7880")
-LIVEKIT_API_KEY = os.environ.get("LIVEKIT_API_KEY", "devkey")
+# http(s)) and the API key pair. Outside production the defaults are the local sandbox's
+# (`python -m sandboxes.livekit_sandbox`); production has none: unset means not configured.
+LIVEKIT_URL = os.environ.get("LIVEKIT_URL", "" if PRODUCTION else "ws://127.0.0.1:7880")
+LIVEKIT_API_KEY = os.environ.get("LIVEKIT_API_KEY", "" if PRODUCTION else "devkey")
 LIVEKIT_API_SECRET = os.environ.get(
-    "LIVEKIT_API_SECRET", "callrix-dev-livekit-secret-not-for-production"
+    "LIVEKIT_API_SECRET", "" if PRODUCTION else "callrix-dev-livekit-secret-not-for-production"
 )
 
 # Firebase Cloud Messaging: the API base firebase-admin sends to (unset = Google; the sandbox

@@ -105,7 +105,8 @@ def test_production_settings_are_hardened_whatever_debug_says(tmp_path):
         "'cookies': [s.SESSION_COOKIE_SECURE, s.CSRF_COOKIE_SECURE, s.SESSION_COOKIE_HTTPONLY],"
         "'storage': s.STORAGES['staticfiles']['BACKEND'],"
         "'formatter': s.LOGGING['handlers']['console'].get('formatter'),"
-        "'hosts': [str(h) for h in s.ALLOWED_HOSTS]}))"
+        "'hosts': [str(h) for h in s.ALLOWED_HOSTS], 'proxies': s.NINJA_NUM_PROXIES,"
+        "'axes': s.AXES_IPWARE_META_PRECEDENCE_ORDER}))"
     )
     result = _callrix(tmp_path, "shell", "-c", probe, DEBUG="1")
 
@@ -118,6 +119,9 @@ def test_production_settings_are_hardened_whatever_debug_says(tmp_path):
     assert found["storage"] == "whitenoise.storage.CompressedManifestStaticFilesStorage"
     assert found["formatter"] == "json"
     assert found["hosts"] == ["<hosts served by the tenant routing>"]
+    # Behind Traefik, throttles and lockouts key on the client, not on Traefik's address.
+    assert found["proxies"] == 1
+    assert found["axes"] == ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"]
 
 
 def test_static_files_collect_as_the_image_build_does(tmp_path):
