@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import re
 import tomllib
+from fnmatch import fnmatch
 from pathlib import Path
 
 import jsonschema
@@ -295,8 +296,15 @@ def test_backup_scripts_only_use_tools_the_image_installs():
         assert {tool for tool in tools if re.search(rf"\b{tool}\b", text)} <= tools
     assert "pg_dump" in (DEPLOY / "backup" / "backup").read_text()
     assert "callrix" in (DEPLOY / "backup" / "restore-licensee").read_text()
-    ignored = (DEPLOY / "Dockerfile.dockerignore").read_text()
-    assert "deploy/backup" not in ignored and "\ndeploy\n" not in ignored
+    patterns = [
+        line.strip().removeprefix("**/")
+        for line in (DEPLOY / "Dockerfile.dockerignore").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
+    for script in ("backup", "nightly", "restore-licensee"):
+        path = f"deploy/backup/{script}"
+        parents = [path.rsplit("/", n)[0] for n in range(path.count("/") + 1)]
+        assert not any(fnmatch(parent, p) for p in patterns for parent in parents), path
 
 
 def test_pgbouncer_image_installs_pgbouncer_and_its_config(compose):
