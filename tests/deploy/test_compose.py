@@ -275,9 +275,10 @@ def test_callrix_services_run_existing_commands_with_accepted_options(compose):
             )
             parser.parse_args(command[2:])  # exits (fails the test) on an unknown option
         elif command[0] == "gunicorn":
-            locked = _locked_versions()
-            assert "gunicorn" in locked
-            assert command[1] == "callrix.wsgi:application"
+            assert "gunicorn" in _locked_versions()
+            config = command[1].removeprefix("--config=")
+            assert (ROOT / config.removeprefix("/app/")).is_file()
+            assert command[2] == "callrix.wsgi:application"
         else:
             script = command[0]
             assert script.startswith("/app/"), f"{name}: {script} is not in the image"

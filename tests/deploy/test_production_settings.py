@@ -189,3 +189,86 @@ def test_json_log_lines_name_the_route_not_the_path(caplog):
     assert line["status"] == 404 and line["method"] == "GET" and line["level"] == "WARNING"
     assert "secret-reset-token" not in json.dumps(line)
     assert set(line) == {"time", "level", "logger", "method", "route", "status", "message"}
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.mark.django_db
+def test_the_web_command_serves_production_behind_the_proxy(tmp_path, licensees):
+    """deploy/compose.yml's `web` command, in production mode, against the test database."""
+    import http.client
+    import time
+
+    from django.db import connection
+
+    db = connection.settings_dict
+    port = _free_port()
+    env = _production_env(
+        tmp_path,
+        DATABASE_URL=(
+            f"postgresql://{db['USER'] or 'postgres'}@{db['HOST'] or '127.0.0.1'}:"
+            f"{db['PORT'] or 5432}/{db['NAME']}"
+        ),
+        BASE_DOMAIN="localhost",
+        WEB_WORKERS="1",
+    )
+    root = Path(__file__).resolve().parents[2]
+    server = subprocess.Popen(
+        [
+            str(Path(sys.executable).with_name("gunicorn")),
+            f"--config={root / 'deploy' / 'gunicorn.conf.py'}",
+            f"--bind=127.0.0.1:{port}",
+            "callrix.wsgi:application",
+        ],
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+    def get(path: str, host: str, **headers: str) -> http.client.HTTPResponse:
+        client = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        client.request("GET", path, headers={"Host": host, **headers})
+        return client.getresponse()
+
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                health = get("/api/platform/v1/health", "127.0.0.1")
+                break
+            except ConnectionRefusedError:
+                assert server.poll() is None and time.monotonic() < deadline
+                time.sleep(0.2)
+        # The container's health check: plain HTTP on 127.0.0.1, not redirected.
+        assert health.status == 200, health.read()
+
+        # Plain HTTP from outside goes to HTTPS...
+        plain = get("/api/v1/health", "alpha.localhost")
+        assert plain.status == 301
+        assert plain.getheader("Location") == "https://alpha.localhost/api/v1/health"
+        # ...and through Traefik (X-Forwarded-Proto: https) it is served with HSTS.
+        proxied = get("/api/v1/health", "alpha.localhost", **{"X-Forwarded-Proto": "https"})
+        assert proxied.status == 200 and b'"licensee": "alpha"' in proxied.read()
+        hsts = proxied.getheader("Strict-Transport-Security")
+        assert hsts.startswith("max-age=31536000") and "includeSubDomains" in hsts
+        # A host nobody serves is refused before any view runs.
+        stranger = get("/api/v1/health", "evil.example", **{"X-Forwarded-Proto": "https"})
+        assert stranger.status == 400
+    finally:
+        server.terminate()
+        output, _ = server.communicate(timeout=30)
+
+    lines = [line for line in output.splitlines() if line.strip()]
+    assert lines and all(line.startswith("{") for line in lines), output
+    records = [json.loads(line) for line in lines]
+    assert any("Booting worker" in r["message"] for r in records if r["logger"] == "gunicorn.error")
+    # No access log: request paths never reach the logs from gunicorn.
+    assert not any("/api/v1/health" in r["message"] for r in records)
