@@ -214,7 +214,8 @@ if PRODUCTION:
     SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "31536000"))
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = os.environ.get("SECURE_HSTS_PRELOAD", "1") == "1"
-    CSRF_COOKIE_HTTPONLY = True
+    # The session cookie is HttpOnly (above); the CSRF cookie stays readable by the pages'
+    # own scripts (htmx sends it back), which Django's docs say costs nothing.
     SESSION_COOKIE_SAMESITE = "Lax"
     # Client addresses for throttles and lockouts: Traefik drops any X-Forwarded-For a
     # client sends and writes the address it saw, so that header is the client (one proxy).

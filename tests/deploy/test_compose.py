@@ -223,6 +223,11 @@ def test_traefik_redirects_to_https_and_gets_both_kinds_of_certificate(compose):
     labels = compose["services"]["web"]["labels"]
     assert f"traefik.http.routers.callrix.tls.domains[0].sans=*.{env['BASE_DOMAIN']}" in labels
     assert "traefik.http.routers.callrix.tls.certresolver=letsencrypt-dns" in labels
+    base = env["BASE_DOMAIN"]
+    assert (
+        f"traefik.http.routers.callrix.rule=Host(`{base}`) || "
+        f"HostRegexp(`^[a-z0-9-]+\\.{base}$`)" in labels
+    )
     assert "traefik.http.middlewares.callrix-headers.headers.stsSeconds=31536000" in labels
     assert "traefik.http.middlewares.callrix-headers.headers.stsIncludeSubdomains=true" in labels
 
