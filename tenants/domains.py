@@ -16,7 +16,7 @@ from django_tenants.utils import schema_context
 from tenants import dns
 from tenants.errors import DomainNotFound, DomainNotVerified, DomainTaken, InvalidDomain
 from tenants.models import Domain, Licensee
-from tenants.routing import public_hosts
+from tenants.routing import internal_hosts, public_hosts
 
 LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
 MAX_CUSTOM_DOMAINS = 5
@@ -42,7 +42,7 @@ def custom_domain_clean(domain: str) -> str:
     if labels[-1].isdigit():
         raise InvalidDomain("Enter a domain name, not an IP address.", field="domain")
     base = settings.BASE_DOMAIN.lower()
-    if name in public_hosts() or name.endswith(f".{base}"):
+    if name in public_hosts() or name in internal_hosts() or name.endswith(f".{base}"):
         raise InvalidDomain(f"Addresses under {base} are Callrix's own.", field="domain")
     return name
 

@@ -67,10 +67,12 @@ class LicenseeHostMiddleware:
         if target is None:
             connection.set_schema_to_public()
             return _error(request, 404, "unknown_host", "No platform is served at this address.")
-        if target.is_public:
+        if target.licensee_id is None:  # the public site, or an internal host
             connection.set_schema_to_public()
             request.tenant = _PUBLIC_SITE
-            request.urlconf = settings.PUBLIC_SCHEMA_URLCONF
+            request.urlconf = (
+                settings.INTERNAL_URLCONF if target.internal else settings.PUBLIC_SCHEMA_URLCONF
+            )
             set_urlconf(request.urlconf)
             return self.get_response(request)
 

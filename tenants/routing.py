@@ -36,13 +36,16 @@ class HostTarget:
     display_name: str = ""
     status: str = ""
     currency: str = ""
+    # An internal host (Traefik's and Prometheus' way in): `callrix.urls_internal` only.
+    internal: bool = False
 
     @property
     def is_public(self) -> bool:
-        return self.licensee_id is None
+        return self.licensee_id is None and not self.internal
 
 
 PUBLIC = HostTarget(licensee_id=None, schema_name="public")
+INTERNAL = HostTarget(licensee_id=None, schema_name="public", internal=True)
 
 
 class _LocalCache:
@@ -69,10 +72,19 @@ def public_hosts() -> frozenset[str]:
     return frozenset({base, f"www.{base}"} | extra)
 
 
+@functools.cache
+def internal_hosts() -> frozenset[str]:
+    return frozenset(
+        h.strip().lower() for h in getattr(settings, "INTERNAL_HOSTS", []) if h.strip()
+    )
+
+
 @receiver(setting_changed)
 def _public_hosts_changed(*, setting: str, **kwargs) -> None:
     if setting in ("BASE_DOMAIN", "PUBLIC_EXTRA_HOSTS"):
         public_hosts.cache_clear()
+    if setting == "INTERNAL_HOSTS":
+        internal_hosts.cache_clear()
 
 
 def _redis_key(generation: int | None, host: str) -> str:
@@ -133,6 +145,8 @@ def resolve_host(host: str) -> HostTarget | None:
     host = host.lower().rstrip(".")
     if host in public_hosts():
         return PUBLIC
+    if host in internal_hosts():
+        return INTERNAL
     _refresh_generation_if_due()
     entries = _local.entries
     if host in entries:

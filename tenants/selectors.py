@@ -1,7 +1,8 @@
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import connection
-from django.db.models import QuerySet
+from django.db.models import Count, QuerySet
 from django_tenants.utils import schema_context
 
 from tenants.models import Domain, Licensee, SpareSchema
@@ -48,3 +49,30 @@ def tenant_schema_names() -> list[str]:
         licensees = list(Licensee.objects.values_list("schema_name", flat=True))
         spares = list(SpareSchema.objects.values_list("schema_name", flat=True))
     return licensees + spares
+
+
+def custom_domains_verified() -> list[Domain]:
+    """Licensees' own domains that DNS proved, not the `{slug}.{BASE_DOMAIN}` ones (the
+    wildcard certificate covers those), in a stable order."""
+    base = settings.BASE_DOMAIN.lower()
+    with schema_context("public"):
+        return list(
+            Domain.objects.filter(verified_at__isnull=False)
+            .exclude(domain=base)
+            .exclude(domain__endswith=f".{base}")
+            .order_by("domain")
+        )
+
+
+def licensee_counts_by_status() -> dict[str, int]:
+    with schema_context("public"):
+        rows = Licensee.objects.values_list("status").annotate(n=Count("id"))
+        return dict(rows)
+
+
+def custom_domain_counts() -> dict[str, int]:
+    """Custom domains (primary ones left out) by whether DNS proved them yet."""
+    with schema_context("public"):
+        custom = Domain.objects.filter(is_primary=False)
+        verified = custom.filter(verified_at__isnull=False).count()
+        return {"verified": verified, "unverified": custom.count() - verified}

@@ -59,6 +59,7 @@ RESERVED_SLUGS = frozenset(
         "system",
         "webhooks",
         "traefik",
+        "analytics",
         "metrics",
         "internal",
         "ns1",

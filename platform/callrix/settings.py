@@ -8,22 +8,39 @@ from datetime import timedelta
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlparse
 
-from callrix import embedded
+from callrix import embedded, production
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 CALLRIX_ENV = os.environ.get("CALLRIX_ENV", "development")
+PRODUCTION = CALLRIX_ENV == "production"
 # A test run gets its own cache keys and job queues, so it never meets a running demo's.
 TESTING = "pytest" in sys.modules
 _RUN_NAMESPACE = f"callrix-test-{os.getpid()}" if TESTING else "callrix"
 
-embedded.ensure_environment()
+if PRODUCTION:
+    # Every secret and service address comes from the environment; nothing is embedded.
+    production.require_environment(os.environ)
+else:
+    embedded.ensure_environment()
 
 SECRET_KEY = os.environ.get("SECRET_KEY", "dev-only-insecure-secret-key-change-me-0123456789")
-DEBUG = os.environ.get("DEBUG", "1" if CALLRIX_ENV == "development" else "0") == "1"
+DEBUG = not PRODUCTION and (
+    os.environ.get("DEBUG", "1" if CALLRIX_ENV == "development" else "0") == "1"
+)
 BASE_DOMAIN = os.environ.get("BASE_DOMAIN", "localhost")
-# Hosts are checked by the tenant middleware against the domain table (unknown -> 404),
-# so Django's own host check would only duplicate it.
-ALLOWED_HOSTS = ["*"]
+# Internal-only hosts (the Compose service name Traefik and Prometheus use): they serve
+# `callrix.urls_internal` and nothing else; no licensee can claim them.
+INTERNAL_HOSTS = [h for h in os.environ.get("INTERNAL_HOSTS", "web").split(",") if h.strip()]
+INTERNAL_URLCONF = "callrix.urls_internal"
+# Bearer token that internal endpoints ask for (required in production).
+CALLRIX_INTERNAL_TOKEN = os.environ.get("CALLRIX_INTERNAL_TOKEN", "")
+if PRODUCTION:
+    # Exactly the hosts the tenant routing serves: BASE_DOMAIN, licensees' subdomains and
+    # verified custom domains, the internal hosts; checked through its cache.
+    ALLOWED_HOSTS = production.allowed_hosts()
+else:
+    # The tenant middleware already answers 404 for a host nobody serves.
+    ALLOWED_HOSTS = ["*"]
 
 
 def _database_from_url(url: str) -> dict:
@@ -163,11 +180,17 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "/static/"
-STATIC_ROOT = embedded.home() / "static"
-STATIC_ROOT.mkdir(exist_ok=True)
+STATIC_ROOT = Path(os.environ.get("STATIC_ROOT") or embedded.home() / "static")
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    # Production serves the files collected into the image at build time, with hashed names
+    # (cacheable forever) and pre-compressed copies.
+    "staticfiles": {
+        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        if PRODUCTION
+        else "django.contrib.staticfiles.storage.StaticFilesStorage"
+    },
 }
 # The browser bundles `frontend/build.mjs` writes (npm packages bundled by esbuild at build
 # time: nothing is fetched from a CDN at run time).
@@ -176,17 +199,45 @@ STATICFILES_DIRS = [FRONTEND_DIST]
 # Tests serve straight from the app folders and the bundle, as development does.
 WHITENOISE_USE_FINDERS = DEBUG or TESTING
 WHITENOISE_AUTOREFRESH = DEBUG
-MEDIA_ROOT = embedded.home() / "media"
+MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT") or embedded.home() / "media")
 # Brand images are served by branding.views on the licensee's own host, never from MEDIA_URL.
 BRAND_IMAGE_MAX_BYTES = 1_000_000
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+EMAIL_BACKEND = os.environ.get(
+    "EMAIL_BACKEND",
+    "django.core.mail.backends.smtp.EmailBackend"
+    if PRODUCTION
+    else "django.core.mail.backends.console.EmailBackend",
+)
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "no-reply@callrix.io")
+# The SMTP relay production sends through (an EU provider; STARTTLS on 587 by default).
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
+EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "587" if PRODUCTION else "25"))
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = os.environ.get("EMAIL_USE_TLS", "1" if PRODUCTION else "0") == "1"
 
 SESSION_COOKIE_SECURE = not DEBUG
 CSRF_COOKIE_SECURE = not DEBUG
 SESSION_COOKIE_HTTPONLY = True
+if PRODUCTION:
+    # Traefik terminates TLS and says so in X-Forwarded-Proto; only it reaches `web`.
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = True
+    # The container's health check and the internal endpoints are plain HTTP inside the
+    # Compose network.
+    SECURE_REDIRECT_EXEMPT = [r"^api/platform/v1/health$", r"^internal/"]
+    SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "31536000"))
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = os.environ.get("SECURE_HSTS_PRELOAD", "1") == "1"
+    # The session cookie is HttpOnly (above); the CSRF cookie stays readable by the pages'
+    # own scripts (htmx sends it back), which Django's docs say costs nothing.
+    SESSION_COOKIE_SAMESITE = "Lax"
+    # Client addresses for throttles and lockouts: Traefik drops any X-Forwarded-For a
+    # client sends and writes the address it saw, so that header is the client (one proxy).
+    NINJA_NUM_PROXIES = 1
+    AXES_IPWARE_META_PRECEDENCE_ORDER = ("HTTP_X_FORWARDED_FOR", "REMOTE_ADDR")
 
 # Jobs: dramatiq on Redis. The tenant middleware carries the active schema with every message.
 DRAMATIQ_BROKER = {
@@ -246,7 +297,16 @@ LOGOUT_REDIRECT_URL = None
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    # Production: one JSON object per line on stdout (Docker's journald driver keeps it for
+    # the policy's 90 days); see callrix/log_format.py for what is left out.
+    "formatters": {"json": {"()": "callrix.log_format.JsonLogFormatter"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "stream": "ext://sys.stdout",
+            **({"formatter": "json"} if PRODUCTION else {}),
+        }
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {
         "django.db.backends": {"level": "INFO"},
@@ -268,12 +328,12 @@ CALLRIX_ENCRYPTION_KEY = os.environ.get("CALLRIX_ENCRYPTION_KEY", "")
 STRIPE_API_BASE = os.environ.get("STRIPE_API_BASE", "")
 
 # LiveKit: the server URL browsers connect to (ws:// or wss://; its API is the same host over
-# http(s)) and the API key pair. The defaults are the local sandbox's
-# (`python -m sandboxes.livekit_sandbox`).
-LIVEKIT_URL = os.environ.get("LIVEKIT_URL", "ws://127.0.0.1:7880")
-LIVEKIT_API_KEY = os.environ.get("LIVEKIT_API_KEY", "devkey")
+# http(s)) and the API key pair. Outside production the defaults are the local sandbox's
+# (`python -m sandboxes.livekit_sandbox`); production has none: unset means not configured.
+LIVEKIT_URL = os.environ.get("LIVEKIT_URL", "" if PRODUCTION else "ws://127.0.0.1:7880")
+LIVEKIT_API_KEY = os.environ.get("LIVEKIT_API_KEY", "" if PRODUCTION else "devkey")
 LIVEKIT_API_SECRET = os.environ.get(
-    "LIVEKIT_API_SECRET", "callrix-dev-livekit-secret-not-for-production"
+    "LIVEKIT_API_SECRET", "" if PRODUCTION else "callrix-dev-livekit-secret-not-for-production"
 )
 
 # Firebase Cloud Messaging: the API base firebase-admin sends to (unset = Google; the sandbox

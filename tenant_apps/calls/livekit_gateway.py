@@ -179,6 +179,8 @@ def webhook_event_parse(*, body: bytes, authorization: str) -> dict:
     `id`, `event`, `room_name`, `participant_identity` (None when the event has none),
     `created_at` (unix seconds) and `num_dropped` (events LiveKit lost just before this one)."""
     key, secret = settings.LIVEKIT_API_KEY, settings.LIVEKIT_API_SECRET
+    if not key or not secret:  # an empty secret would accept tokens signed with nothing
+        raise LiveKitWebhookInvalid("LiveKit is not configured.")
     receiver = api.WebhookReceiver(api.TokenVerifier(key, secret))
     # LiveKit sends the bare token; a `Bearer ` prefix added on the way is tolerated.
     token = authorization.strip().removeprefix("Bearer ").strip()

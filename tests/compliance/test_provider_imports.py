@@ -109,6 +109,7 @@ DEPENDENCIES = {
     "whitenoise": None,
     "pillow": None,  # brand images are checked and re-encoded locally
     "polib": None,  # compiles translations at build time
+    "prometheus-client": None,
 }
 ROOT = Path(__file__).resolve().parents[2]
 
