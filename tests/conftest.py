@@ -32,7 +32,30 @@ def django_db_setup(django_test_environment, django_db_blocker, django_db_keepdb
     yield
     if not django_db_keepdb:
         with django_db_blocker.unblock():
+            _end_other_sessions()
             teardown_databases(config, verbosity=0)
+
+
+def _end_other_sessions() -> None:
+    """A server or worker thread of some test may still hold a connection to the test
+    database, and PostgreSQL refuses to drop a database in use."""
+    from django.db import connections
+
+    name = connection.settings_dict["NAME"]
+    connections.close_all()
+    with connection._nodb_cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE datname = %s AND pid <> pg_backend_pid()",
+            [name],
+        )
+
+
+def pytest_collection_modifyitems(items):
+    """Browser tests last: Playwright's sync API leaves an event loop running on the main
+    thread for the rest of the session, which code under test that starts its own loop
+    (the LiveKit SDK's) must not meet."""
+    items.sort(key=lambda item: item.nodeid.startswith("tests/browser/"))
 
 
 @pytest.fixture(scope="session")

@@ -5,8 +5,6 @@ from __future__ import annotations
 import io
 import json
 import os
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
@@ -157,13 +155,10 @@ def demo_stripe_connect(*, licensee, sandbox_url: str, web_origin: str) -> None:
 
 
 def _sandbox_key_works(sandbox_url: str, secret_key: str) -> bool:
-    request = urllib.request.Request(
-        f"{sandbox_url}/v1/account", headers={"Authorization": f"Bearer {secret_key}"}
-    )
     try:
-        with urllib.request.urlopen(request, timeout=10):
-            return True
-    except urllib.error.URLError:
+        offline.get_json(f"{sandbox_url}/v1/account", bearer=secret_key)
+        return True
+    except OSError:  # refused, unreachable, or an HTTP error (urllib's are OSErrors)
         return False
 
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import random
-import urllib.request
 from datetime import datetime, timedelta
 
 import time_machine
@@ -47,9 +46,9 @@ PAID_ADVISOR = "luna@aurora.test"
 
 
 def _sandbox_events(base: str, account_id: str, event_type: str) -> list[dict]:
-    url = f"{base}/_sandbox/events?account={account_id}&type={event_type}"
-    with urllib.request.urlopen(url, timeout=15) as response:
-        return json.loads(response.read())["data"]
+    return offline.get_json(f"{base}/_sandbox/events?account={account_id}&type={event_type}")[
+        "data"
+    ]
 
 
 def _deliver(event: dict) -> str:

@@ -58,6 +58,13 @@ def post_json(url: str, body: dict | None = None) -> dict:
         return json.loads(response.read() or b"{}")
 
 
+def get_json(url: str, *, bearer: str | None = None) -> dict:
+    headers = {"Authorization": f"Bearer {bearer}"} if bearer else {}
+    request = urllib.request.Request(url, headers=headers)
+    with urllib.request.urlopen(request, timeout=15) as response:
+        return json.loads(response.read() or b"{}")
+
+
 def _wait_for_port(port: int, timeout: float = 15.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -110,6 +110,7 @@ DEPENDENCIES = {
     "pillow": None,  # brand images are checked and re-encoded locally
     "polib": None,  # compiles translations at build time
     "prometheus-client": None,
+    "time-machine": None,  # the demo's past weeks: moves the clock in-process
 }
 ROOT = Path(__file__).resolve().parents[2]
 
