@@ -11,6 +11,8 @@ from django.core import mail
 from django.test import TestCase
 from django_tenants.utils import schema_context
 
+from compliance.models import PrivacyRequest
+from identity.models import User
 from shared_apps.accounts.models import AccountHolder
 from shared_apps.billing.models import LicenseeUsage, Plan, StaffNote, SupportRequest
 from tenants import lifecycle, selectors
@@ -217,3 +219,41 @@ def test_account_holders_can_be_corrected_but_not_added_or_deleted(staff, make_u
     assert staff.get("/admin/accounts/accountholder/add/").status_code == 403
     assert staff.get(f"/admin/accounts/accountholder/{holder.pk}/delete/").status_code == 403
     assert staff.get(f"/admin/accounts/accountholder/{holder.pk}/change/").status_code == 200
+
+
+def test_staff_flag_a_minors_account_which_is_erased_and_logged(staff, omega, make_user):
+    child = make_user("omega", "kid@omega.test", display_name="Kid")
+    page = f"/admin/tenants/licensee/{omega.pk}/flag-minor/"
+
+    assert (
+        "Flag an account"
+        in staff.get(f"/admin/tenants/licensee/{omega.pk}/change/").content.decode()
+    )
+    unconfirmed = staff.post(page, {"account_id": child.pk})
+    assert (
+        unconfirmed.status_code == 200 and "This field is required" in unconfirmed.content.decode()
+    )
+    unknown = staff.post(page, {"account_id": 999_999, "confirm": "on"})
+    assert unknown.status_code == 200 and "errorlist" in unknown.content.decode()
+
+    done = staff.post(page, {"account_id": child.pk, "confirm": "on"})
+
+    assert done.status_code == 302
+    with schema_context("omega"):
+        erased = User.objects.get(pk=child.pk)
+        assert erased.erased_at is not None and erased.email.endswith("@invalid")
+        assert PrivacyRequest.objects.get(subject_id=child.pk).channel == "staff"
+    with schema_context("public"):
+        assert LogEntry.objects.filter(change_message__contains=f"#{child.pk} flagged").exists()
+
+
+def test_only_staff_reach_the_minor_flag(omega, host_client, make_user):
+    make_user("public", "holder@omega.test", role="account_holder")
+    client = host_client("localhost")
+    client.post("/admin/login/", {"username": "holder@omega.test", "password": PASSWORD})
+
+    response = client.post(
+        f"/admin/tenants/licensee/{omega.pk}/flag-minor/", {"account_id": 1, "confirm": "on"}
+    )
+
+    assert response.status_code == 302 and "/admin/login/" in response["Location"]
