@@ -65,6 +65,7 @@ SHARED_APPS = [
     "shared_apps.accounts",
     "shared_apps.usage",
     "shared_apps.billing",
+    "shared_apps.privacy",
 ]
 TENANT_APPS = [
     "django.contrib.contenttypes",

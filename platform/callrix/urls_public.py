@@ -7,6 +7,7 @@ from callrix.api import build_api
 from compliance import views as compliance_views
 from compliance.api import platform_router as compliance_router
 from identity.api import platform_router as identity_router
+from shared_apps.accounts.api import router as account_router
 from tenants.api import platform_router
 from tenants.billing_webhooks import billing_stripe_webhook
 from tenants.livekit_webhooks import livekit_webhook
@@ -17,6 +18,7 @@ api.add_router("", platform_router)
 api.add_router("", identity_router)
 api.add_router("", signup_router)
 api.add_router("", compliance_router)
+api.add_router("", account_router)
 
 urlpatterns = [
     path("admin/", admin.site.urls),
