@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from compliance.register import REGISTER
+from shared_apps.privacy import selectors as policy_selectors
 
 # First party only: the page may load nothing but its own stylesheet from this host.
 CONTENT_SECURITY_POLICY = (
@@ -17,8 +19,11 @@ CONTENT_SECURITY_POLICY = (
 
 @require_GET
 def processing_register(request: HttpRequest) -> HttpResponse:
+    today = timezone.now().date()
     context = {
         "register": REGISTER,
+        "policy": policy_selectors.policy_current(today=today),
+        "policy_upcoming": policy_selectors.policy_upcoming(today=today),
         "categories": [
             (category, REGISTER.processor(category.held_by) if category.held_by else None)
             for category in REGISTER.categories
