@@ -5,12 +5,15 @@ from __future__ import annotations
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
+from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET
 
+from compliance.analytics import content_security_policy
 from compliance.register import REGISTER
 from shared_apps.privacy import selectors as policy_selectors
 
-# First party only: the page may load nothing but its own stylesheet from this host.
+# First party only: the page may load nothing but its own stylesheet from this host (and,
+# when configured, Callrix's self-hosted Matomo: see compliance.analytics).
 CONTENT_SECURITY_POLICY = (
     "default-src 'none'; style-src 'self'; base-uri 'none'; form-action 'none'; "
     "frame-ancestors 'none'"
@@ -34,5 +37,6 @@ def processing_register(request: HttpRequest) -> HttpResponse:
         ],
     }
     response = render(request, "compliance/register.html", context)
-    response["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
+    response["Content-Security-Policy"] = content_security_policy(request, CONTENT_SECURITY_POLICY)
+    patch_vary_headers(response, ["DNT"])  # the analytics snippet depends on it
     return response

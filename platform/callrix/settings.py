@@ -59,6 +59,8 @@ SHARED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.postgres",
     "axes",
+    # Its API docs page then serves Swagger UI from our static files, not from a CDN.
+    "ninja",
     "ninja_jwt",
     "ninja_jwt.token_blacklist",
     "django_dramatiq",
@@ -120,6 +122,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "compliance.analytics.analytics",
             ],
         },
     },
@@ -171,6 +174,9 @@ DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "no-reply@callrix.io")
 SESSION_COOKIE_SECURE = not DEBUG
 CSRF_COOKIE_SECURE = not DEBUG
 SESSION_COOKIE_HTTPONLY = True
+# Only first-party cookies, and only these: the session, CSRF (privacy policy §9). Messages
+# ride in the session rather than in a cookie of their own.
+MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 
 # Jobs: dramatiq on Redis. The tenant middleware carries the active schema with every message.
 DRAMATIQ_BROKER = {
@@ -274,5 +280,9 @@ CALLRIX_STRIPE_WEBHOOK_SECRET = os.environ.get("CALLRIX_STRIPE_WEBHOOK_SECRET", 
 BILLING_AUTOMATIC_TAX = os.environ.get("BILLING_AUTOMATIC_TAX", "1") == "1"
 # Days a licensee stays `past_due` after a failed payment before it is suspended.
 DUNNING_GRACE_DAYS = int(os.environ.get("DUNNING_GRACE_DAYS", "14"))
+# Callrix's self-hosted Matomo (compliance.analytics), on the public host only: its base URL
+# and site id; unset = no analytics snippet at all.
+MATOMO_URL = os.environ.get("MATOMO_URL", "")
+MATOMO_SITE_ID = os.environ.get("MATOMO_SITE_ID", "")
 # Looks up the DNS TXT records that prove a custom domain (tenants.dns).
 DNS_RESOLVER = os.environ.get("DNS_RESOLVER", "tenants.dns.SystemResolver")
