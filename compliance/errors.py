@@ -59,3 +59,18 @@ class ExportScopeIncomplete(ComplianceError):
         super().__init__("The export scope is incomplete; " + "; ".join(problems) + ".")
         self.undecided_tables = list(undecided_tables)
         self.missing_columns = list(missing_columns)
+
+
+class FinalExportNotFound(ComplianceError):
+    status_code = 404
+    code = "not_found"
+
+
+class FinalExportGone(ComplianceError):
+    status_code = 410
+    code = "export_gone"
+
+
+class FinalExportDenied(ComplianceError):
+    status_code = 403
+    code = "invalid_credentials"

@@ -26,4 +26,5 @@ urlpatterns = [
     path("webhooks/livekit", livekit_webhook, name="livekit-webhook"),
     path("webhooks/stripe", billing_stripe_webhook, name="billing-stripe-webhook"),
     path("privacy/register", compliance_views.processing_register, name="privacy-register"),
+    path("privacy/final-export/<str:token>", compliance_views.final_export, name="final-export"),
 ]
