@@ -251,3 +251,33 @@ def test_the_privacy_page_shows_the_current_and_coming_versions(host_client):
     assert "Version 1.0, in effect since" in page
     assert "Version 2.0 takes effect on" in page and "Matomo now anonymises IPs." in page
     assert "3.0-draft" not in page
+
+
+@pytest.mark.django_db
+def test_no_licensee_schema_data_reaches_the_public_privacy_tables(alpha, beta, make_user):
+    """Callrix's own tables hold Callrix's records only: after a material change went out,
+    no address or name of anyone in a licensee's schema is in any of their columns."""
+    for schema in ("alpha", "beta"):
+        make_user(schema, f"caller@{schema}.test", display_name=f"Caller of {schema}")
+        make_user(schema, f"owner-x@{schema}.test", role="owner", display_name="Owner X")
+    _holder("ada@alpha.example", alpha)
+    version = services.policy_publish(
+        version="8.0", effective_on=_in(30), summary="New retention.", material=True
+    )
+    services.policy_change_notify(version_id=version.pk)
+
+    tenant_people = set()
+    for schema in ("alpha", "beta"):
+        with schema_context(schema):
+            for email, name in User.objects.values_list("email", "display_name"):
+                tenant_people |= {email, name}
+    with schema_context("public"):
+        stored = " ".join(
+            str(value)
+            for model in (PolicyVersion, PolicyChangeNotice)
+            for row in model.objects.values_list()
+            for value in row
+        )
+    assert "ada@alpha.example" in stored
+    leaked = {item for item in tenant_people if item and item in stored}
+    assert leaked == set()
