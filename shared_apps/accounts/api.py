@@ -75,13 +75,7 @@ def _account(holder: AccountHolder) -> dict:
         "full_name": holder.full_name,
         "company": holder.company,
         "phone": holder.phone,
-        "billing_address": {
-            "line1": holder.billing_line1,
-            "line2": holder.billing_line2,
-            "city": holder.billing_city,
-            "postal_code": holder.billing_postal_code,
-            "country": holder.billing_country,
-        },
+        "billing_address": selectors.billing_address_of(holder),
         "licensee": holder.licensee.slug if holder.licensee else None,
         "updated_at": holder.updated_at,
     }

@@ -20,6 +20,16 @@ def account_holder_for_user(*, user_id: int) -> AccountHolder | None:
         )
 
 
+def billing_address_of(holder: AccountHolder) -> dict[str, str]:
+    return {
+        "line1": holder.billing_line1,
+        "line2": holder.billing_line2,
+        "city": holder.billing_city,
+        "postal_code": holder.billing_postal_code,
+        "country": holder.billing_country,
+    }
+
+
 def _iso(moment) -> str | None:
     return moment.isoformat() if moment else None
 
@@ -46,13 +56,7 @@ def account_holder_export(*, holder: AccountHolder) -> dict:
                 "full_name": holder.full_name,
                 "company": holder.company,
                 "phone": holder.phone,
-                "billing_address": {
-                    "line1": holder.billing_line1,
-                    "line2": holder.billing_line2,
-                    "city": holder.billing_city,
-                    "postal_code": holder.billing_postal_code,
-                    "country": holder.billing_country,
-                },
+                "billing_address": billing_address_of(holder),
                 "created_at": _iso(holder.created_at),
                 "updated_at": _iso(holder.updated_at),
                 "last_login": _iso(user.last_login),

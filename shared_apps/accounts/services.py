@@ -13,6 +13,7 @@ from django_tenants.utils import schema_context
 from ninja_jwt.token_blacklist.models import OutstandingToken
 
 from identity import services as identity_services
+from shared_apps.accounts import selectors
 from shared_apps.accounts.errors import AccountEmailTaken, ErasureRefused, InvalidAccountField
 from shared_apps.accounts.models import AccountHolder
 from shared_apps.billing import services as billing_services
@@ -54,13 +55,7 @@ def account_holder_update(
             )
         changes["phone"] = phone
     if billing_address is not None:
-        current = {
-            "line1": holder.billing_line1,
-            "line2": holder.billing_line2,
-            "city": holder.billing_city,
-            "postal_code": holder.billing_postal_code,
-            "country": holder.billing_country,
-        }
+        current = selectors.billing_address_of(holder)
         try:
             address = billing_services.billing_address_check({**current, **billing_address})
         except InvalidSignupField as error:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from django.contrib import admin, messages
 
 from callrix.errors import DomainError
+from shared_apps.billing.admin import ReadOnlyAdmin
 from shared_apps.privacy import services
 from shared_apps.privacy.models import PolicyChangeNotice, PolicyVersion
 
@@ -47,15 +48,8 @@ class PolicyVersionAdmin(admin.ModelAdmin):
 
 
 @admin.register(PolicyChangeNotice)
-class PolicyChangeNoticeAdmin(admin.ModelAdmin):
+class PolicyChangeNoticeAdmin(ReadOnlyAdmin):
+    """Written by the notice job: the proof that each account holder was told."""
+
     list_display = ("version", "email", "sent_at")
     list_filter = ("version",)
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
