@@ -112,7 +112,10 @@ def account_update(request, payload: AccountPatchIn):
     return _account(holder)
 
 
-@router.delete("/account", response=ErasureOut, auth=holder_auth)
+# The password is checked here, so it is limited as sign-ins are.
+@router.delete(
+    "/account", response=ErasureOut, auth=holder_auth, throttle=[LicenseeRateThrottle("token")]
+)
 def account_erase(request, payload: AccountDeleteIn):
     receipt = services.account_holder_erase(holder=_holder(request), password=payload.password)
     return {

@@ -115,3 +115,17 @@ def test_the_termination_notice_announces_the_link(closed):
     assert "e-mail you the link" in notice.body
     assert f"{closed.data_retained_until:%d %B %Y}" in notice.body
     assert closed.terminated_at <= timezone.now()
+
+
+def test_the_final_export_page_loads_nothing_from_other_origins(closed, host_client, settings):
+    from tests.compliance.test_third_party_origins import MATOMO, foreign_origins
+
+    path = _link(closed)
+    settings.MATOMO_URL = f"{MATOMO}/"
+    settings.MATOMO_SITE_ID = "3"
+    page = host_client("localhost").get(path)
+    assert foreign_origins(page.content.decode(), "localhost") <= {MATOMO}
+    assert "form-action 'self'" in page["Content-Security-Policy"]
+    quiet = host_client("localhost").get(path, HTTP_DNT="1")
+    assert foreign_origins(quiet.content.decode(), "localhost") == set()
+    assert "data-matomo" not in quiet.content.decode()

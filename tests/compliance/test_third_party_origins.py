@@ -91,19 +91,16 @@ def clients(host_client, make_user, alpha):
     make_user("public", "staff@callrix.test", role="staff", is_staff=True, is_superuser=True)
     make_user("alpha", "admin@alpha.test", role="admin")
     staff = host_client("localhost")
-    assert (
-        staff.post(
-            "/admin/login/", {"username": "staff@callrix.test", "password": PASSWORD}
-        ).status_code
-        == 302
+    signed_in = staff.post(
+        "/admin/login/", {"username": "staff@callrix.test", "password": PASSWORD}
     )
     admin = host_client("alpha.localhost")
-    assert (
-        admin.post(
-            "/account/login/", {"username": "admin@alpha.test", "password": PASSWORD}
-        ).status_code
-        == 302
+    admin_signed_in = admin.post(
+        "/account/login/", {"username": "admin@alpha.test", "password": PASSWORD}
     )
+    for response in (signed_in, admin_signed_in):
+        assert response.status_code == 302
+        assert set(response.cookies) <= ALLOWED_COOKIES  # signing in sets the session only
     return {
         "localhost": [host_client("localhost"), staff],
         "alpha.localhost": [host_client("alpha.localhost"), admin],
