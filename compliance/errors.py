@@ -91,3 +91,18 @@ class PrivacyRequestClosed(ComplianceError):
 class SubjectNotFound(ComplianceError):
     status_code = 404
     code = "user_not_found"
+
+
+class FinalExportNotFound(ComplianceError):
+    status_code = 404
+    code = "not_found"
+
+
+class FinalExportGone(ComplianceError):
+    status_code = 410
+    code = "export_gone"
+
+
+class FinalExportDenied(ComplianceError):
+    status_code = 403
+    code = "invalid_credentials"

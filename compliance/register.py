@@ -122,7 +122,7 @@ CATEGORIES = (
         ),
         retention=ACCOUNT_RETENTION,
         policy_section="§2.1",
-        stored_in=("accounts.AccountHolder", "identity.User"),
+        stored_in=("accounts.AccountHolder", "identity.User", "privacy.PolicyChangeNotice"),
     ),
     DataCategory(
         key="payment",
@@ -134,7 +134,12 @@ CATEGORIES = (
         ),
         retention=FINANCIAL_RETENTION,
         policy_section="§2.2",
-        stored_in=("billing.Invoice", "billing.Subscription"),
+        stored_in=(
+            "billing.Invoice",
+            "billing.Subscription",
+            "billing.RevenueShareReport",
+            "billing.BillingEvent",
+        ),
         held_by="stripe",
     ),
     DataCategory(
@@ -148,7 +153,8 @@ CATEGORIES = (
         # Part of the account for the agreement's duration (§7 "Active account").
         retention=ACCOUNT_RETENTION,
         policy_section="§2.3",
-        stored_in=("usage.AdminLogin", "billing.LicenseeUsage"),
+        # The sign-ins themselves (usage.AdminLogin) are access logs: 90 days, see below.
+        stored_in=("billing.LicenseeUsage",),
     ),
     DataCategory(
         key="communication",
@@ -170,6 +176,17 @@ CATEGORIES = (
         ),
         retention=TECHNICAL_RETENTION,
         policy_section="§2.5",
+        # Sign-in attempts and access logs (django-axes: IP address, user agent, path), the
+        # licensee admins' sign-ins, and sessions and refresh tokens; the same tables in each
+        # licensee's schema are purged by the same rule (compliance.retention).
+        stored_in=(
+            "usage.AdminLogin",
+            "axes.AccessAttempt",
+            "axes.AccessFailureLog",
+            "axes.AccessLog",
+            "sessions.Session",
+            "token_blacklist.OutstandingToken",
+        ),
     ),
 )
 

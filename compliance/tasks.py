@@ -1,12 +1,6 @@
-import logging
-
 import dramatiq
-from django_tenants.utils import tenant_context
 
 from compliance import services
-from tenants.models import Licensee
-
-logger = logging.getLogger(__name__)
 
 EXPORT_TIME_LIMIT_MS = 6 * 3600 * 1000  # a big tenant's archive takes a while
 
@@ -17,13 +11,24 @@ def tenant_export_run(export_id: int) -> None:
     services.tenant_export_run(export_id=export_id)
 
 
-@dramatiq.actor(queue_name="maintenance", max_retries=0, time_limit=3_600_000)
-def tenant_exports_expire_all() -> None:
-    """Daily: expire old exports of every licensee, terminated ones included (their
-    archives must go too), each in its own schema; one failing licensee stops no other."""
-    for licensee in Licensee.objects.order_by("pk"):
-        try:
-            with tenant_context(licensee):
-                services.tenant_exports_expire()
-        except Exception:
-            logger.exception("Expiring the exports of %s failed.", licensee.slug)
+@dramatiq.actor(
+    queue_name="compliance", max_retries=3, min_backoff=60_000, time_limit=EXPORT_TIME_LIMIT_MS
+)
+def final_export_prepare(licensee_id: int) -> None:
+    """At termination: write the licensee's final archive and e-mail its owners the link
+    (idempotent: a rerun reuses the archive)."""
+    from compliance import final_export
+
+    final_export.final_export_prepare(licensee_id=licensee_id)
+
+
+@dramatiq.actor(queue_name="maintenance", max_retries=3, time_limit=3_600_000)
+def retention_run_all() -> None:
+    """Daily: every retention rule of the privacy policy (idempotent: a rerun deletes
+    nothing more). A rule that failed for some licensee makes the job retry."""
+    from compliance import retention
+
+    reports = retention.retention_run(dry_run=False)
+    failures = [f"{r.rule}: {f}" for r in reports for f in r.failures]
+    if failures:
+        raise RuntimeError("Retention failed for: " + "; ".join(failures))

@@ -38,11 +38,18 @@ def licensee_reactivate_by_staff(*, slug: str) -> Licensee:
     return licensee
 
 
+def _final_export_queue(licensee_id: int) -> None:
+    from compliance.tasks import final_export_prepare
+
+    final_export_prepare.send(licensee_id)
+
+
 def licensee_terminate(*, slug: str) -> Licensee:
     """End a licensee's contract. Its hosts answer 410 at once; its owner is offered a final
-    export of the data; its Stripe subscription is cancelled. Its schema stays for 30 days
-    for that export — the compliance retention job drops it after `data_retained_until` —
-    and its invoices stay 7 years (privacy policy §7)."""
+    export of the data (a job writes it and e-mails them the link, `compliance.final_export`);
+    its Stripe subscription is cancelled. Its schema stays for 30 days for that export — the
+    compliance retention job drops it after `data_retained_until` — and its invoices stay 7
+    years (privacy policy §7)."""
     with schema_context("public"):
         current = selectors.licensee_get_by_slug(slug=slug)
         if current is None:
@@ -56,4 +63,5 @@ def licensee_terminate(*, slug: str) -> Licensee:
             if subscription is not None and not subscription.has_ended:
                 transaction.on_commit(lambda: subscription_cancel.send(subscription.pk))
             transaction.on_commit(lambda: notices.terminated(licensee, recipients))
+            transaction.on_commit(lambda: _final_export_queue(licensee.pk))
     return licensee

@@ -135,8 +135,10 @@ def terminated(licensee: Licensee, recipients: list[str]) -> None:
             f"{licensee.terminated_at:%d %B %Y} and no longer serves.\n\n"
             f"Its data is kept until {until:%d %B %Y} so that you can take a final export of "
             "everything on it (users, advisors, calls, payments) in a structured format "
-            f"(JSON). Reply to this e-mail or write to {CALLRIX_CONTACT} before that date and "
-            "we will send you the export. After that date the data is deleted for good.\n\n"
+            "(JSON). We are preparing that export now and will e-mail you the link to "
+            "download it shortly. If it does not arrive, write to "
+            f"{CALLRIX_CONTACT} before that date. After that date the data is deleted for "
+            "good.\n\n"
             "Your invoices from Callrix are kept for 7 years, as tax law requires.\n"
         ),
     )

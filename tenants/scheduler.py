@@ -31,7 +31,8 @@ def schedule() -> list[Periodic]:
         Periodic(3600, "tenants.tasks.payouts_run_all"),
         Periodic(86400, "tenants.tasks.usage_collect_all"),
         Periodic(86400, "tenants.tasks.dunning_run_all"),
-        Periodic(86400, "compliance.tasks.tenant_exports_expire_all"),
+        # Every retention rule of the privacy policy, expired exports included.
+        Periodic(86400, "compliance.tasks.retention_run_all"),
     ]
 
 

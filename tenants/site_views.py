@@ -7,12 +7,15 @@ from __future__ import annotations
 from django.conf import settings
 from django.core import signing
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_http_methods
 
 from callrix.errors import DomainError
 from callrix.money import format_minor
 from callrix.throttling import LicenseeRateThrottle
+from compliance.analytics import matomo_csp_allow
 from shared_apps.billing import selectors as billing_selectors
 from tenants import addresses, signup
 
@@ -20,6 +23,15 @@ STATUS_SALT = "callrix.signup-status"
 STATUS_MAX_AGE = 14 * 24 * 3600  # the status link outlives an unpaid sign-up (it expires)
 ADDRESS_FIELDS = ("line1", "line2", "city", "postal_code", "country")
 FIELDS = ("slug", "company", "full_name", "email", "phone", "plan")
+
+
+def render(request, template: str, context: dict, status: int = 200) -> HttpResponse:
+    """A page of Callrix's website, with its self-hosted analytics when configured (never for
+    `DNT: 1`)."""
+    matomo_csp_allow(request)
+    response = TemplateResponse(request, template, context, status=status).render()
+    patch_vary_headers(response, ["DNT"])
+    return response
 
 
 def _priced(plans) -> list[tuple]:

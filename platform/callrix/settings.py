@@ -76,6 +76,8 @@ SHARED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.postgres",
     "axes",
+    # Its API docs page then serves Swagger UI from our static files, not from a CDN.
+    "ninja",
     "ninja_jwt",
     "ninja_jwt.token_blacklist",
     "django_dramatiq",
@@ -83,6 +85,7 @@ SHARED_APPS = [
     "shared_apps.usage",
     "shared_apps.billing",
     "branding",
+    "shared_apps.privacy",
 ]
 TENANT_APPS = [
     "django.contrib.contenttypes",
@@ -141,6 +144,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
                 "branding.context_processors.brand",
+                "compliance.analytics.analytics",
             ],
         },
     },
@@ -238,6 +242,9 @@ if PRODUCTION:
     # client sends and writes the address it saw, so that header is the client (one proxy).
     NINJA_NUM_PROXIES = 1
     AXES_IPWARE_META_PRECEDENCE_ORDER = ("HTTP_X_FORWARDED_FOR", "REMOTE_ADDR")
+# Only first-party cookies, and only these: the session, CSRF (privacy policy §9). Messages
+# ride in the session rather than in a cookie of their own.
+MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 
 # Jobs: dramatiq on Redis. The tenant middleware carries the active schema with every message.
 DRAMATIQ_BROKER = {
@@ -350,6 +357,10 @@ CALLRIX_STRIPE_WEBHOOK_SECRET = os.environ.get("CALLRIX_STRIPE_WEBHOOK_SECRET", 
 BILLING_AUTOMATIC_TAX = os.environ.get("BILLING_AUTOMATIC_TAX", "1") == "1"
 # Days a licensee stays `past_due` after a failed payment before it is suspended.
 DUNNING_GRACE_DAYS = int(os.environ.get("DUNNING_GRACE_DAYS", "14"))
+# Callrix's self-hosted Matomo (compliance.analytics), on the public host only: its base URL
+# and site id; unset = no analytics snippet at all.
+MATOMO_URL = os.environ.get("MATOMO_URL", "")
+MATOMO_SITE_ID = os.environ.get("MATOMO_SITE_ID", "")
 # Looks up the DNS TXT records that prove a custom domain (tenants.dns).
 DNS_RESOLVER = os.environ.get("DNS_RESOLVER", "tenants.dns.SystemResolver")
 

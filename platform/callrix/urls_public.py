@@ -7,6 +7,7 @@ from callrix.api import build_api
 from compliance import views as compliance_views
 from compliance.api import platform_router as compliance_router
 from identity.api import platform_router as identity_router
+from shared_apps.accounts.api import router as account_router
 from tenants import site_views
 from tenants.api import platform_router
 from tenants.billing_webhooks import billing_stripe_webhook
@@ -18,6 +19,7 @@ api.add_router("", platform_router)
 api.add_router("", identity_router)
 api.add_router("", signup_router)
 api.add_router("", compliance_router)
+api.add_router("", account_router)
 
 urlpatterns = [
     path("", site_views.home, name="home"),
@@ -28,4 +30,5 @@ urlpatterns = [
     path("webhooks/livekit", livekit_webhook, name="livekit-webhook"),
     path("webhooks/stripe", billing_stripe_webhook, name="billing-stripe-webhook"),
     path("privacy/register", compliance_views.processing_register, name="privacy-register"),
+    path("privacy/final-export/<str:token>", compliance_views.final_export, name="final-export"),
 ]

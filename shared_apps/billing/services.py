@@ -93,7 +93,8 @@ def _required(value: str | None, field: str, label: str) -> str:
     return value
 
 
-def _address_check(address: dict[str, str]) -> BillingAddress:
+def billing_address_check(address: dict[str, str]) -> BillingAddress:
+    """A billing address as sign-up and rectification take it; names the first bad field."""
     country = _required(address.get("country"), "billing_address.country", "The country")
     if country.upper() not in COUNTRY_CODES:
         raise InvalidSignupField(
@@ -137,7 +138,7 @@ def signup_validate(
             )
         candidate = User(email=email, display_name=full_name)
         identity_services.password_check(password, candidate, "password")
-        address = _address_check(billing_address or {})
+        address = billing_address_check(billing_address or {})
         chosen = selectors.plan_get_active(code=(plan or "").strip())
         if chosen is None:
             raise PlanUnavailable("Choose one of the plans on offer.", field="plan")

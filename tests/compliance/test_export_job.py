@@ -19,7 +19,7 @@ from compliance import selectors, services, storage
 from compliance.archive import archive_write
 from compliance.export_scope import export_plan
 from compliance.models import TenantExport
-from compliance.tasks import tenant_exports_expire_all
+from compliance.tasks import retention_run_all
 from identity.models import User
 from tenants.scheduler import schedule
 from tests.compliance.conftest import archive_files, archive_manifest
@@ -68,8 +68,9 @@ def test_a_real_worker_writes_the_archive_an_admin_asked_for(
 
 
 def test_the_scheduler_runs_the_cleanup_daily():
+    # Expiring exports is one of the retention rules (compliance.retention).
     jobs = {job.actor_path: job.every_seconds for job in schedule()}
-    assert jobs["compliance.tasks.tenant_exports_expire_all"] == 24 * 3600
+    assert jobs["compliance.tasks.retention_run_all"] == 24 * 3600
 
 
 @pytest.mark.django_db
@@ -82,7 +83,7 @@ def test_cleanup_expires_old_exports_of_every_licensee(alpha, beta):
             TenantExport.objects.filter(pk=export.pk).update(expires_at=timezone.now())
         archives.append(storage.file_path(schema, export.file_name))
     assert all(path.is_file() for path in archives)
-    tenant_exports_expire_all()
+    retention_run_all()
     for schema in ("alpha", "beta"):
         with schema_context(schema):
             assert list(TenantExport.objects.values_list("status", "file_name")) == [

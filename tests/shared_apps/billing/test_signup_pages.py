@@ -121,3 +121,20 @@ def test_signup_pages_are_not_served_on_a_licensee_host(host_client, alpha, plan
 
     assert licensee_host.get("/signup/").status_code == 404
     assert licensee_host.post("/signup/", form()).status_code == 404
+
+
+def test_site_pages_carry_matomo_only_when_configured_and_never_with_dnt(
+    host_client, plans, settings
+):
+    settings.MATOMO_URL = "https://stats.callrix.example/"
+    settings.MATOMO_SITE_ID = "3"
+    public = host_client("localhost")
+
+    tracked = public.get("/signup/")
+    untracked = public.get("/signup/", HTTP_DNT="1")
+
+    assert "data-matomo-site-id" in tracked.content.decode()
+    assert "https://stats.callrix.example" in tracked["Content-Security-Policy"]
+    assert "DNT" in tracked["Vary"]
+    assert "matomo" not in untracked.content.decode()
+    assert "stats.callrix.example" not in untracked["Content-Security-Policy"]
