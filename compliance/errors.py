@@ -59,3 +59,35 @@ class ExportScopeIncomplete(ComplianceError):
         super().__init__("The export scope is incomplete; " + "; ".join(problems) + ".")
         self.undecided_tables = list(undecided_tables)
         self.missing_columns = list(missing_columns)
+
+
+class PasswordIncorrect(ComplianceError):
+    status_code = 403
+    code = "password_incorrect"
+
+
+class ErasureRefused(ComplianceError):
+    """The account cannot be erased yet; `code` says why (call_open, money_owed …)."""
+
+    status_code = 409
+    code = "erasure_refused"
+
+
+class PrivacyRequestNotFound(ComplianceError):
+    status_code = 404
+    code = "privacy_request_not_found"
+
+
+class PrivacyRequestInvalid(ComplianceError):
+    status_code = 422
+    code = "invalid_field"
+
+
+class PrivacyRequestClosed(ComplianceError):
+    status_code = 409
+    code = "privacy_request_closed"
+
+
+class SubjectNotFound(ComplianceError):
+    status_code = 404
+    code = "user_not_found"

@@ -38,6 +38,7 @@ EXPORTED_TABLES: dict[str, Exported] = {
     "compliance_tenantexport": Exported(
         omitted_columns={"file_name": "where Callrix stores the archive; meaningless outside"}
     ),
+    "compliance_privacyrequest": EVERYTHING,
     "identity_consentrecord": EVERYTHING,
     "identity_user": Exported(
         omitted_columns={

@@ -4,9 +4,12 @@ on their calls appears by display name, never by e-mail or account."""
 
 from __future__ import annotations
 
-from django.db import connection
+from django.db import connection, transaction
 from django.utils import timezone
 
+from compliance import privacy_requests
+from compliance.errors import SubjectNotFound
+from compliance.models import PrivacyRequest
 from identity.models import ConsentRecord, User
 from tenant_apps.advisors.models import Favorite
 from tenant_apps.calls.models import Call, Review, SpendingCap
@@ -34,6 +37,7 @@ def subject_export(*, user: User) -> dict:
             "date_joined": _iso(user.date_joined),
             "last_login": _iso(user.last_login),
         },
+        "processing": processing_choices_get(user=user),
         "consents": [
             {
                 "purpose": c.purpose,
@@ -135,3 +139,82 @@ def consents_set(*, user: User, choices: dict[str, bool], source: str = "api") -
         if current.get(purpose) != granted:
             ConsentRecord.objects.create(user=user, purpose=purpose, granted=granted, source=source)
     return consents_current(user=user)
+
+
+def subject_export_self(*, user: User) -> dict:
+    """The person downloads their own data; the licensee's request log records it as an
+    access request answered at once."""
+    with transaction.atomic():
+        data = subject_export(user=user)
+        privacy_requests.privacy_request_log(
+            type=PrivacyRequest.Type.ACCESS,
+            channel=PrivacyRequest.Channel.SELF_SERVICE,
+            subject=user,
+            notes="Downloaded their data (GET /api/v1/me/export).",
+            outcome=PrivacyRequest.Outcome.FULFILLED,
+        )
+    return data
+
+
+# Art. 18 (restriction) and Art. 21 (objection): field -> (request type, set, lifted)
+_CHOICES = {
+    "processing_restricted": (
+        PrivacyRequest.Type.RESTRICTION,
+        "Restricted the processing of their data to keeping it and serving their account.",
+        "Lifted the restriction of processing.",
+    ),
+    "objects_to_marketing": (
+        PrivacyRequest.Type.OBJECTION,
+        "Objected to direct marketing.",
+        "Withdrew their objection to direct marketing.",
+    ),
+    "objects_to_analytics": (
+        PrivacyRequest.Type.OBJECTION,
+        "Objected to analytics about their use of the platform.",
+        "Withdrew their objection to analytics.",
+    ),
+}
+
+
+def processing_choices_get(*, user: User) -> dict[str, bool]:
+    return {field: getattr(user, field) for field in _CHOICES}
+
+
+def processing_choices_set(*, user: User, **choices: bool | None) -> dict[str, bool]:
+    """Set the person's restriction and objections; each change takes effect at once and is
+    logged in the licensee's request log."""
+    unknown = set(choices) - set(_CHOICES)
+    if unknown:
+        raise ValueError(f"unknown processing choices: {sorted(unknown)}")
+    with transaction.atomic():
+        locked = User.objects.select_for_update().get(pk=user.pk)
+        changed = []
+        for field, value in choices.items():
+            if value is None or getattr(locked, field) == value:
+                continue
+            setattr(locked, field, value)
+            changed.append(field)
+            kind, set_note, lifted_note = _CHOICES[field]
+            privacy_requests.privacy_request_log(
+                type=kind,
+                channel=PrivacyRequest.Channel.SELF_SERVICE,
+                subject=locked,
+                notes=set_note if value else lifted_note,
+                outcome=PrivacyRequest.Outcome.FULFILLED,
+            )
+        if changed:
+            locked.save(update_fields=changed)
+    for field in changed:
+        setattr(user, field, getattr(locked, field))
+    return processing_choices_get(user=locked)
+
+
+def privacy_request_export(*, request_id: int) -> dict:
+    """The subject's data for a request received by e-mail, for the admin to send them."""
+    request = privacy_requests.privacy_request_get(request_id=request_id)
+    if request.subject_id is None:
+        raise SubjectNotFound(
+            "Nobody here has the address of this request: there is no data to send.",
+            field="request_id",
+        )
+    return subject_export(user=User.objects.get(pk=request.subject_id))

@@ -198,12 +198,12 @@ def verify_email_resend(request):
     return Status(202, {"detail": "We have sent a new confirmation link."})
 
 
-@router.get("/me", response=MeOut, auth=TokenAuth())
+# GET and PATCH /me are mounted by compliance.subject_api, beside DELETE /me (erasure):
+# django-ninja serves one path from one router only.
 def me(request):
     return _me(request.auth)
 
 
-@router.patch("/me", response=MeOut, auth=TokenAuth())
 def me_update(request, payload: MePatchIn):
     user = services.profile_update(
         user=request.auth,

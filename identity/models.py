@@ -72,6 +72,14 @@ class User(AbstractBaseUser, PermissionsMixin):
     is_active = models.BooleanField(default=True)
     is_staff = models.BooleanField(default=False)
     date_joined = models.DateTimeField(default=timezone.now)
+    # The person's own choices under GDPR Art. 18 and 21, set through /api/v1/me/processing.
+    # A restricted account is kept and served, but used for nothing else (no marketing, no
+    # analytics); an objection stops that one use. Checked where the use happens.
+    processing_restricted = models.BooleanField(default=False)
+    objects_to_marketing = models.BooleanField(default=False)
+    objects_to_analytics = models.BooleanField(default=False)
+    # Set when the account was erased (pseudonymised in place, see compliance.erasure).
+    erased_at = models.DateTimeField(null=True, blank=True)
 
     objects = UserManager()
 
@@ -101,6 +109,15 @@ class User(AbstractBaseUser, PermissionsMixin):
     @property
     def is_licensee_admin(self) -> bool:
         return self.role in (self.Role.ADMIN, self.Role.OWNER)
+
+    @property
+    def marketing_refused(self) -> bool:
+        """Marketing may not reach this person whatever they consented to before."""
+        return self.processing_restricted or self.objects_to_marketing
+
+    @property
+    def analytics_refused(self) -> bool:
+        return self.processing_restricted or self.objects_to_analytics
 
 
 class ConsentRecord(models.Model):

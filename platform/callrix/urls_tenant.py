@@ -7,6 +7,7 @@ from branding import views as brand_views
 from branding.api import router as branding_router
 from callrix.api import build_api
 from compliance.api import admin_router as compliance_admin_router
+from compliance.request_api import router as privacy_requests_router
 from compliance.subject_api import router as subject_router
 from identity import views as identity_views
 from identity.api import admin_router as identity_admin_router
@@ -48,6 +49,7 @@ api.add_router("", payouts_advisor_router)
 api.add_router("", payouts_admin_router)
 api.add_router("", compliance_admin_router)
 api.add_router("", subject_router)
+api.add_router("", privacy_requests_router)
 
 urlpatterns = [
     path("api/v1/", api.urls),

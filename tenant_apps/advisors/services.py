@@ -169,7 +169,14 @@ def _favorites_notify(advisor: Advisor) -> None:
     last = advisor.favorites_notified_at
     if last is not None and now - last < FAVORITES_PUSH_INTERVAL:
         return
-    fans = list(Favorite.objects.filter(advisor=advisor).values_list("user_id", flat=True))
+    fans = list(
+        Favorite.objects.filter(
+            advisor=advisor,
+            user__is_active=True,
+            user__processing_restricted=False,  # GDPR Art. 18 and 21: see MARKETING_KINDS
+            user__objects_to_marketing=False,
+        ).values_list("user_id", flat=True)
+    )
     advisor.favorites_notified_at = now
     advisor.save(update_fields=["favorites_notified_at"])
     if fans:

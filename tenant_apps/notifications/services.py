@@ -17,6 +17,10 @@ logger = logging.getLogger(__name__)
 
 # Incoming calls ring for seconds, not hours: an undelivered ring is worthless later.
 INCOMING_CALL_TTL_SECONDS = 30
+# Pushes that invite the person to spend rather than serve something they are doing. A
+# favourite coming online was asked for by favouriting (no separate consent), but it is
+# direct marketing all the same: an objection or a restriction (GDPR Art. 18, 21) stops it.
+MARKETING_KINDS = frozenset({"favorite_online"})
 
 
 def device_register(*, user: User, token: str, platform: str) -> Device:
@@ -86,6 +90,11 @@ def push_deliver(
 ) -> str:
     """Send to every device of the user; forget tokens FCM says are gone. Never raises for a
     provider failure (it is logged and recorded)."""
+    if kind in MARKETING_KINDS:
+        # Checked at sending time too: the person may have objected since it was queued.
+        user = User.objects.filter(pk=user_id).first()
+        if user is None or not user.is_active or user.marketing_refused:
+            return "suppressed"
     devices = list(Device.objects.filter(user_id=user_id))
     if not devices:
         PushLog.objects.create(user_id=user_id, kind=kind, status="no_device")

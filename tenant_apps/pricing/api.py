@@ -25,6 +25,7 @@ class PolicyOut(Schema):
     advisor_share_bps: int
     callrix_fee_bps: int
     offline_after_missed: int
+    closed_account_balance: str
 
 
 class PolicyIn(Schema):
@@ -38,6 +39,7 @@ class PolicyIn(Schema):
     low_funds_warning_seconds: int | None = Field(default=None, ge=0, le=600)
     advisor_share_bps: int | None = Field(default=None, ge=0, le=10_000)
     offline_after_missed: int | None = Field(default=None, ge=0, le=100)
+    closed_account_balance: Literal["refund", "forfeit"] | None = None
 
 
 def _out(policy) -> dict:
@@ -53,6 +55,7 @@ def _out(policy) -> dict:
         "advisor_share_bps": policy.advisor_share_bps,
         "callrix_fee_bps": policy.callrix_fee_bps,
         "offline_after_missed": policy.offline_after_missed,
+        "closed_account_balance": policy.closed_account_balance,
     }
 
 

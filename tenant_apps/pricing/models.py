@@ -13,6 +13,12 @@ class PricingPolicy(models.Model):
         PER_SECOND = "per_second"
         PER_MINUTE = "per_minute"  # each started minute is charged in full
 
+    class ClosedAccountBalance(models.TextChoices):
+        # The credit stays the former user's, to be paid back (from their top-ups).
+        REFUND = "refund"
+        # The licensee's terms say unused credit lapses when the account is closed.
+        FORFEIT = "forfeit"
+
     singleton = models.BooleanField(default=True, unique=True, editable=False)
     billing_mode = models.CharField(
         max_length=12, choices=BillingMode.choices, default=BillingMode.PER_SECOND
@@ -34,6 +40,11 @@ class PricingPolicy(models.Model):
     callrix_fee_bps = models.PositiveIntegerField(default=1_000)
     # Missed calls in a row after which an advisor is set offline (0 = never).
     offline_after_missed = models.PositiveIntegerField(default=3)
+    # What happens to a wallet's credit when its owner erases the account (an account erased
+    # because it belongs to a minor is always refunded, whatever this says).
+    closed_account_balance = models.CharField(
+        max_length=8, choices=ClosedAccountBalance.choices, default=ClosedAccountBalance.REFUND
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -48,6 +59,10 @@ class PricingPolicy(models.Model):
             ),
             models.CheckConstraint(
                 name="pricing_minimum_positive", condition=Q(minimum_minutes__gte=1)
+            ),
+            models.CheckConstraint(
+                name="pricing_closed_account_balance_valid",
+                condition=Q(closed_account_balance__in=["refund", "forfeit"]),
             ),
         ]
 

@@ -24,6 +24,7 @@ POLICY_FIELDS = (
     "advisor_share_bps",
     "callrix_fee_bps",
     "offline_after_missed",
+    "closed_account_balance",
 )
 
 
@@ -49,6 +50,8 @@ def policy_update(**changes) -> PricingPolicy:
             raise InvalidPolicy(
                 "A call needs funds for at least one minute.", field="minimum_minutes"
             )
+        if policy.closed_account_balance not in PricingPolicy.ClosedAccountBalance.values:
+            raise InvalidPolicy("Choose refund or forfeit.", field="closed_account_balance")
         if policy.ring_timeout_seconds < 5:
             raise InvalidPolicy("Let it ring at least 5 seconds.", field="ring_timeout_seconds")
         policy.save()
