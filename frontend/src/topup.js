@@ -1,7 +1,9 @@
 // The wallet's top-up: create the top-up through the API, pay it (Stripe Elements, or the
 // offline sandbox's test cards when the licensee is connected to the local Stripe sandbox),
 // then wait until Stripe's webhook has credited the wallet.
-import { loadStripe } from "@stripe/stripe-js";
+// The "pure" entry loads Stripe.js only when a card form is really needed (never in the
+// sandbox), instead of on import.
+import { loadStripe } from "@stripe/stripe-js/pure";
 import { api, errorText, formatMoney, message, toMinor } from "./lib/api.js";
 
 const config = JSON.parse(document.getElementById("topup-config").textContent);

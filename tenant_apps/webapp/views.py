@@ -108,7 +108,7 @@ def _page(request: HttpRequest, template: str, section: str, context: dict, stat
 
 @require_GET
 def directory(request: HttpRequest) -> HttpResponse:
-    form = DirectoryFilterForm(request.GET or None)
+    form = DirectoryFilterForm(request.GET or None, label_suffix="")
     filters: dict = {}
     status = 200
     if form.is_bound:
@@ -177,7 +177,7 @@ def favorites(request: HttpRequest, user: User) -> HttpResponse:
 def register(request: HttpRequest) -> HttpResponse:
     if _signed_in(request) is not None:
         return redirect("/")
-    form = RegisterForm(request.POST or None)
+    form = RegisterForm(request.POST or None, label_suffix="")
     if request.method == "POST" and form.is_valid():
         try:
             user = identity_services.end_user_register(

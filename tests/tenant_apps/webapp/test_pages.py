@@ -29,9 +29,7 @@ def people(alpha):
     return {"online": online, "offline": offline, "caller": caller}
 
 
-def test_the_directory_shows_advisors_online_first_in_the_licensees_brand(
-    people, host_client
-):
+def test_the_directory_shows_advisors_online_first_in_the_licensees_brand(people, host_client):
     page = host_client("alpha.localhost").get("/")
     html = page.content.decode()
     assert page.status_code == 200
@@ -76,9 +74,7 @@ def test_each_role_gets_only_its_own_pages(people, signed_in):
     assert caller.get("/wallet/").status_code == 200
 
 
-def test_the_wallet_shows_the_balance_and_the_favorites_page_the_favorites(
-    people, signed_in
-):
+def test_the_wallet_shows_the_balance_and_the_favorites_page_the_favorites(people, signed_in):
     caller = signed_in("alpha", people["caller"])
     wallet = caller.get("/wallet/").content.decode()
     assert "€12.34" in wallet
