@@ -193,8 +193,20 @@ def test_a_new_caller_tops_up_favourites_calls_and_rates_an_advisor_who_accepts_
     # Both screens join the sandbox room by themselves; its webhooks start the talk.
     assert _wait(lambda: _talking(lumen, call_id)), "both parties joined"
     caller.locator("[data-call-status]").get_by_text("Connected.").wait_for()
-    assert caller.get_by_role("button", name="Mute").is_visible()
     caller.get_by_text("Demo call").wait_for()
+    mute = caller.get_by_role("button", name="Mute")
+    mute.click()
+    unmute = caller.get_by_role("button", name="Unmute")
+    assert unmute.get_attribute("aria-pressed") == "true"
+    unmute.click()
+
+    # Leaving for a moment closes the talk segment; rejoining opens the next one.
+    caller.get_by_role("button", name="Leave for a moment").click()
+    caller.get_by_text("You left the call. You can rejoin while it lasts.").wait_for()
+    assert _wait(lambda: not _talking(lumen, call_id)), "the caller's leaving reached the server"
+    caller.get_by_role("button", name="Rejoin").click()
+    caller.locator("[data-call-status]").get_by_text("Connected.").wait_for()
+    assert _wait(lambda: _talking(lumen, call_id)), "talking again after the rejoin"
 
     start = timezone.now()
     with time_machine.travel(start + timedelta(seconds=90), tick=True):
@@ -216,13 +228,37 @@ def test_a_new_caller_tops_up_favourites_calls_and_rates_an_advisor_who_accepts_
 
     caller.goto("/calls/")
     assert "4 / 5" in caller.locator("table").inner_text()
+    limit = caller.get_by_label("Limit per month (leave empty for none)")
+    limit.fill("lots")
+    caller.get_by_role("button", name="Save limit").click()
+    caller.get_by_text("Please check the highlighted field.").wait_for()
+    assert limit.get_attribute("aria-invalid") == "true"
+    limit.fill("50")
+    caller.get_by_role("button", name="Save limit").click()
+    caller.get_by_text("Your limit is €50.00 a month.").wait_for()
     screenshot(caller, "app-calls-375")
     advisor.get_by_role("heading", name="Receipt").wait_for(timeout=15_000)
     assert "Your share" in advisor.locator(".receipt").inner_text()
     caller.goto(f"/advisors/{luna.pk}/")
     assert "Kind and clear." in caller.locator("main").inner_text()
+
+    # Back in the console: availability, rate, and the way to Stripe's onboarding.
+    advisor.goto("/advisor/")
+    advisor.get_by_role("button", name="Go offline").click()
+    advisor.get_by_role("button", name="Go online").wait_for()
+    assert advisor.locator(".presence").first.inner_text() == "Offline"
+    advisor.get_by_role("button", name="Go online").click()
+    advisor.get_by_role("button", name="Go offline").wait_for()
+    advisor.get_by_label("Rate per minute (EUR)").fill("2.50")
+    advisor.get_by_role("button", name="Save profile").click()
+    advisor.wait_for_load_state()
+    advisor.get_by_label("Rate per minute (EUR)").and_(advisor.locator('[value="2.50"]')).wait_for()
+    caller.reload()
+    assert caller.get_by_test_id("rate").inner_text() == "€2.50 per minute"
     for page in (caller, advisor):
         assert page.console_errors == [], page.console_errors
+    advisor.get_by_role("button", name="Set up payouts").click()
+    advisor.wait_for_url(re.compile(r"/_sandbox/onboarding/acct_\w+"))
 
 
 def test_running_out_of_credit_mid_call_warns_the_caller_and_ends_the_call(
