@@ -10,7 +10,7 @@ from functools import wraps
 from urllib.parse import urlencode
 
 from django.conf import settings
-from django.contrib.auth import login, logout
+from django.contrib.auth import SESSION_KEY, login
 from django.db import connection
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -22,6 +22,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from callrix.errors import DomainError
 from callrix.money import exponent
 from callrix.security import csp_allow, livekit_origins
+from callrix.throttling import LicenseeRateThrottle
 from identity import selectors as identity_selectors
 from identity import services as identity_services
 from identity.auth import session_user
@@ -178,6 +179,10 @@ def register(request: HttpRequest) -> HttpResponse:
     if _signed_in(request) is not None:
         return redirect("/")
     form = RegisterForm(request.POST or None, label_suffix="")
+    if request.method == "POST" and not LicenseeRateThrottle("register").allow_request(request):
+        # The same budget as POST /api/v1/auth/register, per address and licensee.
+        form.add_error(None, _("Too many attempts. Please wait a moment and try again."))
+        return _page(request, "webapp/register.html", "register", {"form": form}, status=429)
     if request.method == "POST" and form.is_valid():
         try:
             user = identity_services.end_user_register(
@@ -194,7 +199,11 @@ def register(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 def account_closed(request: HttpRequest) -> HttpResponse:
-    logout(request)
+    """Where the privacy centre lands after an erasure. The closed account cannot sign in
+    any more; its leftover session is dropped here (a live account is never signed out by
+    a GET)."""
+    if not request.user.is_authenticated and request.session.get(SESSION_KEY):
+        request.session.flush()
     return _page(request, "webapp/closed.html", "", {})
 
 

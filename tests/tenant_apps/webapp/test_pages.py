@@ -170,3 +170,24 @@ def test_pages_render_in_german(people, signed_in):
     client.cookies["language"] = "de"
     page = client.get("/wallet/").content.decode()
     assert '<html lang="de">' in page and "Guthaben" in page
+
+
+def test_registration_shares_the_apis_rate_limit(alpha, host_client, settings):
+    settings.THROTTLE_RATES = {**settings.THROTTLE_RATES, "register": "2/h"}
+    client = host_client("alpha.localhost")
+    for _ in range(2):
+        assert client.post("/account/register/", {"email": "x"}).status_code == 400
+    refused = client.post("/account/register/", {"email": "x"})
+    assert refused.status_code == 429 and "Too many attempts" in refused.content.decode()
+
+
+def test_the_closed_account_page_signs_out_only_a_closed_account(people, signed_in):
+    client = signed_in("alpha", people["caller"])
+    client.get("/account/closed/")
+    assert client.get("/wallet/").status_code == 200, "a live account stays signed in"
+    with schema_context("alpha"):
+        User.objects.filter(pk=people["caller"].pk).update(is_active=False)
+    client.get("/account/closed/")
+    with schema_context("alpha"):
+        User.objects.filter(pk=people["caller"].pk).update(is_active=True)
+    assert client.get("/wallet/").status_code == 302, "the closed account's session was dropped"
