@@ -54,9 +54,9 @@ export function message(code) {
 // What to show a person for an API error, in the page's language when the code is known.
 export function errorText(error) {
   if (error instanceof ApiError) {
+    // The page's own words for known codes (the API's detail is English only).
     const known = messages[error.code];
-    if (known && error.code !== "invalid_input") return known;
-    if (error.code === "invalid_input" && error.message) return error.message;
+    if (known) return known;
     return error.message || messages.default || "Error";
   }
   return messages.default || String(error);
