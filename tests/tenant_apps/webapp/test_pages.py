@@ -191,3 +191,18 @@ def test_the_closed_account_page_signs_out_only_a_closed_account(people, signed_
     with schema_context("alpha"):
         User.objects.filter(pk=people["caller"].pk).update(is_active=True)
     assert client.get("/wallet/").status_code == 302, "the closed account's session was dropped"
+
+
+def test_a_session_not_opened_on_this_licensee_is_not_accepted(people, signed_in):
+    from django.contrib.sessions.backends.db import SessionStore
+
+    from identity.auth import SESSION_SCHEMA_KEY
+
+    client = signed_in("alpha", people["caller"])
+    with schema_context("alpha"):
+        stored = SessionStore(session_key=client.cookies["sessionid"].value)
+        assert stored[SESSION_SCHEMA_KEY] == "alpha"
+        stored[SESSION_SCHEMA_KEY] = "beta"
+        stored.save()
+    assert client.get("/api/v1/wallet").status_code == 401
+    assert client.get("/wallet/").status_code == 302
