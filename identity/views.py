@@ -13,6 +13,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 
 from callrix.errors import DomainError
 from identity import services
+from identity.models import User
 
 
 class SignInForm(AuthenticationForm):
@@ -22,10 +23,17 @@ class SignInForm(AuthenticationForm):
         return (self.cleaned_data.get("username") or "").strip().lower()
 
 
+# Where each role lands after signing in without a `next` page.
+ROLE_HOME = {User.Role.END_USER: "/", User.Role.ADVISOR: "/advisor/"}
+
+
 class SignInView(auth_views.LoginView):
     template_name = "identity/sign_in.html"
     authentication_form = SignInForm
     redirect_authenticated_user = True
+
+    def get_default_redirect_url(self):
+        return ROLE_HOME.get(self.request.user.role) or super().get_default_redirect_url()
 
 
 class SignOutView(auth_views.LogoutView):

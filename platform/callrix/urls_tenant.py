@@ -25,6 +25,7 @@ from tenant_apps.payouts.api import admin_router as payouts_admin_router
 from tenant_apps.payouts.api import advisor_router as payouts_advisor_router
 from tenant_apps.pricing.api import router as pricing_router
 from tenant_apps.wallets.api import router as wallet_router
+from tenant_apps.webapp import views as webapp_views
 from tenants.api import licensee_router
 from tenants.domains_api import router as domains_router
 
@@ -67,4 +68,15 @@ urlpatterns = [
         name="account-set-password",
     ),
     path("account/verify-email/<str:token>/", identity_views.verify_email, name="verify-email"),
+    # The end users' web app and the advisors' console (tenant_apps/webapp).
+    path("", webapp_views.directory, name="app-directory"),
+    path("advisors/<int:advisor_id>/", webapp_views.advisor_detail, name="app-advisor"),
+    path("favorites/", webapp_views.favorites, name="app-favorites"),
+    path("wallet/", webapp_views.wallet, name="app-wallet"),
+    path("calls/", webapp_views.call_history, name="app-calls"),
+    path("calls/<int:call_id>/", webapp_views.call_screen, name="app-call"),
+    path("privacy/", webapp_views.privacy, name="app-privacy"),
+    path("account/register/", webapp_views.register, name="app-register"),
+    path("account/closed/", webapp_views.account_closed, name="app-account-closed"),
+    path("advisor/", webapp_views.advisor_console, name="advisor-console"),
 ]

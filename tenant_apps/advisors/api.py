@@ -10,8 +10,7 @@ from ninja import Query, Router, Schema
 from ninja.responses import Status
 from pydantic import Field
 
-from identity.auth import ADMIN_ROLES, ADVISOR_ROLES, END_USER_ROLES, TokenAuth
-from identity.tokens import access_token_user
+from identity.auth import ADMIN_ROLES, ADVISOR_ROLES, END_USER_ROLES, TokenAuth, request_user
 from tenant_apps.advisors import selectors, services
 from tenant_apps.advisors.errors import AdvisorNotFound
 
@@ -113,11 +112,8 @@ def _origin(request) -> str:
 
 
 def _favorites_of(request) -> set[int]:
-    """Favorites of a signed-in end user, if the request carries a valid token."""
-    header = request.headers.get("Authorization", "")
-    if not header.startswith("Bearer "):
-        return set()
-    user = access_token_user(header.removeprefix("Bearer ").strip())
+    """Favorites of a signed-in end user (token or web session), if any."""
+    user = request_user(request)
     return selectors.favorite_advisor_ids(user_id=user.pk) if user else set()
 
 

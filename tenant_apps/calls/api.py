@@ -31,6 +31,7 @@ class CallOut(Schema):
     id: int
     status: str
     advisor: AdvisorRef
+    caller_name: str
     talk_seconds: int
     cost: int
     currency: str
@@ -94,6 +95,7 @@ def _out(call: Call) -> dict:
         "id": call.pk,
         "status": call.status,
         "advisor": {"id": call.advisor_id, "display_name": call.advisor.display_name},
+        "caller_name": call.caller.display_name,
         "talk_seconds": meter["talk_seconds"],
         "cost": meter["cost"],
         "currency": call.currency,
@@ -155,6 +157,18 @@ def call_decline(request, call_id: int):
 def call_join(request, call_id: int):
     url, token = services.call_join(user=request.auth, call_id=call_id)
     return {"livekit_url": url, "token": token, "room": _fresh(request, call_id).room_name}
+
+
+class SandboxPresenceIn(Schema):
+    present: bool
+
+
+@router.post("/calls/{call_id}/sandbox/presence", response={204: None}, auth=PARTIES)
+def call_sandbox_presence(request, call_id: int, payload: SandboxPresenceIn):
+    """Offline demo only (LiveKit is the local sandbox): join or leave the room as this
+    party's client would. 409 `not_sandbox` with a real LiveKit."""
+    services.call_sandbox_presence(user=request.auth, call_id=call_id, present=payload.present)
+    return Status(204, None)
 
 
 @router.post("/calls/{call_id}/hangup", response=CallOut, auth=PARTIES)

@@ -48,3 +48,10 @@ class CallStateConflict(CallError):
 class ReviewRefused(CallError):
     status_code = 422
     code = "review_refused"
+
+
+class NotASandbox(CallError):
+    """The offline call panel is only for the local LiveKit sandbox, which carries no media."""
+
+    status_code = 409
+    code = "not_sandbox"

@@ -9,6 +9,8 @@ import asyncio
 import concurrent.futures
 import datetime
 import json
+import urllib.error
+import urllib.request
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
@@ -16,9 +18,12 @@ import aiohttp
 from django.conf import settings
 from livekit import api
 
-from tenant_apps.calls.errors import LiveKitUnavailable, LiveKitWebhookInvalid
+from tenant_apps.calls.errors import LiveKitUnavailable, LiveKitWebhookInvalid, NotASandbox
 
 REQUEST_TIMEOUT_SECONDS = 10
+# The development secret of settings.py and of the local sandbox (sandboxes/livekit_sandbox.py);
+# a real LiveKit server is always given its own secret.
+SANDBOX_API_SECRET = "callrix-dev-livekit-secret-not-for-production"
 
 Result = TypeVar("Result")
 
@@ -198,3 +203,43 @@ def webhook_event_parse(*, body: bytes, authorization: str) -> dict:
         "created_at": int(event.created_at),
         "num_dropped": int(event.num_dropped),
     }
+
+
+# --- The local sandbox, which carries no media ----------------------------------------------
+
+
+def is_sandbox() -> bool:
+    """True when LIVEKIT_* point at the local sandbox: browsers then cannot carry audio, and
+    the call screen plays the participant's connection through the sandbox instead."""
+    return bool(settings.LIVEKIT_URL) and settings.LIVEKIT_API_SECRET == SANDBOX_API_SECRET
+
+
+def _sandbox_post(path: str, body: dict) -> dict | None:
+    if not is_sandbox():
+        raise NotASandbox("Calls here carry real audio through LiveKit.", field=None)
+    request = urllib.request.Request(
+        f"{_api_url().rstrip('/')}/_sandbox/{path}",
+        data=json.dumps(body).encode(),
+        method="POST",
+        headers={"Content-Type": "application/json"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=REQUEST_TIMEOUT_SECONDS) as response:
+            return json.loads(response.read() or b"{}")
+    except urllib.error.HTTPError as error:
+        if error.code == 404:
+            return None
+        raise LiveKitUnavailable(f"The LiveKit sandbox refused: {error.read()[:200]!r}") from None
+    except urllib.error.URLError:
+        raise LiveKitUnavailable("The LiveKit sandbox could not be reached.") from None
+
+
+def sandbox_connect(*, token: str) -> None:
+    """Connect with a participant's access token, as a LiveKit client does (the sandbox checks
+    the token like LiveKit's signalling endpoint and sends participant_joined)."""
+    _sandbox_post("connect", {"token": token})
+
+
+def sandbox_disconnect(*, room: str, identity: str) -> bool:
+    """The participant's client leaves the room (participant_left); False if not in it."""
+    return _sandbox_post(f"rooms/{room}/leave", {"identity": identity}) is not None

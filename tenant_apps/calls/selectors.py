@@ -5,7 +5,7 @@ from django.utils import timezone
 
 from identity.models import User
 from tenant_apps.calls import talk
-from tenant_apps.calls.models import Call
+from tenant_apps.calls.models import Call, Review
 from tenant_apps.pricing import charges
 from tenant_apps.wallets.selectors import wallet_balance_get
 
@@ -14,7 +14,7 @@ def calls_for_party(*, user: User) -> QuerySet[Call]:
     """Calls the user made or, for an advisor, received — newest first."""
     return (
         Call.objects.filter(Q(caller=user) | Q(advisor__user=user))
-        .select_related("advisor", "review")
+        .select_related("advisor", "caller", "review")
         .order_by("-created_at", "-id")
     )
 
@@ -41,3 +41,9 @@ def live_meter(call: Call) -> dict:
         "cost": talk.cost_for(call, talk_now),
         "seconds_left": max(0, affordable - talk_now),
     }
+
+
+def reviews_for_advisor(*, advisor_id: int, limit: int = 20) -> QuerySet[Review]:
+    """An advisor's latest reviews for their public page: rating, comment and date only,
+    never who wrote them."""
+    return Review.objects.filter(advisor_id=advisor_id).order_by("-created_at", "-id")[:limit]

@@ -25,6 +25,7 @@ from tenant_apps.calls.errors import (
     CallerBusy,
     CallNotFound,
     CallStateConflict,
+    NotASandbox,
     ReviewRefused,
     SpendingCapReached,
     WalletOwes,
@@ -273,6 +274,21 @@ def call_join(*, user: User, call_id: int) -> tuple[str, str]:
         display_name=user.display_name or ("Caller" if is_caller else "Advisor"),
     )
     return settings.LIVEKIT_URL, token
+
+
+def call_sandbox_presence(*, user: User, call_id: int, present: bool) -> None:
+    """The offline stand-in for a browser's LiveKit connection. The sandbox carries no media,
+    so the call screen's join and leave are played through it with this party's own pass;
+    its signed webhooks then drive talk time, billing and the end as LiveKit's would."""
+    if not livekit_gateway.is_sandbox():
+        raise NotASandbox("Calls here carry real audio through LiveKit.", field=None)
+    if present:
+        _, token = call_join(user=user, call_id=call_id)
+        livekit_gateway.sandbox_connect(token=token)
+        return
+    with transaction.atomic():
+        call = _call_for_party(user, call_id)
+    livekit_gateway.sandbox_disconnect(room=call.room_name, identity=identity_of(user.pk))
 
 
 def call_hangup(*, user: User, call_id: int) -> Call:

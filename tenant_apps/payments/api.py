@@ -98,6 +98,25 @@ def topup_get(request, topup_id: int):
     return _topup_out(topup)
 
 
+class SandboxPaymentIn(Schema):
+    succeed: bool = True
+
+
+@router.post(
+    "/wallet/topups/{topup_id}/sandbox/pay",
+    response=TopUpOut,
+    auth=TokenAuth(roles=END_USER_ROLES),
+    throttle=[LicenseeRateThrottle("topup")],
+)
+def topup_sandbox_pay(request, topup_id: int, payload: SandboxPaymentIn):
+    """Offline demo only (the licensee's Stripe keys are the local sandbox's): pay or
+    decline the top-up with a test card. 409 `not_sandbox` with real Stripe keys."""
+    topup = services.topup_sandbox_pay(
+        user=request.auth, topup_id=topup_id, succeed=payload.succeed
+    )
+    return _topup_out(topup)
+
+
 @router.get(
     "/wallet/topups/{topup_id}/receipt",
     response=ReceiptOut,

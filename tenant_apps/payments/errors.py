@@ -38,3 +38,10 @@ class RefundRefused(PaymentError):
 class BadWebhook(PaymentError):
     status_code = 400
     code = "bad_webhook"
+
+
+class NotASandbox(PaymentError):
+    """The offline card form is only for licensees connected to the local Stripe sandbox."""
+
+    status_code = 409
+    code = "not_sandbox"

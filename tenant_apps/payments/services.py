@@ -98,6 +98,21 @@ def _secret_key() -> str:
 # --- Packages and limits ----------------------------------------------------------------------
 
 
+def topup_sandbox_pay(*, user: User, topup_id: int, succeed: bool) -> TopUp:
+    """The offline demo's card form: the local Stripe sandbox has no Stripe.js, so the
+    customer's payment is played through it; its signed webhook then credits the wallet
+    exactly as Stripe's would. Only for a licensee connected with sandbox keys."""
+    topup = selectors.topup_get_for_user(user_id=user.pk, topup_id=topup_id)
+    if topup is None:
+        raise TopUpNotFound("There is no such top-up.", field="topup_id")
+    if topup.status != TopUp.Status.PENDING or not topup.payment_intent_id:
+        raise InvalidTopUp(f"This top-up is already {topup.status}.", field="topup_id")
+    stripe_gateway.sandbox_card_payment(
+        secret_key=_secret_key(), payment_intent_id=topup.payment_intent_id, succeed=succeed
+    )
+    return topup
+
+
 def topup_policy_set(*, min_amount_minor: int, max_amount_minor: int) -> TopUpPolicy:
     if min_amount_minor <= 0:
         raise InvalidTopUp("The minimum must be positive.", field="min_amount")

@@ -5,6 +5,8 @@ refunds) to the rest of the code and Stripe's to Stripe, through the official SD
 from __future__ import annotations
 
 import json
+import urllib.error
+import urllib.request
 from dataclasses import dataclass
 
 import stripe
@@ -13,11 +15,16 @@ from django.conf import settings
 from tenant_apps.payments.errors import (
     BadWebhook,
     InvalidStripeKeys,
+    NotASandbox,
     PaymentError,
     StripeUnavailable,
 )
 
 SIGNATURE_TOLERANCE_SECONDS = 300
+# Keys the local Stripe sandbox (sandboxes/stripe_sandbox.py) hands out; Stripe's never
+# start like this.
+SANDBOX_SECRET_PREFIX = "sk_test_sandbox_"
+SANDBOX_PUBLISHABLE_PREFIX = "pk_test_sandbox_"
 
 
 @dataclass(frozen=True)
@@ -258,3 +265,30 @@ def transfer_create(
     except stripe.StripeError as error:
         raise _translate(error) from None
     return Transfer(id=transfer["id"], amount_minor=int(transfer["amount"]))
+
+
+def is_sandbox_key(key: str) -> bool:
+    return key.startswith((SANDBOX_SECRET_PREFIX, SANDBOX_PUBLISHABLE_PREFIX))
+
+
+def sandbox_card_payment(*, secret_key: str, payment_intent_id: str, succeed: bool) -> None:
+    """Play the customer's card payment on the local sandbox, which has no Stripe.js: it
+    completes (or declines) the payment intent and sends the signed webhook as Stripe does.
+    Refused for any key that is not the sandbox's, so it can never touch real Stripe."""
+    base = settings.STRIPE_API_BASE
+    if not is_sandbox_key(secret_key) or not base:
+        raise NotASandbox("Card payments here go through Stripe itself.", field=None)
+    verb = "succeed" if succeed else "fail"
+    request = urllib.request.Request(
+        f"{base.rstrip('/')}/_sandbox/payment_intents/{payment_intent_id}/{verb}",
+        data=b"{}",
+        method="POST",
+        headers={"Content-Type": "application/json"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=15):
+            pass
+    except urllib.error.HTTPError as error:
+        raise StripeUnavailable(f"The Stripe sandbox refused: {error.read()[:200]!r}") from None
+    except urllib.error.URLError:
+        raise StripeUnavailable("The Stripe sandbox could not be reached.") from None

@@ -1,0 +1,152 @@
+// The call screen, for the caller and the advisor. The meter, the low-funds warning and the
+// end come from the server's call state (polled); the audio goes through LiveKit. With the
+// offline LiveKit sandbox there is no media: joining and leaving are played through it
+// instead, and its signed webhooks drive talk time and billing as LiveKit's would.
+import { Room, RoomEvent, Track } from "livekit-client";
+import { api, errorText, formatMoney, formatSeconds } from "./lib/api.js";
+
+const config = JSON.parse(document.getElementById("call-config").textContent);
+const base = `/api/v1/calls/${config.id}`;
+const statusLine = document.querySelector("[data-call-status]");
+const errorLine = document.querySelector("[data-call-error]");
+const buttons = Object.fromEntries(
+  [...document.querySelectorAll("[data-action]")].map((node) => [node.dataset.action, node]),
+);
+const TERMINAL = new Set(["completed", "missed", "declined", "cancelled"]);
+const state = { joined: false, joining: false, left: false, muted: false, room: null, ended: false };
+
+function show(name, visible) {
+  if (buttons[name]) buttons[name].hidden = !visible;
+}
+
+function say(key) {
+  if (statusLine.dataset[key]) statusLine.textContent = statusLine.dataset[key];
+}
+
+function render(call) {
+  document.querySelector("[data-meter-seconds]").textContent = formatSeconds(call.talk_seconds);
+  document.querySelector("[data-meter-cost]").textContent = formatMoney(
+    call.cost, call.currency, config.exponent,
+  );
+  const left = document.querySelector("[data-meter-left]");
+  if (left) left.textContent = call.seconds_left == null ? "—" : formatSeconds(call.seconds_left);
+  const warning = document.querySelector("[data-low-funds]");
+  if (warning && call.low_funds && call.status === "connected") warning.hidden = false;
+}
+
+async function join() {
+  if (state.joining || state.joined) return;
+  state.joining = true;
+  errorLine.textContent = "";
+  say("joining");
+  try {
+    if (config.sandbox) {
+      await api("POST", `${base}/sandbox/presence`, { present: true });
+      document.querySelector("[data-sandbox-panel]").hidden = false;
+    } else {
+      const pass = await api("POST", `${base}/join`);
+      const room = new Room();
+      room.on(RoomEvent.TrackSubscribed, (track) => {
+        if (track.kind === Track.Kind.Audio) track.attach(document.querySelector("[data-remote-audio]"));
+      });
+      room.on(RoomEvent.Disconnected, () => {
+        state.joined = false;
+        state.room = null;
+        if (!state.ended) {
+          say("left");
+          show("rejoin", true);
+          show("mute", false);
+          show("leave", false);
+        }
+      });
+      await room.connect(pass.livekit_url, pass.token);
+      // The browser asks for the microphone here, only when really joining LiveKit.
+      await room.localParticipant.setMicrophoneEnabled(true);
+      state.room = room;
+    }
+    state.joined = true;
+    state.left = false;
+    say("connected");
+    show("join", false);
+    show("rejoin", false);
+    show("mute", true);
+    show("leave", true);
+  } catch (failure) {
+    errorLine.textContent = errorText(failure);
+    show("join", true);
+  } finally {
+    state.joining = false;
+  }
+}
+
+async function leave() {
+  errorLine.textContent = "";
+  try {
+    if (config.sandbox) await api("POST", `${base}/sandbox/presence`, { present: false });
+    else if (state.room) await state.room.disconnect();
+  } catch (failure) {
+    errorLine.textContent = errorText(failure);
+    return;
+  }
+  state.joined = false;
+  state.left = true;
+  say("left");
+  show("leave", false);
+  show("mute", false);
+  show("rejoin", true);
+}
+
+async function toggleMute() {
+  state.muted = !state.muted;
+  if (state.room) await state.room.localParticipant.setMicrophoneEnabled(!state.muted);
+  const button = buttons.mute;
+  button.setAttribute("aria-pressed", String(state.muted));
+  button.textContent = state.muted ? button.dataset.labelUnmute : button.dataset.labelMute;
+}
+
+async function hangup() {
+  errorLine.textContent = "";
+  buttons.hangup.disabled = true;
+  try {
+    const call = await api("POST", `${base}/hangup`);
+    await finish(call);
+  } catch (failure) {
+    errorLine.textContent = errorText(failure);
+    buttons.hangup.disabled = false;
+  }
+}
+
+async function finish(call) {
+  if (state.ended) return;
+  state.ended = true;
+  render(call);
+  say("ended");
+  Object.keys(buttons).forEach((name) => show(name, false));
+  if (state.room) await state.room.disconnect();
+  // The server renders the receipt and the rating form for an ended call.
+  setTimeout(() => window.location.reload(), 800);
+}
+
+async function poll() {
+  if (state.ended) return;
+  try {
+    const call = await api("GET", base);
+    render(call);
+    if (TERMINAL.has(call.status)) {
+      await finish(call);
+      return;
+    }
+    if (call.status === "ringing") say(config.role === "caller" ? "ringing" : "ringingAdvisor");
+    if (call.status === "connected" && !state.joined && !state.left) await join();
+  } catch (failure) {
+    errorLine.textContent = errorText(failure);
+  }
+  setTimeout(poll, 1000);
+}
+
+buttons.join?.addEventListener("click", join);
+buttons.rejoin?.addEventListener("click", () => { state.left = false; join(); });
+buttons.leave?.addEventListener("click", leave);
+buttons.mute?.addEventListener("click", toggleMute);
+buttons.hangup?.addEventListener("click", hangup);
+poll();
