@@ -148,7 +148,7 @@ CATEGORIES = (
         # Part of the account for the agreement's duration (§7 "Active account").
         retention=ACCOUNT_RETENTION,
         policy_section="§2.3",
-        stored_in=("usage.AdminLogin", "billing.LicenseeUsage"),
+        stored_in=("usage.AdminLogin", "usage.AdminActionCount", "billing.LicenseeUsage"),
     ),
     DataCategory(
         key="communication",

@@ -187,6 +187,34 @@ def password_reset_request(*, email: str, origin: str) -> None:
     )
 
 
+def admin_invite(*, email: str, display_name: str, invited_by: User, origin: str) -> User:
+    """Add an admin to the licensee's team; they choose a password through a one-time link."""
+    email = email_check(email)
+    display_name = (display_name or "").strip()
+    if not display_name:
+        raise InvalidField("A name is required.", field="display_name")
+    with transaction.atomic():
+        if User.objects.filter(email=email).exists():
+            raise EmailTaken("An account with this e-mail address exists.", field="email")
+        user = User.objects.create_user(
+            email, None, role=User.Role.ADMIN, display_name=display_name
+        )
+        link = password_reset_link(user=user, origin=origin)
+        brand = brand_current()
+        names = {"app": brand.app_name, "admin": invited_by.display_name or invited_by.email}
+        transaction.on_commit(
+            lambda: branded_email_send(
+                to=[email],
+                subject=_("You are invited to run %(app)s") % names,
+                paragraphs=[_("%(admin)s added you to the team that runs %(app)s.") % names],
+                action=EmailAction(_("Choose your password (the link works once)"), link),
+                brand=brand,
+                origin=origin,
+            )
+        )
+    return user
+
+
 def user_from_password_link(*, uid: str, token: str) -> User | None:
     try:
         pk = int(force_str(urlsafe_base64_decode(uid)))

@@ -81,6 +81,7 @@ TENANT_APPS = [
     "tenant_apps.advisors",
     "tenant_apps.calls",
     "tenant_apps.payouts",
+    "tenant_apps.dashboard",
     "compliance",
 ]
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
