@@ -28,7 +28,7 @@ def signed_in(host_client, make_user):
     return make
 
 
-def call_played(*, licensee, livekit, caller, advisor, clock, talk_seconds: int):
+def call_played(*, licensee, livekit, caller, advisor, timer, talk_seconds: int):
     """A call requested, accepted, talked for `talk_seconds` and hung up: settled by the real
     services, with the parties' presence coming from the LiveKit sandbox's events."""
     with schema_context(licensee.schema_name):
@@ -50,5 +50,5 @@ def call_played(*, licensee, livekit, caller, advisor, clock, talk_seconds: int)
             )
             assert delivered.status_code == 200, delivered.content
             connection.set_tenant(licensee)  # the webhook went to the public host
-        clock.advance(talk_seconds)
+        timer.advance(talk_seconds)
         return call_services.call_hangup(user=caller, call_id=call.pk)

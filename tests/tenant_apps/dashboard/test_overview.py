@@ -21,10 +21,10 @@ def test_the_overview_counts_settled_calls_and_new_users(alpha, beta, signed_in,
     with schema_context("beta"):
         make_caller("bea@beta.test")  # another licensee's user: not counted here
     call_played(
-        licensee=alpha, livekit=livekit, caller=casey, advisor=luna, clock=clock, talk_seconds=95
+        licensee=alpha, livekit=livekit, caller=casey, advisor=luna, timer=clock, talk_seconds=95
     )
     call_played(
-        licensee=alpha, livekit=livekit, caller=casey, advisor=orion, clock=clock, talk_seconds=120
+        licensee=alpha, livekit=livekit, caller=casey, advisor=orion, timer=clock, talk_seconds=120
     )
 
     page = signed_in("alpha", "owner").get("/dashboard/?period=7")
