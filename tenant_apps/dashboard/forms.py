@@ -33,6 +33,12 @@ class MoneyField(forms.CharField):
         return int(minor)
 
 
+class DashboardForm(forms.Form):
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("label_suffix", "")  # labels read "Amount", not "Amount:"
+        super().__init__(*args, **kwargs)
+
+
 def refusal_show(
     form: forms.Form, error: DomainError, *, fields: dict[str, str] | None = None
 ) -> None:
@@ -42,38 +48,38 @@ def refusal_show(
     form.add_error(name if name in form.fields else None, error.detail)
 
 
-class InviteAdvisorForm(forms.Form):
+class InviteAdvisorForm(DashboardForm):
     email = forms.EmailField(label=_("E-mail"))
     display_name = forms.CharField(label=_("Name"), max_length=120)
     rate = MoneyField(label=_("Rate per minute"))
 
 
-class AdvisorRateForm(forms.Form):
+class AdvisorRateForm(DashboardForm):
     rate = MoneyField(label=_("Rate per minute"))
 
 
-class SuspendForm(forms.Form):
+class SuspendForm(DashboardForm):
     reason = forms.CharField(label=_("Reason"), max_length=300)
 
 
-class CreditForm(forms.Form):
+class CreditForm(DashboardForm):
     amount = MoneyField(label=_("Amount"))
     reason = forms.CharField(label=_("Reason"), max_length=500)
 
 
-class RefundForm(forms.Form):
+class RefundForm(DashboardForm):
     amount = MoneyField(label=_("Amount (empty: all that can be refunded)"), required=False)
     reason = forms.CharField(label=_("Reason"), max_length=500)
 
 
-class PackageForm(forms.Form):
+class PackageForm(DashboardForm):
     code = forms.SlugField(label=_("Code"), max_length=40)
     name = forms.CharField(label=_("Name"), max_length=120)
     amount = MoneyField(label=_("Price"))
     bonus = MoneyField(label=_("Bonus credit"), required=False)
 
 
-class PricingForm(forms.Form):
+class PricingForm(DashboardForm):
     billing_mode = forms.ChoiceField(
         label=_("Billing"),
         choices=[("per_second", _("Per second")), ("per_minute", _("Per started minute"))],
@@ -88,7 +94,7 @@ class PricingForm(forms.Form):
     )
 
 
-class BrandForm(forms.Form):
+class BrandForm(DashboardForm):
     app_name = forms.CharField(label=_("App name"), max_length=60)
     primary_color = forms.CharField(
         label=_("Primary colour"), max_length=7, widget=forms.TextInput(attrs={"type": "color"})
@@ -116,7 +122,7 @@ class BrandForm(forms.Form):
     )
 
 
-class BrandImageForm(forms.Form):
+class BrandImageForm(DashboardForm):
     kind = forms.ChoiceField(
         label=_("Image"),
         choices=[("logo", _("Logo")), ("icon", _("App icon")), ("favicon", _("Favicon"))],
@@ -124,28 +130,28 @@ class BrandImageForm(forms.Form):
     image = forms.FileField(label=_("File"))
 
 
-class StripeForm(forms.Form):
+class StripeForm(DashboardForm):
     secret_key = forms.CharField(label=_("Secret key"), widget=forms.PasswordInput)
     publishable_key = forms.CharField(label=_("Publishable key"))
     webhook_secret = forms.CharField(label=_("Webhook signing secret"), widget=forms.PasswordInput)
 
 
-class FirebaseForm(forms.Form):
+class FirebaseForm(DashboardForm):
     credentials_json = forms.CharField(
         label=_("Service account key (JSON)"), widget=forms.Textarea(attrs={"rows": 6})
     )
 
 
-class DomainForm(forms.Form):
+class DomainForm(DashboardForm):
     domain = forms.CharField(label=_("Domain"), max_length=253)
 
 
-class TeamInviteForm(forms.Form):
+class TeamInviteForm(DashboardForm):
     email = forms.EmailField(label=_("E-mail"))
     display_name = forms.CharField(label=_("Name"), max_length=120)
 
 
-class CallFilterForm(forms.Form):
+class CallFilterForm(DashboardForm):
     status = forms.ChoiceField(
         label=_("Status"), required=False, choices=[("", _("Any"))] + list(Call.Status.choices)
     )

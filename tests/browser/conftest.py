@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
-from django.db import connection
+from django.db import connection, connections
 
 from tests.factories import PASSWORD, licensee_destroy, licensee_make, password_hash
 
@@ -58,6 +58,9 @@ def browser():
         args=["--host-resolver-rules=MAP *.localhost 127.0.0.1", "--no-sandbox"],
     )
     yield chromium
+    # Code run while Playwright is started has a context of its own, so Django (whose
+    # connections are per context) opened other connections in it: close them here.
+    connections.close_all()
     chromium.close()
     playwright.stop()
     if previous is None:
