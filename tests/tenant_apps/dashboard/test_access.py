@@ -92,3 +92,11 @@ def test_only_the_owner_invites_admins(
     assert (
         mailoutbox[-1].to == ["new@alpha.test"] and "/account/set-password/" in mailoutbox[-1].body
     )
+
+
+def test_the_dashboard_speaks_the_users_language(alpha, signed_in):
+    client = signed_in("alpha", "owner")
+    assert "<h1>Overview</h1>" in client.get("/dashboard/").content.decode()
+    client.post("/i18n/setlang/", {"language": "de", "next": "/dashboard/"})
+    page = client.get("/dashboard/").content.decode()
+    assert "<h1>Übersicht</h1>" in page and "Gesprächsminuten" in page
