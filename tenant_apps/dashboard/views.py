@@ -11,7 +11,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db import connection, transaction
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -23,6 +23,7 @@ from callrix.errors import DomainError
 from compliance import links as export_links
 from compliance import selectors as export_selectors
 from compliance import services as export_services
+from compliance import subject_access
 from identity import selectors as identity_selectors
 from identity import services as identity_services
 from identity.models import User
@@ -412,6 +413,21 @@ def user_refund(request: HttpRequest, user_id: int, topup_id: int) -> HttpRespon
         messages.success(request, _("The refund is on its way."))
         return redirect("dashboard:user", user_id=person.pk)
     return user_detail(request, user_id, refund_form=form, refund_topup=topup.pk)
+
+
+@require_POST
+@dashboard_view
+def user_subject_export(request: HttpRequest, user_id: int) -> HttpResponse:
+    """Answer an end user's access request (GDPR art. 15): their data as the JSON they would
+    download themselves, recorded in the audit trail."""
+    person = _end_user_or_404(user_id)
+    with transaction.atomic():
+        data = subject_access.subject_export(user=person)
+        audit_record(actor=request.user, action="user.subject_export", target=f"user:{person.pk}")
+    response = JsonResponse(data, json_dumps_params={"ensure_ascii": False, "indent": 2})
+    response["Content-Disposition"] = f'attachment; filename="user-{person.pk}-data.json"'
+    response["Cache-Control"] = "private, no-store"
+    return response
 
 
 # --- Calls ---------------------------------------------------------------------------------

@@ -260,3 +260,17 @@ def test_lists_download_as_csv_without_formula_injection(admin, make_user):
 def test_the_overview_refuses_an_unknown_period(admin):
     response = admin.get("/dashboard/?period=12")
     assert response.status_code == 400 and "7, 30 or 90" in response.content.decode()
+
+
+def test_an_access_request_downloads_the_users_data_and_is_audited(admin, make_user):
+    person = make_user("alpha", "casey@example.test")
+    assert admin.get(f"/dashboard/users/{person.pk}/data").status_code == 405
+    response = admin.post(f"/dashboard/users/{person.pk}/data")
+    assert response.status_code == 200
+    assert f'filename="user-{person.pk}-data.json"' in response["Content-Disposition"]
+    assert "casey@example.test" in response.content.decode()
+    with schema_context("alpha"):
+        entry = AuditEntry.objects.get(action="user.subject_export")
+        assert entry.target == f"user:{person.pk}"
+    other_admin = make_user("alpha", "boss@example.test", role="admin")
+    assert admin.post(f"/dashboard/users/{other_admin.pk}/data").status_code == 404
