@@ -100,3 +100,11 @@ def test_the_dashboard_speaks_the_users_language(alpha, signed_in):
     client.post("/i18n/setlang/", {"language": "de", "next": "/dashboard/"})
     page = client.get("/dashboard/").content.decode()
     assert "<h1>Übersicht</h1>" in page and "Gesprächsminuten" in page
+
+
+def test_inviting_a_taken_address_to_the_team_is_refused(alpha, signed_in, make_user):
+    make_user("alpha", "taken@alpha.test")
+    owner = signed_in("alpha", "owner")
+    response = owner.post("/dashboard/team/", {"email": "taken@alpha.test", "display_name": "X"})
+    assert response.status_code == 400
+    assert "An account with this e-mail address exists" in response.content.decode()
