@@ -20,6 +20,7 @@ from django.views.decorators.http import require_POST
 from branding import services as brand_services
 from branding.selectors import brand_for_licensee, brand_row_get
 from callrix.errors import DomainError
+from callrix.money import exponent
 from compliance import links as export_links
 from compliance import selectors as export_selectors
 from compliance import services as export_services
@@ -103,7 +104,7 @@ def overview(request: HttpRequest) -> HttpResponse:
     period = selectors.period_for(days)
     data = selectors.overview_get(period=period)
     labels = [day.strftime("%d %b") for day in period.day_list()]
-    major = 10**2
+    major = 10 ** exponent(connection.tenant.currency)
     charts = {
         "revenue": {
             "type": "bar",
