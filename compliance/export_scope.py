@@ -31,6 +31,8 @@ EXPORTED_TABLES: dict[str, Exported] = {
     "auth_group_permissions": EVERYTHING,
     "auth_permission": EVERYTHING,
     "django_content_type": EVERYTHING,
+    # The licensee's own record of what its admins did in the dashboard.
+    "dashboard_auditentry": EVERYTHING,
     "calls_call": EVERYTHING,
     "calls_livekitevent": EVERYTHING,
     "calls_review": EVERYTHING,

@@ -154,7 +154,7 @@ CATEGORIES = (
         retention=ACCOUNT_RETENTION,
         policy_section="§2.3",
         # The sign-ins themselves (usage.AdminLogin) are access logs: 90 days, see below.
-        stored_in=("billing.LicenseeUsage",),
+        stored_in=("usage.AdminActionCount", "billing.LicenseeUsage"),
     ),
     DataCategory(
         key="communication",

@@ -187,6 +187,50 @@ def password_reset_request(*, email: str, origin: str) -> None:
     )
 
 
+def invitation_send(
+    *, user: User, invited_by: User, origin: str, subject: str, paragraph: str
+) -> None:
+    """Once the caller's transaction commits, mail someone another person added a one-time
+    link to choose their password. `subject` and `paragraph` may name %(app)s and %(admin)s."""
+    link = password_reset_link(user=user, origin=origin)
+    brand = brand_current()
+    names = {"app": brand.app_name, "admin": invited_by.display_name or brand.app_name}
+    transaction.on_commit(
+        lambda: branded_email_send(
+            to=[user.email],
+            subject=subject % names,
+            paragraphs=[paragraph % names],
+            action=EmailAction(_("Choose your password (the link works once)"), link),
+            brand=brand,
+            origin=origin,
+        )
+    )
+
+
+def admin_invite(*, email: str, display_name: str, invited_by: User, origin: str) -> User:
+    """Add an admin to the licensee's team; they choose a password through a one-time link."""
+    email = email_check(email)
+    display_name = (display_name or "").strip()
+    if not display_name:
+        raise InvalidField("A name is required.", field="display_name")
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                user = User.objects.create_user(
+                    email, None, role=User.Role.ADMIN, display_name=display_name
+                )
+        except IntegrityError:  # the e-mail is unique: someone has this address already
+            raise EmailTaken("An account with this e-mail address exists.", field="email") from None
+        invitation_send(
+            user=user,
+            invited_by=invited_by,
+            origin=origin,
+            subject=_("You are invited to run %(app)s"),
+            paragraph=_("%(admin)s added you to the team that runs %(app)s."),
+        )
+    return user
+
+
 def user_from_password_link(*, uid: str, token: str) -> User | None:
     try:
         pk = int(force_str(urlsafe_base64_decode(uid)))

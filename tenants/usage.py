@@ -1,5 +1,6 @@
-"""Bridge: a licensee admin's sign-in (tenant schema) becomes usage data in the public schema,
-carrying only the licensee, the account's id and its role."""
+"""Bridge: a licensee admin's sign-in and dashboard actions (tenant schema) become usage data
+in the public schema, carrying only the licensee, the account's id and its role, or the
+action's name and a count."""
 
 from __future__ import annotations
 
@@ -7,7 +8,9 @@ from django.contrib.auth.signals import user_logged_in
 from django.dispatch import receiver
 from django_tenants.utils import schema_context
 
-from shared_apps.usage.services import admin_login_record
+from shared_apps.usage.services import admin_action_count, admin_login_record
+from tenant_apps.dashboard.models import AuditEntry
+from tenant_apps.dashboard.signals import admin_action_committed
 
 ADMIN_ROLES = ("admin", "owner")
 
@@ -23,3 +26,9 @@ def licensee_admin_signed_in(sender, request, user, **kwargs) -> None:
         admin_login_record(
             licensee_id=licensee_id, account_ref=user.pk, role=user.role, channel=channel
         )
+
+
+@receiver(admin_action_committed, sender=AuditEntry)
+def licensee_admin_acted(sender, licensee_id: int, action: str, **kwargs) -> None:
+    with schema_context("public"):
+        admin_action_count(licensee_id=licensee_id, action=action)

@@ -210,13 +210,30 @@ def callrix_server(django_db_setup):
 
     handler = WSGIHandler()
 
+    class ClosingBody:
+        """Each request runs on a thread of its own: close that thread's database connection
+        once the body is sent (a streamed body may still query while it is sent), or the
+        connections outlive their threads and the test database cannot be dropped."""
+
+        def __init__(self, body):
+            self.body = body
+
+        def __iter__(self):
+            return iter(self.body)
+
+        def close(self):
+            try:
+                if hasattr(self.body, "close"):
+                    self.body.close()
+            finally:
+                connections.close_all()
+
     def app(environ, start_response):
-        # Each request runs on a thread of its own: close its database connection when done,
-        # or the connections outlive their threads and the test database cannot be dropped.
         try:
-            return handler(environ, start_response)
-        finally:
+            return ClosingBody(handler(environ, start_response))
+        except BaseException:
             connections.close_all()
+            raise
 
     server, base_url = serve_in_thread(
         app,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import time
 from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
@@ -17,6 +18,8 @@ from callrix import crypto, embedded, offline
 from callrix.errors import DomainError
 from shared_apps.billing.models import Plan
 from tenant_apps.advisors.models import Advisor
+from tenant_apps.calls import services as call_services
+from tenant_apps.calls.models import Call
 from tenant_apps.payments import selectors as payment_selectors
 from tenant_apps.payments import services as payment_services
 from tenant_apps.payments import stripe_gateway
@@ -271,6 +274,44 @@ def _demo_brand(licensee) -> None:
     brand_services.brand_image_set(licensee=licensee, kind="logo", content=logo)
     icon = _demo_artwork((512, 512), wordmark=False)
     brand_services.brand_image_set(licensee=licensee, kind="icon", content=icon)
+
+
+# (caller, advisor, seconds of talk): sample calls so the dashboard's charts show real calls.
+DEMO_CALLS = [
+    ("caller@aurora.test", "luna@aurora.test", 95),
+    ("sam@aurora.test", "orion@aurora.test", 240),
+]
+
+
+def demo_calls_play(*, licensee, livekit_url: str) -> int:
+    """Play the sample calls once (when the licensee has no live calls yet): requested and accepted
+    through the call services, then talked in the LiveKit sandbox, whose signed webhooks let
+    the running worker bill and settle them as any call. Returns how many were played."""
+    User = get_user_model()
+    plays = []
+    with tenant_context(licensee):
+        if Call.objects.exclude(end_reason="history").exists():  # history: demo_history
+            return 0
+        for caller_email, advisor_email, seconds in DEMO_CALLS:
+            caller = User.objects.get(email=caller_email)
+            advisor = Advisor.objects.select_related("user").get(user__email=advisor_email)
+            call = call_services.call_request(caller=caller, advisor_id=advisor.pk)
+            call_services.call_accept(user=advisor.user, call_id=call.pk)
+            call.refresh_from_db()
+            parties = [
+                call_services.identity_of(caller.pk),
+                call_services.identity_of(advisor.user_id),
+            ]
+            plays.append((call.room_name, parties, seconds))
+    now = time.time()
+    for room_name, parties, seconds in plays:
+        room = f"{livekit_url}/_sandbox/rooms/{room_name}"
+        for identity in parties:
+            offline.post_json(f"{room}/join", {"identity": identity, "at": now})
+        for identity in parties:
+            offline.post_json(f"{room}/leave", {"identity": identity, "at": now + seconds})
+        offline.post_json(f"{room}/finish")
+    return len(plays)
 
 
 def demo_ensure() -> list[DemoLogin]:

@@ -65,7 +65,7 @@ def get_json(url: str, *, bearer: str | None = None) -> dict:
         return json.loads(response.read() or b"{}")
 
 
-def _wait_for_port(port: int, timeout: float = 15.0) -> None:
+def wait_for_port(port: int, timeout: float = 15.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         with socket.socket() as probe:
@@ -73,7 +73,7 @@ def _wait_for_port(port: int, timeout: float = 15.0) -> None:
             if probe.connect_ex(("127.0.0.1", port)) == 0:
                 return
         time.sleep(0.1)
-    raise RuntimeError(f"the sandbox on port {port} did not start")
+    raise RuntimeError(f"nothing answers on port {port}")
 
 
 def start(sandbox: Sandbox, *, extra_args: list[str] | None = None) -> tuple[subprocess.Popen, str]:
@@ -91,7 +91,7 @@ def start(sandbox: Sandbox, *, extra_args: list[str] | None = None) -> tuple[sub
             *(extra_args or []),
         ]
     )
-    _wait_for_port(sandbox.port)
+    wait_for_port(sandbox.port)
     url = f"http://127.0.0.1:{sandbox.port}"
     urls = {}
     if _registry().exists():

@@ -102,6 +102,7 @@ TENANT_APPS = [
     "tenant_apps.calls",
     "tenant_apps.payouts",
     "tenant_apps.webapp",
+    "tenant_apps.dashboard",
     "compliance",
 ]
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]

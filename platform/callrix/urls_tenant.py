@@ -1,6 +1,6 @@
 """URLs on a licensee's hosts. No Django admin here: staff use the public host only."""
 
-from django.urls import path
+from django.urls import include, path
 from django.views.i18n import set_language
 
 from branding import views as brand_views
@@ -59,6 +59,7 @@ urlpatterns = [
     path("brand/theme.css", brand_views.theme, name="brand-theme"),
     path("brand/<str:name>", brand_views.brand_image, name="brand-image"),
     path("i18n/setlang/", set_language, name="set-language"),
+    path("dashboard/", include("tenant_apps.dashboard.urls")),
     path("account/", identity_views.account, name="account"),
     path("account/login/", identity_views.SignInView.as_view(), name="login"),
     path("account/logout/", identity_views.SignOutView.as_view(), name="logout"),

@@ -23,3 +23,26 @@ class AdminLogin(models.Model):
 
     def __str__(self) -> str:
         return f"{self.licensee_id}:{self.account_ref} at {self.logged_in_at:%Y-%m-%d %H:%M}"
+
+
+class AdminActionCount(models.Model):
+    """How often a licensee's admins took each kind of dashboard action on a day: a count per
+    action name, nothing about who did it or to whom (that stays in the licensee's audit
+    trail, in its own schema)."""
+
+    licensee = models.ForeignKey(
+        "tenants.Licensee", on_delete=models.CASCADE, related_name="admin_action_counts"
+    )
+    day = models.DateField()
+    action = models.CharField(max_length=60)
+    count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["licensee", "day", "action"], name="admin_action_count_once_a_day"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.licensee_id} {self.day} {self.action}: {self.count}"

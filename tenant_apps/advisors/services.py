@@ -9,8 +9,6 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from branding.mail import EmailAction, branded_email_send
-from branding.selectors import brand_current
 from callrix.money import format_minor
 from identity import services as identity_services
 from identity.models import User
@@ -90,18 +88,12 @@ def advisor_create(
             ) from None
         advisor = Advisor.objects.create(user=user, rate_minor_per_minute=rate_minor, **fields)
         if password is None:
-            link = identity_services.password_reset_link(user=user, origin=origin)
-            brand = brand_current()
-            names = {"app": brand.app_name, "admin": admin.display_name or brand.app_name}
-            transaction.on_commit(
-                lambda: branded_email_send(
-                    to=[email],
-                    subject=_("You are invited to advise on %(app)s") % names,
-                    paragraphs=[_("%(admin)s added you as an advisor on %(app)s.") % names],
-                    action=EmailAction(_("Choose your password (the link works once)"), link),
-                    brand=brand,
-                    origin=origin,
-                )
+            identity_services.invitation_send(
+                user=user,
+                invited_by=admin,
+                origin=origin,
+                subject=_("You are invited to advise on %(app)s"),
+                paragraph=_("%(admin)s added you as an advisor on %(app)s."),
             )
     return advisor
 

@@ -2,7 +2,7 @@
 (real HTTP, real licensee hosts `{slug}.localhost:<port>`).
 
 Fixtures for every browser test:
-- `browser`: one headless Chromium for the whole run (launching is the slow part).
+- `browser`: one headless Chromium for all browser tests (launching is the slow part).
 - `open_page(slug, width=1280, height=800, language=None)`: a fresh context (own cookies)
   and page whose relative URLs go to that licensee's host; closed after the test. Each page
   collects `page.console_errors` (CSP violations show up there) and `page.failed_requests`.
@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
-from django.db import connection
+from django.db import connection, connections
 
 from tests.factories import PASSWORD, licensee_destroy, licensee_make, password_hash
 
@@ -36,7 +36,9 @@ def pytest_collection_modifyitems(items):
             item.add_marker(pytest.mark.browser)
 
 
-@pytest.fixture(scope="session")
+# Package scope: while Playwright runs, this thread has a running event loop, which would
+# break later tests that call asyncio.run(); it stops after the last browser test.
+@pytest.fixture(scope="package")
 def browser():
     if not Path(CHROMIUM).exists():
         pytest.fail(
@@ -58,6 +60,9 @@ def browser():
         args=["--host-resolver-rules=MAP *.localhost 127.0.0.1", "--no-sandbox"],
     )
     yield chromium
+    # Code run while Playwright is started has a context of its own, so Django (whose
+    # connections are per context) opened other connections in it: close them here.
+    connections.close_all()
     chromium.close()
     playwright.stop()
     if previous is None:

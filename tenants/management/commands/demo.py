@@ -19,6 +19,7 @@ from callrix.demo import (
     DEMO_SLUG,
     SANDBOX_KEY_PREFIX,
     demo_callrix_billing,
+    demo_calls_play,
     demo_ensure,
     demo_stripe_connect,
     demo_uses_stripe_sandbox,
@@ -79,6 +80,7 @@ class Command(BaseCommand):
             subprocess.Popen([*callrix, "worker", "--processes", "1", "--threads", "4"]),
             subprocess.Popen([*callrix, "scheduler"]),
         ]
+        self._sample_calls(licensee, port)
         self._print_welcome(port, logins)
         # A service manager or `kill` stops the demo as Ctrl-C does, children included.
         signal.signal(signal.SIGTERM, signal.default_int_handler)
@@ -158,6 +160,21 @@ class Command(BaseCommand):
             os.environ["FCM_DEFAULT_CREDENTIALS"] = json.dumps(account)
             settings.FCM_DEFAULT_CREDENTIALS = os.environ["FCM_DEFAULT_CREDENTIALS"]
             self.stdout.write(f"FCM sandbox on {url} (no Firebase credentials configured).")
+
+    def _sample_calls(self, licensee, port: int) -> None:
+        """Once the web server answers (the sandbox's webhooks go to it), play the sample
+        calls that give the dashboard's charts real data; skipped with real LiveKit."""
+        livekit_url = offline.recorded_url("livekit")
+        if not livekit_url or settings.LIVEKIT_URL != livekit_url.replace("http://", "ws://"):
+            return
+        try:
+            offline.wait_for_port(port)
+            played = demo_calls_play(licensee=licensee, livekit_url=livekit_url)
+        except Exception as error:  # the demo still serves; the charts stay empty
+            self.stderr.write(f"Sample calls not played: {error}")
+            return
+        if played:
+            self.stdout.write(f"Played {played} sample calls for the dashboard's charts.")
 
     def _print_welcome(self, port: int, logins) -> None:
         base = settings.BASE_DOMAIN

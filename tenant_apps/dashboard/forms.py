@@ -1,0 +1,175 @@
+"""Input parsing for the dashboard's forms. The rules themselves live in each app's services;
+these only turn text into typed values and show a service's refusal at its field."""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+
+from django import forms
+from django.db import connection
+from django.utils.translation import gettext_lazy as _
+
+from callrix.errors import DomainError
+from callrix.money import exponent
+from tenant_apps.advisors.models import Advisor
+from tenant_apps.calls.models import Call
+
+
+class MoneyField(forms.CharField):
+    """An amount typed in the licensee's currency ("20" or "20.50"), cleaned to minor units."""
+
+    def clean(self, value):
+        text = (super().clean(value) or "").strip().replace(",", ".")
+        if not text and not self.required:
+            return None
+        digits = exponent(getattr(connection.tenant, "currency", "EUR"))
+        try:
+            amount = Decimal(text)
+        except InvalidOperation:
+            raise forms.ValidationError(_("Enter an amount such as 20.00.")) from None
+        minor = amount * (10**digits)
+        if minor != minor.to_integral_value() or amount <= 0:
+            raise forms.ValidationError(_("Enter a positive amount with at most two decimals."))
+        return int(minor)
+
+
+class DashboardForm(forms.Form):
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("label_suffix", "")  # labels read "Amount", not "Amount:"
+        super().__init__(*args, **kwargs)
+
+
+def refusal_show(
+    form: forms.Form, error: DomainError, *, fields: dict[str, str] | None = None
+) -> None:
+    """Put a service's refusal on the form field it names (`fields` maps the service's field
+    names to the form's), or at the top of the form."""
+    name = (fields or {}).get(error.field or "", error.field)
+    form.add_error(name if name in form.fields else None, error.detail)
+
+
+class InviteAdvisorForm(DashboardForm):
+    email = forms.EmailField(label=_("E-mail"))
+    display_name = forms.CharField(label=_("Name"), max_length=120)
+    rate = MoneyField(label=_("Rate per minute"))
+
+
+class AdvisorRateForm(DashboardForm):
+    rate = MoneyField(label=_("Rate per minute"))
+
+
+class SuspendForm(DashboardForm):
+    reason = forms.CharField(label=_("Reason"), max_length=300)
+
+
+class CreditForm(DashboardForm):
+    amount = MoneyField(label=_("Amount"))
+    reason = forms.CharField(label=_("Reason"), max_length=500)
+
+
+class RefundForm(DashboardForm):
+    amount = MoneyField(label=_("Amount (empty: all that can be refunded)"), required=False)
+    reason = forms.CharField(label=_("Reason"), max_length=500)
+
+
+class PackageForm(DashboardForm):
+    code = forms.SlugField(label=_("Code"), max_length=40)
+    name = forms.CharField(label=_("Name"), max_length=120)
+    amount = MoneyField(label=_("Price"))
+    bonus = MoneyField(label=_("Bonus credit"), required=False)
+
+
+class PricingForm(DashboardForm):
+    billing_mode = forms.ChoiceField(
+        label=_("Billing"),
+        choices=[("per_second", _("Per second")), ("per_minute", _("Per started minute"))],
+    )
+    intro_free_seconds = forms.IntegerField(label=_("Free intro seconds"), min_value=0)
+    minimum_minutes = forms.IntegerField(label=_("Minimum minutes of credit to call"), min_value=1)
+    grace_seconds = forms.IntegerField(label=_("Grace period to rejoin (seconds)"), min_value=0)
+    min_rate = MoneyField(label=_("Lowest advisor rate per minute"))
+    max_rate = MoneyField(label=_("Highest advisor rate per minute"))
+    advisor_share_percent = forms.DecimalField(
+        label=_("Advisor commission (% of each call)"), min_value=0, max_value=100, decimal_places=2
+    )
+
+
+class BrandForm(DashboardForm):
+    app_name = forms.CharField(label=_("App name"), max_length=60)
+    primary_color = forms.CharField(
+        label=_("Primary colour"), max_length=7, widget=forms.TextInput(attrs={"type": "color"})
+    )
+    accent_color = forms.CharField(
+        label=_("Accent colour"), max_length=7, widget=forms.TextInput(attrs={"type": "color"})
+    )
+    support_email = forms.CharField(label=_("Support e-mail"), required=False, max_length=254)
+    legal_entity_name = forms.CharField(label=_("Legal entity"), required=False, max_length=200)
+    legal_address = forms.CharField(
+        label=_("Legal address"),
+        required=False,
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+    privacy_policy_url = forms.CharField(
+        label=_("Privacy policy URL"), required=False, max_length=500
+    )
+    terms_url = forms.CharField(label=_("Terms URL"), required=False, max_length=500)
+    default_language = forms.ChoiceField(
+        label=_("Default language"), choices=[("en", "English"), ("de", "Deutsch")]
+    )
+    currency_display = forms.ChoiceField(
+        label=_("Show amounts as"), choices=[("symbol", "€12.50"), ("code", "12.50 EUR")]
+    )
+
+
+class BrandImageForm(DashboardForm):
+    kind = forms.ChoiceField(
+        label=_("Image"),
+        choices=[("logo", _("Logo")), ("icon", _("App icon")), ("favicon", _("Favicon"))],
+    )
+    image = forms.FileField(label=_("File"))
+
+
+class StripeForm(DashboardForm):
+    secret_key = forms.CharField(label=_("Secret key"), widget=forms.PasswordInput)
+    publishable_key = forms.CharField(label=_("Publishable key"))
+    webhook_secret = forms.CharField(label=_("Webhook signing secret"), widget=forms.PasswordInput)
+
+
+class FirebaseForm(DashboardForm):
+    credentials_json = forms.CharField(
+        label=_("Service account key (JSON)"), widget=forms.Textarea(attrs={"rows": 6})
+    )
+
+
+class DomainForm(DashboardForm):
+    domain = forms.CharField(label=_("Domain"), max_length=253)
+
+
+class TeamInviteForm(DashboardForm):
+    email = forms.EmailField(label=_("E-mail"))
+    display_name = forms.CharField(label=_("Name"), max_length=120)
+
+
+class CallFilterForm(DashboardForm):
+    status = forms.ChoiceField(
+        label=_("Status"), required=False, choices=[("", _("Any"))] + list(Call.Status.choices)
+    )
+    advisor = forms.ModelChoiceField(
+        label=_("Advisor"),
+        required=False,
+        queryset=Advisor.objects.order_by("display_name"),
+        empty_label=_("Any"),
+    )
+    since = forms.DateField(
+        label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    until = forms.DateField(
+        label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+
+    def clean(self):
+        data = super().clean()
+        if data.get("since") and data.get("until") and data["since"] > data["until"]:
+            self.add_error("until", _("The end is before the start."))
+        return data
