@@ -16,6 +16,7 @@ urlpatterns = [
     path("users/<int:user_id>/credit", views.user_credit, name="user-credit"),
     path("users/<int:user_id>/topups/<int:topup_id>/refund", views.user_refund, name="user-refund"),
     path("users/<int:user_id>/data", views.user_subject_export, name="user-data"),
+    path("users/<int:user_id>/minor", views.user_flag_minor, name="user-minor"),
     path("calls/", views.calls, name="calls"),
     path("payouts/", views.payouts, name="payouts"),
     path("packages/", views.packages, name="packages"),

@@ -21,10 +21,11 @@ from branding import services as brand_services
 from branding.selectors import brand_for_licensee, brand_row_get
 from callrix.errors import DomainError
 from callrix.money import exponent
+from compliance import erasure, subject_access
 from compliance import links as export_links
 from compliance import selectors as export_selectors
 from compliance import services as export_services
-from compliance import subject_access
+from compliance.models import PrivacyRequest
 from identity import selectors as identity_selectors
 from identity import services as identity_services
 from identity.models import User
@@ -414,6 +415,34 @@ def user_refund(request: HttpRequest, user_id: int, topup_id: int) -> HttpRespon
         messages.success(request, _("The refund is on its way."))
         return redirect("dashboard:user", user_id=person.pk)
     return user_detail(request, user_id, refund_form=form, refund_topup=topup.pk)
+
+
+@require_POST
+@dashboard_view
+def user_flag_minor(request: HttpRequest, user_id: int) -> HttpResponse:
+    """The account is a minor's: erased at once (financial records kept under a pseudonym),
+    logged in the privacy request log and the audit trail."""
+    person = _end_user_or_404(user_id)
+    if request.POST.get("confirm") != "yes":
+        messages.error(request, _("Tick the box to confirm that the account is a minor's."))
+        return redirect("dashboard:user", user_id=person.pk)
+    if _act(
+        request,
+        None,
+        action="user.flag_minor",
+        target=f"user:{person.pk}",
+        run=lambda: erasure.account_flag_minor(
+            user_id=person.pk,
+            flagged_by_id=request.user.pk,
+            channel=PrivacyRequest.Channel.ADMIN,
+        ),
+    ):
+        messages.success(
+            request,
+            _("Account #%(id)s was a minor's and has been erased.") % {"id": person.pk},
+        )
+        return redirect("dashboard:users")
+    return redirect("dashboard:user", user_id=person.pk)
 
 
 @require_POST

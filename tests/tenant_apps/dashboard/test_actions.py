@@ -10,12 +10,15 @@ import pytest
 from django_tenants.utils import schema_context
 from PIL import Image
 
+from compliance.models import PrivacyRequest
+from identity.models import User
 from shared_apps.usage.models import AdminActionCount
 from tenant_apps.advisors.models import Advisor
 from tenant_apps.dashboard.models import AuditEntry
 from tenant_apps.payments.models import TopUpPackage
 from tenant_apps.pricing.selectors import policy_get
 from tenant_apps.wallets import selectors as wallet_selectors
+from tenant_apps.wallets.selectors import ledger_verify
 from tests.tenant_apps.calls.conftest import make_advisor
 from tests.tenant_apps.payments.conftest import connect_to_sandbox
 
@@ -274,3 +277,32 @@ def test_an_access_request_downloads_the_users_data_and_is_audited(admin, make_u
         assert entry.target == f"user:{person.pk}"
     other_admin = make_user("alpha", "boss@example.test", role="admin")
     assert admin.post(f"/dashboard/users/{other_admin.pk}/data").status_code == 404
+
+
+def test_flagging_a_minor_erases_the_account_logs_it_and_keeps_the_books(
+    admin, make_user, signed_in, beta
+):
+    person = make_user("alpha", "teen@example.test", display_name="Teen")
+    page = admin.get(f"/dashboard/users/{person.pk}/").content.decode()
+    assert f'action="/dashboard/users/{person.pk}/minor"' in page
+    # Without the confirmation nothing happens.
+    admin.post(f"/dashboard/users/{person.pk}/minor", {})
+    with schema_context("alpha"):
+        assert User.objects.get(pk=person.pk).erased_at is None
+    # Another licensee's admin cannot reach alpha's account.
+    beta_admin = signed_in("beta")
+    assert (
+        beta_admin.post(f"/dashboard/users/{person.pk}/minor", {"confirm": "yes"}).status_code
+        == 404
+    )
+
+    response = admin.post(f"/dashboard/users/{person.pk}/minor", {"confirm": "yes"})
+
+    assert response.status_code == 302
+    with schema_context("alpha"):
+        erased = User.objects.get(pk=person.pk)
+        assert erased.erased_at is not None and not erased.is_active
+        assert erased.email.endswith("@invalid")
+        assert PrivacyRequest.objects.get(subject_id=person.pk).channel == "admin"
+        assert AuditEntry.objects.filter(action="user.flag_minor").count() == 1
+        assert ledger_verify() == []
