@@ -39,7 +39,7 @@ def licensee_reactivate_by_staff(*, slug: str) -> Licensee:
 
 
 def _final_export_queue(licensee_id: int) -> None:
-    from compliance.tasks import final_export_prepare
+    from tenants.tasks import final_export_prepare
 
     final_export_prepare.send(licensee_id)
 

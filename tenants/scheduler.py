@@ -32,7 +32,7 @@ def schedule() -> list[Periodic]:
         Periodic(86400, "tenants.tasks.usage_collect_all"),
         Periodic(86400, "tenants.tasks.dunning_run_all"),
         # Every retention rule of the privacy policy, expired exports included.
-        Periodic(86400, "compliance.tasks.retention_run_all"),
+        Periodic(86400, "tenants.tasks.retention_run_all"),
     ]
 
 

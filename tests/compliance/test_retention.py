@@ -473,4 +473,4 @@ def test_the_dry_run_reports_every_rule_and_changes_nothing(closed, alpha):
 
 def test_retention_runs_daily_from_the_scheduler():
     jobs = {job.actor_path: job.every_seconds for job in schedule()}
-    assert jobs["compliance.tasks.retention_run_all"] == 24 * 3600
+    assert jobs["tenants.tasks.retention_run_all"] == 24 * 3600
