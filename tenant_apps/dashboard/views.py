@@ -21,6 +21,7 @@ from branding import services as brand_services
 from branding.selectors import brand_for_licensee, brand_row_get
 from callrix.errors import DomainError
 from callrix.money import exponent
+from callrix.throttling import LicenseeRateThrottle
 from compliance import erasure, subject_access
 from compliance import links as export_links
 from compliance import selectors as export_selectors
@@ -793,6 +794,11 @@ def domains(request: HttpRequest) -> HttpResponse:
 @dashboard_view
 def exports(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
+        # The same budget as `POST /api/v1/admin/exports`: per admin and licensee.
+        request.auth = request.user
+        if not LicenseeRateThrottle("export").allow_request(request):
+            messages.error(request, _("Too many export requests; please try again later."))
+            return redirect("dashboard:exports")
         if _act(
             request,
             None,

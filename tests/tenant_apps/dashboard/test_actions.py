@@ -306,3 +306,16 @@ def test_flagging_a_minor_erases_the_account_logs_it_and_keeps_the_books(
         assert PrivacyRequest.objects.get(subject_id=person.pk).channel == "admin"
         assert AuditEntry.objects.filter(action="user.flag_minor").count() == 1
         assert ledger_verify() == []
+
+
+def test_export_requests_share_the_apis_rate_limit(admin, settings):
+    settings.THROTTLE_RATES = {**settings.THROTTLE_RATES, "export": "2/h"}
+    for _ in range(2):
+        assert admin.post("/dashboard/exports/").status_code == 302
+
+    refused = admin.post("/dashboard/exports/", follow=True)
+
+    assert "Too many export requests" in refused.content.decode()
+    with schema_context("alpha"):
+        # The second request met the one-open-export rule; the third never reached it.
+        assert AuditEntry.objects.filter(action="export.request").count() == 1
