@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 
 import time_machine
 from django.contrib.auth import get_user_model
-from django.db import connection
+from django.db import connection, transaction
 from django.utils import timezone
 from django_tenants.utils import tenant_context
 
@@ -86,12 +86,14 @@ def _onboard(advisor: Advisor, *, stripe_base: str, account_id: str, origin: str
         if event["data"]["object"]["id"] == connected:
             _deliver(event)
             return
+    raise RuntimeError(f"the sandbox sent no account.updated for {connected}")
 
 
 def demo_history_ensure(*, licensee, stripe_base: str, origin: str) -> bool:
-    """Write the history once (False if it is there already)."""
+    """Write the history once (False if it is there already), in one transaction: an
+    interrupted run leaves nothing, and the next start writes it whole."""
     User = get_user_model()
-    with tenant_context(licensee):
+    with tenant_context(licensee), transaction.atomic():
         if Call.objects.filter(end_reason="history").exists():
             return False
         account_id = _account_id()
