@@ -97,7 +97,8 @@ def test_bad_input_is_shown_on_its_field_and_nothing_is_kept(
 
     page = response.content.decode()
     assert response.status_code == 422
-    assert 'role="alert"' in page
+    alert = re.search(r'role="alert" id="form-error">([^<]+)<', page)
+    assert alert and alert.group(1).strip(), "the refusal is said in words"
     assert re.search(rf'id="{field}"[^>]*aria-invalid="true"', page), page
     assert 'value="Lumen Advice GmbH"' in page  # what was typed is kept, the password is not
     assert PASSWORD not in page
