@@ -16,6 +16,7 @@ from callrix.demo import (
     DEMO_PEOPLE,
     demo_callrix_billing,
     demo_ensure,
+    demo_plans_ensure,
     demo_stripe_connect,
     demo_uses_stripe_sandbox,
 )
@@ -135,8 +136,10 @@ def test_demo_billing_account_is_made_once_and_reused(stripe, settings, tmp_path
 
 
 def test_demo_offers_the_plans_for_signup():
-    demo_ensure()
+    demo_plans_ensure()
+    demo_plans_ensure()  # once, whatever the restarts
     with schema_context("public"):
+        assert Plan.objects.filter(code="starter", trial_days=14).count() == 1
         assert set(Plan.objects.filter(active=True).values_list("code", flat=True)) >= {
             "starter",
             "growth",
