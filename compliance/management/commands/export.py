@@ -14,7 +14,7 @@ from compliance.archive import archive_write
 from compliance.errors import ExportScopeIncomplete
 from compliance.export_scope import export_plan
 from compliance.selectors import licensee_label
-from tenants import selectors
+from tenants.management.licensee_choice import licensee_named
 
 
 class Command(BaseCommand):
@@ -36,9 +36,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, **options):
-        licensee = selectors.licensee_get_by_slug(slug=options["slug"])
-        if licensee is None:
-            raise CommandError(f"No licensee with the slug '{options['slug']}'.")
+        licensee = licensee_named(options["slug"])
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
         out = Path(options["out"] or f"{licensee.slug}-export-{stamp}.zip").resolve()
         if out.exists():

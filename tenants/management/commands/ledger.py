@@ -6,7 +6,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django_tenants.utils import tenant_context
 
 from tenant_apps.wallets.selectors import ledger_verify
-from tenants import selectors
+from tenants.management.licensee_choice import licensees_chosen
 
 
 class Command(BaseCommand):
@@ -22,13 +22,7 @@ class Command(BaseCommand):
         verify.add_argument("--licensee", help="slug of one licensee (default: all)")
 
     def handle(self, *args, **options):
-        if options["licensee"]:
-            licensee = selectors.licensee_get_by_slug(slug=options["licensee"])
-            if licensee is None:
-                raise CommandError(f"No licensee with the slug '{options['licensee']}'.")
-            licensees = [licensee]
-        else:
-            licensees = list(selectors.licensee_list())
+        licensees = licensees_chosen(options["licensee"])
         breached = 0
         for licensee in licensees:
             with tenant_context(licensee):

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand
 from django_tenants.utils import tenant_context
 
 from tenant_apps.payouts.services import payouts_run
-from tenants import selectors
+from tenants.management.licensee_choice import licensees_chosen
 
 
 class Command(BaseCommand):
@@ -23,14 +23,7 @@ class Command(BaseCommand):
         run.add_argument("--licensee", help="slug of one licensee (default: all)")
 
     def handle(self, *args, **options):
-        if options["licensee"]:
-            licensee = selectors.licensee_get_by_slug(slug=options["licensee"])
-            if licensee is None:
-                raise CommandError(f"No licensee with the slug '{options['licensee']}'.")
-            licensees = [licensee]
-        else:
-            licensees = list(selectors.licensee_list().exclude(status="terminated"))
-        for licensee in licensees:
+        for licensee in licensees_chosen(options["licensee"], include_terminated=False):
             with tenant_context(licensee):
                 report = payouts_run()
             if report.skipped:

@@ -15,7 +15,7 @@ from callrix.money import format_minor
 from tenant_apps.calls.models import Call
 from tenant_apps.calls.services import identity_of
 from tenant_apps.payments.models import StripeConnection, TopUp
-from tenants import selectors
+from tenants.management.licensee_choice import licensee_named
 
 
 def _post(url: str, body: dict | None = None) -> dict:
@@ -52,9 +52,7 @@ class Command(BaseCommand):
         call.add_argument("--licensee", default=DEMO_SLUG, help=f"slug (default {DEMO_SLUG})")
 
     def handle(self, *args, **options):
-        licensee = selectors.licensee_get_by_slug(slug=options["licensee"])
-        if licensee is None:
-            raise CommandError(f"No licensee with the slug '{options['licensee']}'.")
+        licensee = licensee_named(options["licensee"])
         if options["action"] == "call":
             self._call(licensee, options["call_id"], options["talk"])
         else:
