@@ -149,5 +149,6 @@ def demo_history_ensure(*, licensee, stripe_base: str, origin: str) -> bool:
             clock.move_to(start + timedelta(days=1))
             luna = Advisor.objects.get(user__email=PAID_ADVISOR)
             _onboard(luna, stripe_base=stripe_base, account_id=account_id, origin=origin)
-        connection.set_schema_to_public()
+    # After the commit: its on-commit work (receipts) ran in the licensee's schema.
+    connection.set_schema_to_public()
     return True
