@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from callrix.errors import DomainError
+from kernel.errors import DomainError
 
 
 class BrandError(DomainError):

@@ -10,8 +10,8 @@ from django.db import connection
 from django_tenants.utils import schema_context
 
 from branding.models import Brand
-from callrix.generational_cache import GenerationalCache
-from callrix.money import exponent, format_minor
+from kernel.generational_cache import GenerationalCache
+from kernel.money import exponent, format_minor
 
 DEFAULT_PRIMARY = "#1f4e79"
 DEFAULT_ACCENT = "#9d2a5b"

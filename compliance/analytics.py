@@ -70,9 +70,9 @@ def content_security_policy(request: HttpRequest, base: str) -> str:
 
 
 def matomo_csp_allow(request: HttpRequest) -> None:
-    """For pages whose CSP comes from callrix.security's middleware: allow the Matomo origin
+    """For pages whose CSP comes from kernel.security's middleware: allow the Matomo origin
     when (and only when) the snippet is rendered for this request."""
-    from callrix.security import csp_allow
+    from kernel.security import csp_allow
 
     snippet = matomo_for(request)
     if snippet is not None:

@@ -12,11 +12,11 @@ from ninja import Query, Router, Schema
 from ninja.responses import Status
 from ninja.security import SessionAuth
 
-from callrix.throttling import LicenseeRateThrottle
 from compliance import links, selectors, services
 from compliance.register import REGISTER, ProcessingRegister
 from identity.auth import ADMIN_ROLES, TokenAuth
 from identity.errors import PermissionDenied
+from kernel.throttling import LicenseeRateThrottle
 
 admin_router = Router(tags=["admin"])
 platform_router = Router(tags=["privacy"])

@@ -26,7 +26,6 @@ from django.db.models import F, Sum
 from django.utils import timezone
 from django_tenants.utils import tenant_context
 
-from callrix.money import format_minor
 from compliance import privacy_requests
 from compliance.errors import (
     ErasureRefused,
@@ -38,6 +37,7 @@ from compliance.errors import (
 from compliance.models import PrivacyRequest
 from identity import tokens
 from identity.models import ConsentRecord, User
+from kernel.money import format_minor
 from tenant_apps.advisors.models import Advisor, Favorite
 from tenant_apps.calls.models import OPEN_STATUSES, Call, Review, SpendingCap
 from tenant_apps.notifications.models import Device, PushLog

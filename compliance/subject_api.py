@@ -9,11 +9,11 @@ from django.db import connection
 from ninja import Router, Schema
 from pydantic import Field
 
-from callrix.throttling import LicenseeRateThrottle
 from compliance import erasure, subject_access
 from identity import api as identity_api
 from identity.auth import TokenAuth
 from identity.models import ConsentRecord
+from kernel.throttling import LicenseeRateThrottle
 
 router = Router(tags=["privacy"])
 

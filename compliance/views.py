@@ -11,11 +11,11 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods
 
-from callrix.errors import DomainError
-from callrix.throttling import LicenseeRateThrottle
 from compliance import final_export as final_export_service
 from compliance.analytics import content_security_policy
 from compliance.register import REGISTER
+from kernel.errors import DomainError
+from kernel.throttling import LicenseeRateThrottle
 from shared_apps.privacy import selectors as policy_selectors
 
 # First party only: the page may load nothing but its own stylesheet from this host (and,

@@ -19,7 +19,7 @@ control_socket_disable = True
 logconfig_dict = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"json": {"()": "callrix.log_format.JsonLogFormatter"}},
+    "formatters": {"json": {"()": "kernel.log_format.JsonLogFormatter"}},
     "handlers": {
         "stdout": {
             "class": "logging.StreamHandler",

@@ -9,10 +9,10 @@ from ninja import Query, Router, Schema
 from ninja.responses import Status
 from pydantic import Field
 
-from callrix.throttling import LicenseeRateThrottle
 from identity import selectors, services, tokens
 from identity.auth import ADMIN_ROLES, TokenAuth
 from identity.models import ConsentRecord
+from kernel.throttling import LicenseeRateThrottle
 
 router = Router(tags=["auth"])
 

@@ -11,9 +11,9 @@ from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 
-from callrix.errors import DomainError
 from identity import services
 from identity.models import User
+from kernel.errors import DomainError
 
 
 class SignInForm(AuthenticationForm):

@@ -8,8 +8,8 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from callrix.errors import DomainError
 from compliance import erasure
+from kernel.errors import DomainError
 from tenants import lifecycle
 from tenants.models import Domain, Licensee, SpareSchema
 

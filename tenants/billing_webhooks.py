@@ -8,7 +8,7 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from callrix.errors import DomainError
+from kernel.errors import DomainError
 from shared_apps.billing import services as billing_services
 
 

@@ -8,7 +8,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 from django_tenants.utils import tenant_context
 
-from callrix.errors import DomainError
+from kernel.errors import DomainError
 from tenant_apps.calls import livekit_gateway
 from tenant_apps.calls import services as call_services
 from tenants.selectors import licensee_get_by_schema

@@ -9,7 +9,7 @@ from ninja import Router, Schema
 from ninja.responses import Status
 from pydantic import Field
 
-from callrix.throttling import LicenseeRateThrottle
+from kernel.throttling import LicenseeRateThrottle
 from shared_apps.billing import selectors as billing_selectors
 from tenants import addresses, signup
 

@@ -12,10 +12,10 @@ from django.template.response import TemplateResponse
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_http_methods
 
-from callrix.errors import DomainError
-from callrix.money import format_minor
-from callrix.throttling import LicenseeRateThrottle
 from compliance.analytics import matomo_csp_allow
+from kernel.errors import DomainError
+from kernel.money import format_minor
+from kernel.throttling import LicenseeRateThrottle
 from shared_apps.billing import selectors as billing_selectors
 from tenants import addresses, signup
 

@@ -11,7 +11,7 @@ from django.http import Http404
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, Throttled, ValidationError
 
-from callrix.errors import DomainError
+from kernel.errors import DomainError
 
 
 def _field_of(error: dict) -> str | None:

@@ -15,7 +15,7 @@ from django_tenants.utils import schema_context, tenant_context
 from branding import selectors as brand_selectors
 from branding import services as brand_services
 from callrix import crypto, embedded, offline
-from callrix.errors import DomainError
+from kernel.errors import DomainError
 from shared_apps.billing.models import Plan
 from tenant_apps.advisors.models import Advisor
 from tenant_apps.calls import services as call_services

@@ -128,7 +128,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "identity.lockout.LockoutMiddleware",
-    "callrix.security.ContentSecurityPolicyMiddleware",
+    "kernel.security.ContentSecurityPolicyMiddleware",
 ]
 ROOT_URLCONF = "callrix.urls_tenant"
 PUBLIC_SCHEMA_URLCONF = "callrix.urls_public"
@@ -308,7 +308,7 @@ LOGGING = {
     "disable_existing_loggers": False,
     # Production: one JSON object per line on stdout (Docker's journald driver keeps it for
     # the policy's 90 days); see callrix/log_format.py for what is left out.
-    "formatters": {"json": {"()": "callrix.log_format.JsonLogFormatter"}},
+    "formatters": {"json": {"()": "kernel.log_format.JsonLogFormatter"}},
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
@@ -366,7 +366,7 @@ MATOMO_SITE_ID = os.environ.get("MATOMO_SITE_ID", "")
 # Looks up the DNS TXT records that prove a custom domain (tenants.dns).
 DNS_RESOLVER = os.environ.get("DNS_RESOLVER", "tenants.dns.SystemResolver")
 
-# Content-Security-Policy (callrix.security): the app's own origin only. A page that needs
-# LiveKit or Stripe adds exactly those origins (callrix.security.csp_allow).
+# Content-Security-Policy (kernel.security): the app's own origin only. A page that needs
+# LiveKit or Stripe adds exactly those origins (kernel.security.csp_allow).
 STRIPE_JS_ORIGINS = ["https://js.stripe.com"]
 STRIPE_FRAME_ORIGINS = ["https://js.stripe.com", "https://hooks.stripe.com"]

@@ -10,7 +10,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.http import HttpResponse
 from django.template.response import TemplateResponse
 
-from callrix.errors import DomainError
+from kernel.errors import DomainError
 from shared_apps.accounts import selectors, services
 from shared_apps.accounts.models import AccountHolder
 

@@ -8,9 +8,9 @@ from datetime import datetime
 from ninja import Router, Schema
 from pydantic import Field
 
-from callrix.throttling import LicenseeRateThrottle
 from identity.auth import TokenAuth
 from identity.models import User
+from kernel.throttling import LicenseeRateThrottle
 from shared_apps.accounts import selectors, services
 from shared_apps.accounts.errors import AccountNotFound
 from shared_apps.accounts.models import AccountHolder

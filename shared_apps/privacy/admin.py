@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.contrib import admin, messages
 
-from callrix.errors import DomainError
+from kernel.errors import DomainError
 from shared_apps.billing.admin import ReadOnlyAdmin
 from shared_apps.privacy import services
 from shared_apps.privacy.models import PolicyChangeNotice, PolicyVersion

@@ -9,9 +9,9 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from callrix.money import format_minor
 from identity import services as identity_services
 from identity.models import User
+from kernel.money import format_minor
 from tenant_apps.advisors.errors import AdvisorEmailTaken, AdvisorNotFound, InvalidAdvisor
 from tenant_apps.advisors.models import Advisor, Favorite
 from tenant_apps.notifications.services import push_request

@@ -8,8 +8,8 @@ from ninja import Query, Router, Schema
 from ninja.responses import Status
 from pydantic import Field
 
-from callrix.throttling import LicenseeRateThrottle
 from identity.auth import ADVISOR_ROLES, END_USER_ROLES, TokenAuth
+from kernel.throttling import LicenseeRateThrottle
 from tenant_apps.calls import selectors, services
 from tenant_apps.calls.errors import CallNotFound
 from tenant_apps.calls.models import Call

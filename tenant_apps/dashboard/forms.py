@@ -9,8 +9,8 @@ from django import forms
 from django.db import connection
 from django.utils.translation import gettext_lazy as _
 
-from callrix.errors import DomainError
-from callrix.money import exponent
+from kernel.errors import DomainError
+from kernel.money import exponent
 from tenant_apps.advisors.models import Advisor
 from tenant_apps.calls.models import Call
 

@@ -19,9 +19,6 @@ from django.views.decorators.http import require_POST
 
 from branding import services as brand_services
 from branding.selectors import brand_for_licensee, brand_row_get
-from callrix.errors import DomainError
-from callrix.money import exponent
-from callrix.throttling import LicenseeRateThrottle
 from compliance import erasure, subject_access
 from compliance import links as export_links
 from compliance import selectors as export_selectors
@@ -30,6 +27,9 @@ from compliance.models import PrivacyRequest
 from identity import selectors as identity_selectors
 from identity import services as identity_services
 from identity.models import User
+from kernel.errors import DomainError
+from kernel.money import exponent
+from kernel.throttling import LicenseeRateThrottle
 from tenant_apps.advisors import selectors as advisor_selectors
 from tenant_apps.advisors import services as advisor_services
 from tenant_apps.dashboard import forms, selectors

@@ -7,8 +7,8 @@ import logging
 
 from django.db import transaction
 
-from callrix import crypto
 from identity.models import User
+from kernel import crypto
 from tenant_apps.notifications import fcm_gateway
 from tenant_apps.notifications.errors import InvalidDevice
 from tenant_apps.notifications.models import Device, FirebaseProject, PushLog

@@ -9,8 +9,8 @@ from ninja import Router, Schema
 from ninja.responses import Status
 from pydantic import Field
 
-from callrix.throttling import LicenseeRateThrottle
 from identity.auth import ADMIN_ROLES, END_USER_ROLES, TokenAuth
+from kernel.throttling import LicenseeRateThrottle
 from tenant_apps.payments import selectors, services
 from tenant_apps.payments.errors import TopUpNotFound
 

@@ -3,8 +3,8 @@ from __future__ import annotations
 from django.db import connection
 from django.db.models import QuerySet
 
-from callrix import crypto
-from callrix.money import format_minor
+from kernel import crypto
+from kernel.money import format_minor
 from tenant_apps.payments.models import StripeConnection, TopUp, TopUpPackage, TopUpPolicy
 
 

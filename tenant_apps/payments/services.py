@@ -11,9 +11,9 @@ from django.utils.translation import gettext as _
 
 from branding.mail import branded_email_send
 from branding.selectors import brand_current
-from callrix import crypto
-from callrix.money import format_minor
 from identity.models import User
+from kernel import crypto
+from kernel.money import format_minor
 from tenant_apps.payments import selectors, stripe_gateway
 from tenant_apps.payments.errors import (
     BadWebhook,

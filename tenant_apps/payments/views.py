@@ -7,7 +7,7 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from callrix.errors import DomainError
+from kernel.errors import DomainError
 from tenant_apps.payments import services
 from tenant_apps.payments.tasks import stripe_event_process
 

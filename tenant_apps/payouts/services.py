@@ -9,9 +9,9 @@ from datetime import UTC, datetime
 from django.db import connection, transaction
 from django.utils import timezone
 
-from callrix import crypto
-from callrix.money import format_minor
 from identity.models import User
+from kernel import crypto
+from kernel.money import format_minor
 from tenant_apps.advisors.errors import AdvisorNotFound
 from tenant_apps.advisors.models import Advisor
 from tenant_apps.payments import selectors as payment_selectors

@@ -20,7 +20,7 @@ from django.db import connection, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from callrix.money import format_minor
+from kernel.money import format_minor
 from tenant_apps.payments import stripe_gateway
 from tenant_apps.payments.errors import StripeUnavailable
 from tenant_apps.payouts.models import (

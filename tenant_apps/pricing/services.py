@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.db import transaction
 
-from callrix.errors import DomainError
+from kernel.errors import DomainError
 from tenant_apps.pricing.models import PricingPolicy
 from tenant_apps.pricing.selectors import policy_get
 

@@ -1,4 +1,4 @@
-from callrix.errors import DomainError
+from kernel.errors import DomainError
 
 
 class WalletError(DomainError):

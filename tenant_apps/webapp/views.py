@@ -19,14 +19,14 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods
 
-from callrix.errors import DomainError
-from callrix.money import exponent
-from callrix.security import csp_allow, livekit_origins
-from callrix.throttling import LicenseeRateThrottle
 from identity import selectors as identity_selectors
 from identity import services as identity_services
 from identity.auth import session_user
 from identity.models import ConsentRecord, User
+from kernel.errors import DomainError
+from kernel.money import exponent
+from kernel.security import csp_allow, livekit_origins
+from kernel.throttling import LicenseeRateThrottle
 from tenant_apps.advisors import selectors as advisor_selectors
 from tenant_apps.calls import livekit_gateway
 from tenant_apps.calls import selectors as call_selectors

@@ -19,7 +19,7 @@ from django.utils import timezone
 from django_tenants.utils import schema_context
 
 from callrix import production
-from callrix.log_format import JsonLogFormatter
+from kernel.log_format import JsonLogFormatter
 from tenants.models import Domain
 
 CALLRIX = str(Path(sys.executable).with_name("callrix"))

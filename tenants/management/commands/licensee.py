@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
 
-from callrix.errors import DomainError
+from kernel.errors import DomainError
 from tenants import addresses, selectors, services
 
 

@@ -11,7 +11,7 @@ from django_tenants.utils import tenant_context
 
 from callrix import crypto, offline
 from callrix.demo import DEMO_SLUG
-from callrix.money import format_minor
+from kernel.money import format_minor
 from tenant_apps.calls.models import Call
 from tenant_apps.calls.services import identity_of
 from tenant_apps.payments.models import StripeConnection, TopUp

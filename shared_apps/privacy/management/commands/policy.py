@@ -8,7 +8,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 
-from callrix.errors import DomainError
+from kernel.errors import DomainError
 from shared_apps.privacy import selectors, services
 
 
