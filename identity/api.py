@@ -198,7 +198,7 @@ def verify_email_resend(request):
     return Status(202, {"detail": "We have sent a new confirmation link."})
 
 
-# GET and PATCH /me are mounted by compliance.subject_api, beside DELETE /me (erasure):
+# GET and PATCH /me are mounted by compliance.licensee.subject_api, beside DELETE /me (erasure):
 # django-ninja serves one path from one router only.
 def me(request):
     return _me(request.auth)

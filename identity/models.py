@@ -78,7 +78,7 @@ class User(AbstractBaseUser, PermissionsMixin):
     processing_restricted = models.BooleanField(default=False)
     objects_to_marketing = models.BooleanField(default=False)
     objects_to_analytics = models.BooleanField(default=False)
-    # Set when the account was erased (pseudonymised in place, see compliance.erasure).
+    # Set when the account was erased (pseudonymised in place, see compliance.licensee.erasure).
     erased_at = models.DateTimeField(null=True, blank=True)
 
     objects = UserManager()

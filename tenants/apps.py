@@ -6,4 +6,4 @@ class TenantsConfig(AppConfig):
     verbose_name = "Licensees"
 
     def ready(self) -> None:
-        from tenants import signals, usage  # noqa: F401  (receivers: host cache, usage data)
+        from tenants import signals  # noqa: F401  (receivers: the host cache)

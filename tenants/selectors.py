@@ -76,3 +76,8 @@ def custom_domain_counts() -> dict[str, int]:
         custom = Domain.objects.filter(is_primary=False)
         verified = custom.filter(verified_at__isnull=False).count()
         return {"verified": verified, "unverified": custom.count() - verified}
+
+
+def licensee_list_serving() -> QuerySet[Licensee]:
+    """Licensees still under contract (every status but terminated)."""
+    return Licensee.objects.exclude(status=Licensee.Status.TERMINATED)

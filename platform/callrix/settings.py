@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import sys
 from datetime import timedelta
@@ -64,6 +65,13 @@ DATABASES = {"default": _database_from_url(os.environ["DATABASE_URL"])}
 DATABASE_ROUTERS = ["django_tenants.routers.TenantSyncRouter"]
 REDIS_URL = os.environ["REDIS_URL"]
 
+
+def _demo_app() -> list[str]:
+    """The demo (`callrix demo`, `callrix sandbox …`) where it is installed; the production
+    image leaves it out."""
+    return ["demo"] if importlib.util.find_spec("demo") else []
+
+
 SHARED_APPS = [
     "tenants",  # first: its `migrate` command (all schemas + spare pool) wins
     "django_tenants",
@@ -86,6 +94,11 @@ SHARED_APPS = [
     "shared_apps.billing",
     "branding",
     "shared_apps.privacy",
+    "shared_apps.licensing",
+    "shared_apps.website",
+    "compliance.callrix",
+    "callrix",
+    *_demo_app(),
 ]
 TENANT_APPS = [
     "django.contrib.contenttypes",
@@ -103,7 +116,7 @@ TENANT_APPS = [
     "tenant_apps.payouts",
     "tenant_apps.webapp",
     "tenant_apps.dashboard",
-    "compliance",
+    "compliance.licensee",
 ]
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
 
@@ -146,7 +159,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
                 "branding.context_processors.brand",
-                "compliance.analytics.analytics",
+                "shared_apps.website.analytics.analytics",
             ],
         },
     },
@@ -359,8 +372,8 @@ CALLRIX_STRIPE_WEBHOOK_SECRET = os.environ.get("CALLRIX_STRIPE_WEBHOOK_SECRET", 
 BILLING_AUTOMATIC_TAX = os.environ.get("BILLING_AUTOMATIC_TAX", "1") == "1"
 # Days a licensee stays `past_due` after a failed payment before it is suspended.
 DUNNING_GRACE_DAYS = int(os.environ.get("DUNNING_GRACE_DAYS", "14"))
-# Callrix's self-hosted Matomo (compliance.analytics), on the public host only: its base URL
-# and site id; unset = no analytics snippet at all.
+# Callrix's self-hosted Matomo (shared_apps.website.analytics), on the public host only: its
+# base URL and site id; unset = no analytics snippet at all.
 MATOMO_URL = os.environ.get("MATOMO_URL", "")
 MATOMO_SITE_ID = os.environ.get("MATOMO_SITE_ID", "")
 # Looks up the DNS TXT records that prove a custom domain (tenants.dns).

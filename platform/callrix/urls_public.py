@@ -4,15 +4,15 @@ from django.contrib import admin
 from django.urls import path
 
 from callrix.api import build_api
-from compliance import views as compliance_views
-from compliance.api import platform_router as compliance_router
+from compliance.callrix import views as compliance_views
+from compliance.callrix.api import platform_router as compliance_router
 from identity.api import platform_router as identity_router
 from shared_apps.accounts.api import router as account_router
-from tenants import site_views
+from shared_apps.licensing.api import router as signup_router
+from shared_apps.licensing.webhooks import billing_stripe_webhook
+from shared_apps.website import views as site_views
+from tenant_apps.calls.livekit_webhooks import livekit_webhook
 from tenants.api import platform_router
-from tenants.billing_webhooks import billing_stripe_webhook
-from tenants.livekit_webhooks import livekit_webhook
-from tenants.signup_api import router as signup_router
 
 api = build_api(title="Callrix platform API", urls_namespace="platform_api")
 api.add_router("", platform_router)

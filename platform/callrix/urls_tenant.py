@@ -4,11 +4,11 @@ from django.urls import include, path
 from django.views.i18n import set_language
 
 from branding import views as brand_views
-from branding.api import router as branding_router
+from tenant_apps.webapp.api import router as branding_router
 from callrix.api import build_api
-from compliance.api import admin_router as compliance_admin_router
-from compliance.request_api import router as privacy_requests_router
-from compliance.subject_api import router as subject_router
+from compliance.licensee.api import admin_router as compliance_admin_router
+from compliance.licensee.request_api import router as privacy_requests_router
+from compliance.licensee.subject_api import router as subject_router
 from identity import views as identity_views
 from identity.api import admin_router as identity_admin_router
 from identity.api import router as identity_router

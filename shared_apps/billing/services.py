@@ -124,7 +124,8 @@ def signup_validate(
     plan: str,
 ) -> SignupForm:
     """Check every field, in the order of the form, naming the first one that is wrong.
-    The slug comes checked by the caller (`tenants.signup`), which knows licensees' slugs."""
+    The slug comes checked by the caller (`shared_apps.licensing.signup`), which knows
+    licensees' slugs."""
     with schema_context("public"):
         company = _required(company, "company", "The company name")
         full_name = _required(full_name, "full_name", "Your full name")

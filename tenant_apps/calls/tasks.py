@@ -1,6 +1,8 @@
 import dramatiq
+from django_tenants.utils import tenant_context
 
 from tenant_apps.calls import livekit_gateway, services
+from tenants import bridge
 
 
 @dramatiq.actor(queue_name="calls", max_retries=3)
@@ -31,3 +33,11 @@ def call_in_call_event(room_name: str, identity: str, payload: dict) -> None:
     livekit_gateway.room_send_data(
         name=room_name, payload=payload, topic="callrix", identities=[identity]
     )
+
+
+@dramatiq.actor(queue_name="maintenance", max_retries=0)
+def calls_reconcile_all() -> None:
+    """Queue each serving licensee's call reconciler, in its own schema."""
+    for licensee in bridge.licensee_list_serving():
+        with tenant_context(licensee):
+            calls_reconcile.send()

@@ -4,7 +4,7 @@ from django.db import connection, transaction
 
 from identity.models import User
 from tenant_apps.dashboard.models import AuditEntry
-from tenant_apps.dashboard.signals import admin_action_committed
+from tenants.bridge import admin_action_committed
 
 
 def audit_record(

@@ -19,11 +19,11 @@ from django.views.decorators.http import require_POST
 
 from branding import services as brand_services
 from branding.selectors import brand_for_licensee, brand_row_get
-from compliance import erasure, subject_access
-from compliance import links as export_links
-from compliance import selectors as export_selectors
-from compliance import services as export_services
-from compliance.models import PrivacyRequest
+from compliance.licensee import erasure, subject_access
+from compliance.licensee import links as export_links
+from compliance.licensee import selectors as export_selectors
+from compliance.licensee import services as export_services
+from compliance.licensee.models import PrivacyRequest
 from identity import selectors as identity_selectors
 from identity import services as identity_services
 from identity.models import User
@@ -46,7 +46,7 @@ from tenant_apps.payouts.models import Payout
 from tenant_apps.pricing import services as pricing_services
 from tenant_apps.pricing.selectors import policy_get
 from tenant_apps.wallets import selectors as wallet_selectors
-from tenants import domains as domain_services
+from tenants import bridge as domain_services
 
 PAGE_SIZE = 50
 

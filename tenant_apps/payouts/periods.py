@@ -28,5 +28,5 @@ def next_period_start(schedule: str, moment: datetime) -> datetime:
 
 
 def next_hour(moment: datetime) -> datetime:
-    """When the hourly scheduler next looks (see `tenants.scheduler.schedule`)."""
+    """When the hourly scheduler next looks (see `callrix.schedule`)."""
     return moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.db import connection
-from django.db.models import QuerySet
+from django.db.models import QuerySet, Sum
 
 from tenant_apps.wallets.models import AccountKind, LedgerAccount, LedgerEntry
 from tenant_apps.wallets.services import licensee_currency
@@ -84,3 +85,12 @@ def ledger_verify() -> list[str]:
         )
         breaches += [f"account {aid} ({kind}) has balance {bal}" for aid, kind, bal in cursor]
     return breaches
+
+
+def callrix_fee_minor(*, start: datetime, end: datetime) -> int:
+    """What the ledger moved into Callrix's fee account in [start, end): the calls'
+    settlements, net of anything taken back."""
+    total = LedgerEntry.objects.filter(
+        account__kind=AccountKind.CALLRIX_FEE, created_at__gte=start, created_at__lt=end
+    ).aggregate(total=Sum("amount_minor"))["total"]
+    return total or 0

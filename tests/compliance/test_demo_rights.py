@@ -9,8 +9,8 @@ import pytest
 from django.core.management import call_command
 from django_tenants.utils import tenant_context
 
-from callrix.demo import DEMO_PASSWORD, demo_ensure
-from compliance.models import PrivacyRequest
+from compliance.licensee.models import PrivacyRequest
+from demo.aurora import DEMO_PASSWORD, demo_ensure
 from identity.models import User
 from tenants import selectors
 

@@ -12,7 +12,7 @@ from django.core.management import call_command
 from django.db import connection
 from django_tenants.utils import schema_context
 
-from compliance.models import PrivacyRequest
+from compliance.licensee.models import PrivacyRequest
 from identity.models import ConsentRecord, User
 from tenant_apps.advisors.models import Favorite
 from tenant_apps.calls import services as call_services

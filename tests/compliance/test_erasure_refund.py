@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from django_tenants.utils import schema_context
 
-from compliance.models import PrivacyRequest
+from compliance.licensee.models import PrivacyRequest
 from tenant_apps.payments.models import Refund
 from tenant_apps.wallets import selectors as wallet_selectors
 from tests.factories import PASSWORD

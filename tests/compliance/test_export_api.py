@@ -13,9 +13,9 @@ from django.core.cache import cache
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
-from compliance import links, services, storage
-from compliance.models import TenantExport
-from compliance.selectors import progress_cache_key
+from compliance.licensee import links, services, storage
+from compliance.licensee.models import TenantExport
+from compliance.licensee.selectors import progress_cache_key
 from tests.compliance.conftest import archive_files, archive_manifest
 from tests.factories import PASSWORD
 

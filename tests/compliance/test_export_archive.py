@@ -13,10 +13,10 @@ import pytest
 from django.db import connection
 from django_tenants.utils import schema_context
 
-from compliance import selectors, services, storage
-from compliance.archive import archive_write
-from compliance.export_scope import export_plan, schema_tables
-from compliance.models import TenantExport
+from compliance.licensee import selectors, services, storage
+from compliance.licensee.archive import archive_write
+from compliance.licensee.export_scope import export_plan, schema_tables
+from compliance.licensee.models import TenantExport
 from identity.models import User
 from tenant_apps.advisors.models import Advisor
 from tests.compliance.conftest import archive_files, archive_manifest

@@ -15,13 +15,13 @@ from django.utils import timezone
 from django_tenants.utils import schema_context
 from dramatiq import Worker
 
-from compliance import selectors, services, storage
-from compliance.archive import archive_write
-from compliance.export_scope import export_plan
-from compliance.models import TenantExport
+from callrix.schedule import schedule
+from compliance.callrix.tasks import retention_run_all
+from compliance.licensee import selectors, services, storage
+from compliance.licensee.archive import archive_write
+from compliance.licensee.export_scope import export_plan
+from compliance.licensee.models import TenantExport
 from identity.models import User
-from tenants.scheduler import schedule
-from tenants.tasks import retention_run_all
 from tests.compliance.conftest import archive_files, archive_manifest
 from tests.factories import worker_stop
 
@@ -68,9 +68,9 @@ def test_a_real_worker_writes_the_archive_an_admin_asked_for(
 
 
 def test_the_scheduler_runs_the_cleanup_daily():
-    # Expiring exports is one of the retention rules (compliance.retention).
+    # Expiring exports is one of the retention rules (compliance.callrix.retention).
     jobs = {job.actor_path: job.every_seconds for job in schedule()}
-    assert jobs["tenants.tasks.retention_run_all"] == 24 * 3600
+    assert jobs["compliance.callrix.tasks.retention_run_all"] == 24 * 3600
 
 
 @pytest.mark.django_db

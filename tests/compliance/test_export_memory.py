@@ -9,8 +9,8 @@ import tracemalloc
 from django.db import connection
 from django_tenants.utils import tenant_context
 
-from compliance import services
-from compliance.models import TenantExport
+from compliance.licensee import services
+from compliance.licensee.models import TenantExport
 from tenant_apps.wallets.models import AccountKind, LedgerAccount
 
 SMALL, LARGE = 20_000, 200_000

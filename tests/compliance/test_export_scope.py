@@ -10,16 +10,16 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 from django_tenants.utils import schema_context
 
-from compliance import services
-from compliance.errors import ExportScopeIncomplete
-from compliance.export_scope import (
+from compliance.licensee import services
+from compliance.licensee.errors import ExportScopeIncomplete
+from compliance.licensee.export_scope import (
     EXCLUDED_TABLES,
     EXPORTED_TABLES,
     export_plan,
     schema_tables,
     tables_undecided,
 )
-from compliance.models import TenantExport
+from compliance.licensee.models import TenantExport
 
 pytestmark = pytest.mark.django_db
 

@@ -16,9 +16,9 @@ from django.test import TestCase
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
-from compliance import final_export
-from compliance.models import TenantExport
-from tenants import lifecycle
+from compliance.callrix import final_export
+from compliance.licensee.models import TenantExport
+from shared_apps.licensing import lifecycle
 from tests.compliance.conftest import archive_files, archive_manifest
 from tests.factories import PASSWORD, licensee_make
 

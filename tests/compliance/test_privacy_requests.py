@@ -12,8 +12,8 @@ from django.db import connection
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
-from compliance import erasure
-from compliance.models import PrivacyRequest
+from compliance.licensee import erasure
+from compliance.licensee.models import PrivacyRequest
 from identity.models import User
 from tenant_apps.pricing.services import policy_update
 from tenant_apps.wallets.models import AccountKind

@@ -11,7 +11,7 @@ import tomllib
 from collections.abc import Iterator
 from pathlib import Path
 
-from compliance.register import REGISTER
+from compliance.callrix.register import REGISTER
 
 # `sandboxes` is left out: local stand-ins for the providers, never deployed.
 PRODUCT_PACKAGES = (
@@ -81,7 +81,7 @@ NETWORK_CLIENTS = (
 # personal data to anyone the register should list.
 NETWORK_MODULES_OUTSIDE_GATEWAYS = {
     "callrix.embedded": "the embedded PostgreSQL and Redis, over unix sockets on this machine",
-    "callrix.offline": "the local sandboxes the demo starts on 127.0.0.1",
+    "demo.offline": "the local sandboxes the demo starts on 127.0.0.1",
     "tenants.dns": "TXT look-ups of a licensee's own domain at the machine's resolvers "
     "(Hetzner's in production): public DNS records, nothing personal",
 }

@@ -9,7 +9,7 @@ from html.parser import HTMLParser
 import pytest
 from django.apps import apps
 
-from compliance.register import REGISTER
+from compliance.callrix.register import REGISTER
 
 pytestmark = pytest.mark.django_db
 

@@ -6,7 +6,7 @@ import pytest
 from django.db import connection
 from django_tenants.utils import schema_context
 
-from compliance.models import PrivacyRequest
+from compliance.licensee.models import PrivacyRequest
 from identity.models import User
 from tenant_apps.advisors.models import Favorite
 from tenant_apps.notifications import services as push_services

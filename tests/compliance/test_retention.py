@@ -17,8 +17,10 @@ from django.utils import timezone
 from django_tenants.utils import schema_context
 from ninja_jwt.token_blacklist.models import OutstandingToken
 
-from compliance import retention, storage
-from compliance.models import TenantExport
+from callrix.schedule import schedule
+from compliance.callrix import retention
+from compliance.licensee import storage
+from compliance.licensee.models import TenantExport
 from identity.models import User
 from shared_apps.accounts.models import AccountHolder
 from shared_apps.billing.models import (
@@ -32,10 +34,10 @@ from shared_apps.billing.models import (
     SupportRequest,
 )
 from shared_apps.billing.services import invoice_retain_until
+from shared_apps.licensing import lifecycle
 from shared_apps.usage.models import AdminLogin
-from tenants import lifecycle, selectors
+from tenants import selectors
 from tenants.models import Domain, Licensee
-from tenants.scheduler import schedule
 from tests.factories import licensee_make
 
 pytestmark = pytest.mark.django_db
@@ -473,4 +475,4 @@ def test_the_dry_run_reports_every_rule_and_changes_nothing(closed, alpha):
 
 def test_retention_runs_daily_from_the_scheduler():
     jobs = {job.actor_path: job.every_seconds for job in schedule()}
-    assert jobs["tenants.tasks.retention_run_all"] == 24 * 3600
+    assert jobs["compliance.callrix.tasks.retention_run_all"] == 24 * 3600

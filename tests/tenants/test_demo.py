@@ -11,7 +11,7 @@ from django.db import connection
 from django.utils import timezone
 from django_tenants.utils import schema_context, tenant_context
 
-from callrix.demo import (
+from demo.aurora import (
     DEMO_ADVISORS,
     DEMO_PEOPLE,
     demo_callrix_billing,
@@ -20,7 +20,7 @@ from callrix.demo import (
     demo_stripe_connect,
     demo_uses_stripe_sandbox,
 )
-from callrix.demo_history import HISTORY_CALLERS, PAID_ADVISOR, demo_history_ensure
+from demo.history import HISTORY_CALLERS, PAID_ADVISOR, demo_history_ensure
 from identity.models import User
 from shared_apps.billing.models import Plan
 from tenant_apps.advisors.models import Advisor

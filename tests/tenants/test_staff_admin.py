@@ -11,11 +11,12 @@ from django.core import mail
 from django.test import TestCase
 from django_tenants.utils import schema_context
 
-from compliance.models import PrivacyRequest
+from compliance.licensee.models import PrivacyRequest
 from identity.models import User
 from shared_apps.accounts.models import AccountHolder
 from shared_apps.billing.models import LicenseeUsage, Plan, StaffNote, SupportRequest
-from tenants import lifecycle, selectors
+from shared_apps.licensing import lifecycle
+from tenants import selectors
 from tenants.models import Licensee
 from tests.factories import PASSWORD, licensee_make
 

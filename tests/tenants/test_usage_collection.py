@@ -12,12 +12,12 @@ from django.db import connection
 from django.utils import timezone
 from django_tenants.utils import tenant_context
 
+from callrix.schedule import schedule
 from identity.models import User
 from shared_apps.billing.models import LicenseeUsage
+from shared_apps.usage import metering
 from tenant_apps.advisors.models import Advisor
 from tenant_apps.calls.models import Call
-from tenants import metering
-from tenants.scheduler import schedule
 
 pytestmark = pytest.mark.django_db
 
@@ -130,5 +130,5 @@ def test_the_command_collects_a_given_day(people, alpha):
 def test_the_usage_and_dunning_jobs_are_scheduled_daily():
     jobs = {job.actor_path: job.every_seconds for job in schedule()}
 
-    assert jobs["tenants.tasks.usage_collect_all"] == 86_400
-    assert jobs["tenants.tasks.dunning_run_all"] == 86_400
+    assert jobs["shared_apps.usage.tasks.usage_collect_all"] == 86_400
+    assert jobs["shared_apps.licensing.tasks.dunning_run_all"] == 86_400

@@ -15,7 +15,7 @@ from identity.models import User
 from shared_apps.accounts.models import AccountHolder
 from shared_apps.billing.models import Invoice, Plan, Subscription, SupportRequest
 from shared_apps.billing.services import invoice_retain_until
-from tenants import lifecycle
+from shared_apps.licensing import lifecycle
 from tests.factories import PASSWORD, licensee_make
 
 pytestmark = pytest.mark.django_db

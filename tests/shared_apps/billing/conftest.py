@@ -7,7 +7,7 @@ from django.test import Client, TestCase
 from django_tenants.utils import schema_context
 
 from shared_apps.billing.models import Plan
-from tenants import dunning
+from shared_apps.licensing import dunning
 from tests.factories import PASSWORD
 
 

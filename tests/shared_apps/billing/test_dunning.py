@@ -17,7 +17,7 @@ from django.utils import timezone
 from django_tenants.utils import schema_context
 
 from shared_apps.billing.models import Subscription
-from tenants import dunning, lifecycle
+from shared_apps.licensing import dunning, lifecycle
 from tenants.models import Licensee
 
 pytestmark = pytest.mark.django_db

@@ -15,10 +15,10 @@ from django.utils import timezone
 from django_tenants.utils import tenant_context
 
 from shared_apps.billing.models import Invoice, RevenueShareReport
+from shared_apps.usage import metering
 from tenant_apps.wallets import selectors as wallet_selectors
 from tenant_apps.wallets.models import AccountKind
 from tenant_apps.wallets.services import Leg, account_for, ledger_post
-from tenants import metering
 from tenants.models import Licensee
 
 pytestmark = pytest.mark.django_db

@@ -10,8 +10,8 @@ from django.core import signing
 from django_tenants.utils import schema_context
 
 from shared_apps.accounts.models import AccountHolder
+from shared_apps.website.views import STATUS_SALT
 from tenants.models import Licensee
-from tenants.site_views import STATUS_SALT
 from tests.factories import PASSWORD
 
 pytestmark = pytest.mark.django_db

@@ -15,7 +15,7 @@ from sandboxes.stripe_sandbox import sign
 from shared_apps.billing.errors import EventNotApplicable
 from shared_apps.billing.models import BillingEvent, Invoice, Subscription
 from shared_apps.billing.services import invoice_retain_until
-from tenants import dunning
+from shared_apps.licensing import dunning
 
 pytestmark = pytest.mark.django_db
 

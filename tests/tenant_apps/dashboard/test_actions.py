@@ -10,7 +10,7 @@ import pytest
 from django_tenants.utils import schema_context
 from PIL import Image
 
-from compliance.models import PrivacyRequest
+from compliance.licensee.models import PrivacyRequest
 from identity.models import User
 from shared_apps.usage.models import AdminActionCount
 from tenant_apps.advisors.models import Advisor

@@ -42,9 +42,9 @@ def test_payouts_run_refuses_an_unknown_licensee():
 
 
 def test_the_scheduler_queues_payouts_hourly():
-    from tenants.scheduler import schedule
+    from callrix.schedule import schedule
 
     assert any(
-        job.actor_path == "tenants.tasks.payouts_run_all" and job.every_seconds == 3600
+        job.actor_path == "tenant_apps.payouts.tasks.payouts_run_all" and job.every_seconds == 3600
         for job in schedule()
     )

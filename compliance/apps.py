@@ -1,7 +1,0 @@
-from django.apps import AppConfig
-
-
-class ComplianceConfig(AppConfig):
-    name = "compliance"
-    label = "compliance"
-    verbose_name = "Compliance"

@@ -1,0 +1,137 @@
+"""Licensee sign-up and the plans on offer, on the public host's platform API."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from ninja import Router, Schema
+from ninja.responses import Status
+from pydantic import Field
+
+from kernel.throttling import LicenseeRateThrottle
+from shared_apps.billing import selectors as billing_selectors
+from shared_apps.licensing import signup
+from tenants import addresses
+
+router = Router(tags=["signup"])
+
+
+class BillingAddressIn(Schema):
+    line1: str = Field(max_length=200)
+    line2: str = Field(default="", max_length=200)
+    city: str = Field(max_length=100)
+    postal_code: str = Field(max_length=20)
+    country: str = Field(max_length=100)
+
+
+class SignupIn(Schema):
+    slug: str = Field(max_length=100)
+    company: str = Field(max_length=200)
+    full_name: str = Field(max_length=200)
+    email: str = Field(max_length=254)
+    phone: str = Field(default="", max_length=40)
+    password: str = Field(max_length=128)
+    billing_address: BillingAddressIn
+    plan: str = Field(max_length=40)
+
+
+class PlanOut(Schema):
+    code: str
+    name: str
+    monthly_fee_minor: int
+    currency: str
+    included_advisors: int
+    included_minutes: int
+    revenue_share_bps: int
+    trial_days: int
+
+
+class SubscriptionOut(Schema):
+    id: str
+    status: str
+    plan: str
+    trial_end: datetime | None
+
+
+class LicenseeOut(Schema):
+    slug: str
+    status: str
+    url: str
+
+
+class InvoiceOut(Schema):
+    id: str
+    number: str
+    status: str
+    amount_due_minor: int
+    currency: str
+    hosted_invoice_url: str
+
+
+class SignupOut(Schema):
+    next_step: Literal["pay", "ready"]
+    subscription: SubscriptionOut
+    licensee: LicenseeOut | None
+    invoice: InvoiceOut | None
+    # Confirms the first payment with Stripe.js; or pay on the invoice's hosted page.
+    client_secret: str | None
+
+
+@router.get("/plans", response=list[PlanOut], auth=None)
+def plan_list(request):
+    return list(billing_selectors.plan_list_active())
+
+
+@router.post(
+    "/signup",
+    response={201: SignupOut},
+    auth=None,
+    throttle=[LicenseeRateThrottle("signup")],
+)
+def signup_create(request, payload: SignupIn):
+    result = signup.licensee_signup(
+        slug=payload.slug,
+        company=payload.company,
+        full_name=payload.full_name,
+        email=payload.email,
+        phone=payload.phone,
+        password=payload.password,
+        billing_address=payload.billing_address.model_dump(),
+        plan=payload.plan,
+    )
+    subscription, licensee, invoice = result.subscription, result.licensee, result.invoice
+    return Status(
+        201,
+        {
+            "next_step": "pay" if result.awaiting_payment else "ready",
+            "subscription": {
+                "id": subscription.stripe_subscription_id,
+                "status": subscription.status,
+                "plan": subscription.plan.code,
+                "trial_end": subscription.trial_end,
+            },
+            "licensee": (
+                {
+                    "slug": licensee.slug,
+                    "status": licensee.status,
+                    "url": f"{addresses.licensee_origin(licensee.slug)}/",
+                }
+                if licensee
+                else None
+            ),
+            "invoice": (
+                {
+                    "id": invoice.id,
+                    "number": invoice.number,
+                    "status": invoice.status,
+                    "amount_due_minor": invoice.amount_due_minor,
+                    "currency": invoice.currency,
+                    "hosted_invoice_url": invoice.hosted_invoice_url,
+                }
+                if invoice
+                else None
+            ),
+            "client_secret": (invoice.client_secret or None) if result.awaiting_payment else None,
+        },
+    )

@@ -1,0 +1,63 @@
+"""Bridge: what Callrix staff do to a licensee — suspend, reactivate, terminate — with what
+must go with it on the billing side (the Stripe subscription, the dunning flag, the e-mails)."""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django_tenants.utils import schema_context
+
+from shared_apps.billing import selectors as billing_selectors
+from shared_apps.billing import services as billing_services
+from shared_apps.billing.tasks import subscription_cancel
+from shared_apps.licensing import notices
+from tenants import hooks, selectors, services
+from tenants.errors import LicenseeNotFound
+from tenants.models import Licensee
+
+
+def _forget_dunning(licensee: Licensee) -> None:
+    # A staff decision replaces a suspension for non-payment: a later payment must not undo it.
+    subscription = billing_selectors.subscription_for_licensee(licensee_id=licensee.pk)
+    if subscription is not None and subscription.dunning_suspended_at is not None:
+        billing_services.subscription_mark_dunning_suspended(
+            subscription=subscription, suspended=False
+        )
+
+
+def licensee_suspend_by_staff(*, slug: str) -> Licensee:
+    """Stop serving the licensee's hosts (403); its data stays untouched."""
+    with schema_context("public"), transaction.atomic():
+        licensee = services.licensee_suspend(slug=slug)
+        _forget_dunning(licensee)
+    return licensee
+
+
+def licensee_reactivate_by_staff(*, slug: str) -> Licensee:
+    with schema_context("public"), transaction.atomic():
+        licensee = services.licensee_reactivate(slug=slug)
+        _forget_dunning(licensee)
+    return licensee
+
+
+def licensee_terminate(*, slug: str) -> Licensee:
+    """End a licensee's contract. Its hosts answer 410 at once; its owner is offered a final
+    export of the data (a job writes it and e-mails them the link,
+    `compliance.callrix.final_export`); its Stripe subscription is cancelled. Its schema stays
+    for 30 days for that export — the compliance retention job drops it after
+    `data_retained_until` — and its invoices stay 7 years (privacy policy §7)."""
+    with schema_context("public"):
+        current = selectors.licensee_get_by_slug(slug=slug)
+        if current is None:
+            raise LicenseeNotFound(f"No licensee with the slug '{slug}'.", field="slug")
+        if current.status == Licensee.Status.TERMINATED:
+            return current
+        recipients = notices.owner_emails(current)
+        with transaction.atomic():
+            licensee = services.licensee_set_status(slug=slug, status=Licensee.Status.TERMINATED)
+            subscription = billing_selectors.subscription_for_licensee(licensee_id=licensee.pk)
+            if subscription is not None and not subscription.has_ended:
+                transaction.on_commit(lambda: subscription_cancel.send(subscription.pk))
+            transaction.on_commit(lambda: notices.terminated(licensee, recipients))
+            # The final export (compliance) is queued on commit by its receiver.
+            hooks.licensee_terminated.send(sender=Licensee, licensee=licensee)
+    return licensee
