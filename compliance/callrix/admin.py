@@ -1,5 +1,6 @@
-"""Compliance's action in the staff admin: flag an account at a licensee as a minor's, which
-erases it at once and records it in that licensee's privacy request log."""
+"""Compliance in the staff admin: account holders' rights (export, erasure) and flagging an
+account at a licensee as a minor's, which erases it at once and records it in that
+licensee's privacy request log."""
 
 from django import forms
 from django.contrib import admin
@@ -8,6 +9,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
+from compliance.callrix import account_admin  # noqa: F401  (account holders' rights)
 from compliance.licensee import erasure
 from kernel.errors import DomainError
 from shared_apps.licensing.admin import LicenseeAdmin

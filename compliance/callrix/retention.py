@@ -29,9 +29,9 @@ from django.utils import timezone
 from django_tenants.utils import schema_context, tenant_context
 from ninja_jwt.token_blacklist.models import OutstandingToken
 
+from compliance.callrix import account_rights as account_services
 from compliance.licensee import services as export_services
 from compliance.licensee.models import TenantExport
-from shared_apps.accounts import services as account_services
 from shared_apps.accounts.errors import ErasureRefused
 from shared_apps.accounts.models import AccountHolder
 from shared_apps.billing.models import (

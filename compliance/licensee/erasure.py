@@ -46,7 +46,8 @@ from tenant_apps.payouts.models import Payout
 from tenant_apps.pricing.models import PricingPolicy
 from tenant_apps.pricing.selectors import policy_get
 from tenant_apps.wallets.models import AccountKind, LedgerAccount
-from tenant_apps.wallets.services import Leg, account_for, ledger_post, licensee_currency
+from tenant_apps.wallets.selectors import licensee_currency
+from tenant_apps.wallets.services import Leg, account_for, ledger_post
 
 ERASED_DISPLAY_NAME = "Former user"
 # A card payment started this recently may still succeed; older pending ones were abandoned.

@@ -5,9 +5,9 @@ from django.urls import path
 
 from callrix.api import build_api
 from compliance.callrix import views as compliance_views
+from compliance.callrix.account_api import router as account_router
 from compliance.callrix.api import platform_router as compliance_router
 from identity.api import platform_router as identity_router
-from shared_apps.accounts.api import router as account_router
 from shared_apps.licensing.api import router as signup_router
 from shared_apps.licensing.webhooks import billing_stripe_webhook
 from shared_apps.website import views as site_views

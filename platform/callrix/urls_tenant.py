@@ -4,7 +4,6 @@ from django.urls import include, path
 from django.views.i18n import set_language
 
 from branding import views as brand_views
-from tenant_apps.webapp.api import router as branding_router
 from callrix.api import build_api
 from compliance.licensee.api import admin_router as compliance_admin_router
 from compliance.licensee.request_api import router as privacy_requests_router
@@ -26,6 +25,7 @@ from tenant_apps.payouts.api import advisor_router as payouts_advisor_router
 from tenant_apps.pricing.api import router as pricing_router
 from tenant_apps.wallets.api import router as wallet_router
 from tenant_apps.webapp import views as webapp_views
+from tenant_apps.webapp.api import router as branding_router
 from tenants.api import licensee_router
 from tenants.domains_api import router as domains_router
 

@@ -14,7 +14,7 @@ from branding.selectors import brand_current
 from identity.models import User
 from kernel import crypto
 from kernel.money import format_minor
-from tenant_apps.payments import selectors, stripe_gateway
+from tenant_apps.payments import connect_events, selectors, stripe_gateway
 from tenant_apps.payments.errors import (
     BadWebhook,
     InvalidStripeKeys,
@@ -33,10 +33,10 @@ from tenant_apps.payments.models import (
     TopUpPackage,
     TopUpPolicy,
 )
-from tenant_apps.payouts import services as payout_services
 from tenant_apps.wallets.errors import InvalidAmount
 from tenant_apps.wallets.models import AccountKind, LedgerAccount
-from tenant_apps.wallets.services import Leg, account_for, ledger_post, licensee_currency
+from tenant_apps.wallets.selectors import licensee_currency
+from tenant_apps.wallets.services import Leg, account_for, ledger_post
 
 logger = logging.getLogger(__name__)
 
@@ -391,12 +391,9 @@ def _handle(event: StripeEvent) -> str:
         return _dispute_closed(topup, obj)
     # Connect: advisors' Express accounts and the transfers that pay them (`transfer.created`
     # needs nothing: a payout is marked paid from Stripe's reply to the transfer itself).
-    if kind == "account.updated":
-        return payout_services.payout_account_sync(
-            account=obj, occurred_at=event.payload.get("created")
-        )
-    if kind == "transfer.reversed":
-        return payout_services.payout_transfer_reversed(transfer=obj)
+    connect_handler = connect_events.connect_event_handler(kind)
+    if connect_handler is not None:
+        return connect_handler(obj, event.payload)
     return "ignored: not an event we act on"
 
 

@@ -14,7 +14,7 @@ from tenant_apps.calls.models import Call
 from tenant_apps.payouts import periods
 from tenant_apps.payouts.models import PAYOUT_LEDGER_KINDS, Payout, PayoutAccount, PayoutPolicy
 from tenant_apps.wallets.models import AccountKind, LedgerAccount, LedgerEntry
-from tenant_apps.wallets.services import licensee_currency
+from tenant_apps.wallets.selectors import licensee_currency
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,8 @@ from tenant_apps.payouts.errors import (
 )
 from tenant_apps.payouts.models import LEDGER_PAYOUT_REVERSAL, Payout, PayoutAccount, PayoutPolicy
 from tenant_apps.wallets.models import AccountKind
-from tenant_apps.wallets.services import Leg, account_for, ledger_post, licensee_currency
+from tenant_apps.wallets.selectors import licensee_currency
+from tenant_apps.wallets.services import Leg, account_for, ledger_post
 
 MAX_CLEARING_DAYS = 90
 

@@ -30,7 +30,8 @@ from tenant_apps.payouts.models import (
     PayoutAccount,
 )
 from tenant_apps.wallets.models import AccountKind, LedgerAccount
-from tenant_apps.wallets.services import Leg, account_for, ledger_post, licensee_currency
+from tenant_apps.wallets.selectors import licensee_currency
+from tenant_apps.wallets.services import Leg, account_for, ledger_post
 
 logger = logging.getLogger(__name__)
 

@@ -9,7 +9,10 @@ from django.db import connection
 from django.db.models import QuerySet, Sum
 
 from tenant_apps.wallets.models import AccountKind, LedgerAccount, LedgerEntry
-from tenant_apps.wallets.services import licensee_currency
+
+
+def licensee_currency() -> str:
+    return getattr(connection.tenant, "currency", None) or "EUR"
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from tenant_apps.wallets.models import (
     LedgerEntry,
     LedgerTransaction,
 )
+from tenant_apps.wallets.selectors import licensee_currency
 
 
 @dataclass(frozen=True)
@@ -28,10 +29,6 @@ class Leg:
 class Posting:
     transaction: LedgerTransaction
     created: bool  # False when the idempotency key had been posted before
-
-
-def licensee_currency() -> str:
-    return getattr(connection.tenant, "currency", None) or "EUR"
 
 
 def account_for(*, kind: str, owner_id: int | None = None) -> LedgerAccount:

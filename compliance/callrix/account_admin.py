@@ -10,8 +10,9 @@ from django.contrib.contenttypes.models import ContentType
 from django.http import HttpResponse
 from django.template.response import TemplateResponse
 
+from compliance.callrix import account_rights as services
+from compliance.callrix import account_selectors as selectors
 from kernel.errors import DomainError
-from shared_apps.accounts import selectors, services
 from shared_apps.accounts.models import AccountHolder
 
 

@@ -12,8 +12,8 @@ from django.db import IntegrityError, transaction
 from django_tenants.utils import schema_context
 from ninja_jwt.token_blacklist.models import OutstandingToken
 
+from compliance.callrix import account_selectors as selectors
 from identity import services as identity_services
-from shared_apps.accounts import selectors
 from shared_apps.accounts.errors import AccountEmailTaken, ErasureRefused, InvalidAccountField
 from shared_apps.accounts.models import AccountHolder
 from shared_apps.billing import services as billing_services

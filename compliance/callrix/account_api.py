@@ -8,10 +8,11 @@ from datetime import datetime
 from ninja import Router, Schema
 from pydantic import Field
 
+from compliance.callrix import account_rights as services
+from compliance.callrix import account_selectors as selectors
 from identity.auth import TokenAuth
 from identity.models import User
 from kernel.throttling import LicenseeRateThrottle
-from shared_apps.accounts import selectors, services
 from shared_apps.accounts.errors import AccountNotFound
 from shared_apps.accounts.models import AccountHolder
 
