@@ -11,7 +11,7 @@ from django_tenants.utils import schema_context
 
 from branding.models import Brand
 from kernel.generational_cache import GenerationalCache
-from kernel.money import exponent, format_minor
+from kernel.money import format_minor
 
 DEFAULT_PRIMARY = "#1f4e79"
 DEFAULT_ACCENT = "#9d2a5b"
@@ -67,12 +67,8 @@ class BrandView:
 
     def money(self, amount_minor: int) -> str:
         """An amount as this brand shows money: "€12.50" or "12.50 EUR"."""
-        if self.currency_display == Brand.CurrencyDisplay.CODE:
-            digits = exponent(self.currency)
-            whole, fraction = divmod(abs(amount_minor), 10**digits)
-            number = f"{whole}.{fraction:0{digits}d}" if digits else str(whole)
-            return f"{'-' if amount_minor < 0 else ''}{number} {self.currency}"
-        return format_minor(amount_minor, self.currency)
+        code = self.currency_display == Brand.CurrencyDisplay.CODE
+        return format_minor(amount_minor, self.currency, code=code)
 
 
 def _load(licensee_id: int, slug: str, display_name: str, currency: str) -> BrandView:

@@ -1,27 +1,23 @@
-"""Host -> licensee resolution, cached in process and in Redis.
+"""Host -> licensee resolution, cached in process and in Redis (`kernel.generational_cache`).
 
 A warm request is answered from a per-process dict without touching the database or Redis.
 Every process re-reads one Redis generation counter at most once per
-`GENERATION_CHECK_SECONDS`. Redis entries are keyed by that generation, and any change to a
-licensee or domain bumps it: other processes drop their stale entries within that window, the
-process that made the change drops them at once, and old Redis entries simply expire.
+`GENERATION_CHECK_SECONDS`; any change to a licensee or domain bumps it (`tenants.signals`).
 """
 
 from __future__ import annotations
 
 import functools
 import json
-import threading
-import time
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.core.cache import cache
 from django.core.signals import setting_changed
 from django.dispatch import receiver
 from django_tenants.utils import get_public_schema_name, schema_context
 
-GENERATION_KEY = "tenants:hosts:generation"
+from kernel.generational_cache import GenerationalCache
+
 GENERATION_CHECK_SECONDS = 1.0
 UNKNOWN_HOST_SECONDS = 30  # negative entries expire sooner: a domain may be added any time
 
@@ -48,20 +44,7 @@ PUBLIC = HostTarget(licensee_id=None, schema_name="public")
 INTERNAL = HostTarget(licensee_id=None, schema_name="public", internal=True)
 
 
-class _LocalCache:
-    def __init__(self) -> None:
-        self.entries: dict[str, HostTarget | None] = {}
-        self.generation: int | None = None
-        self.checked_at = 0.0
-        self.lock = threading.Lock()
-
-    def clear(self) -> None:
-        with self.lock:
-            self.entries = {}
-            self.checked_at = 0.0
-
-
-_local = _LocalCache()
+_hosts = GenerationalCache("tenants:hosts", check_seconds=GENERATION_CHECK_SECONDS)
 
 
 @functools.cache
@@ -85,30 +68,6 @@ def _public_hosts_changed(*, setting: str, **kwargs) -> None:
         public_hosts.cache_clear()
     if setting == "INTERNAL_HOSTS":
         internal_hosts.cache_clear()
-
-
-def _redis_key(generation: int | None, host: str) -> str:
-    return f"tenants:host:{generation}:{host}"
-
-
-def _current_generation() -> int:
-    value = cache.get(GENERATION_KEY)
-    if value is None:
-        cache.add(GENERATION_KEY, 1, timeout=None)
-        value = cache.get(GENERATION_KEY) or 1
-    return int(value)
-
-
-def _refresh_generation_if_due() -> None:
-    now = time.monotonic()
-    if now - _local.checked_at < GENERATION_CHECK_SECONDS:
-        return
-    generation = _current_generation()
-    with _local.lock:
-        if generation != _local.generation:
-            _local.entries = {}
-            _local.generation = generation
-        _local.checked_at = now
 
 
 def _load_from_database(host: str) -> HostTarget | None:
@@ -147,30 +106,16 @@ def resolve_host(host: str) -> HostTarget | None:
         return PUBLIC
     if host in internal_hosts():
         return INTERNAL
-    _refresh_generation_if_due()
-    entries = _local.entries
-    if host in entries:
-        return entries[host]
-
-    key = _redis_key(_local.generation, host)
-    stored = cache.get(key)
-    if stored is not None:
-        target = HostTarget(**json.loads(stored)) if stored else None
-    else:
-        target = _load_from_database(host)
-        payload = json.dumps(target.__dict__) if target else ""
-        timeout = settings.HOST_CACHE_SECONDS if target else UNKNOWN_HOST_SECONDS
-        cache.set(key, payload, timeout=timeout)
-    with _local.lock:
-        _local.entries[host] = target
-    return target
+    return _hosts.get(
+        host,
+        lambda: _load_from_database(host),
+        dump=lambda target: json.dumps(target.__dict__) if target else "",
+        restore=lambda stored: HostTarget(**json.loads(stored)) if stored else None,
+        timeout_for=lambda target: settings.HOST_CACHE_SECONDS if target else UNKNOWN_HOST_SECONDS,
+    )
 
 
 def invalidate_hosts() -> None:
     """Forget every cached host target: in Redis and in this process at once, and in every
     other process at its next generation check."""
-    try:
-        cache.incr(GENERATION_KEY)
-    except ValueError:
-        cache.set(GENERATION_KEY, 2, timeout=None)
-    _local.clear()
+    _hosts.invalidate()

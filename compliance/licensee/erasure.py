@@ -47,7 +47,7 @@ from tenant_apps.pricing.models import PricingPolicy
 from tenant_apps.pricing.selectors import policy_get
 from tenant_apps.wallets.models import AccountKind, LedgerAccount
 from tenant_apps.wallets.selectors import licensee_currency
-from tenant_apps.wallets.services import Leg, account_for, ledger_post
+from tenant_apps.wallets.services import Leg, account_for, accounts_lock, ledger_post
 
 ERASED_DISPLAY_NAME = "Former user"
 # A card payment started this recently may still succeed; older pending ones were abandoned.
@@ -90,8 +90,8 @@ def _lock_accounts(user_id: int) -> dict[str, LedgerAccount]:
         AccountKind.DISPUTED,
         AccountKind.ADVISOR_EARNINGS,
     ]
-    locked = LedgerAccount.objects.select_for_update().filter(owner_id=user_id, kind__in=kinds)
-    return {account.kind: account for account in locked.order_by("pk")}
+    locked = accounts_lock(LedgerAccount.objects.filter(owner_id=user_id, kind__in=kinds))
+    return {account.kind: account for account in locked}
 
 
 def _refuse(detail: str, code: str) -> None:

@@ -1,6 +1,6 @@
 """A read-mostly cache kept per process and in Redis, dropped everywhere by one counter.
 
-The same scheme as host routing (tenants.routing): a warm read is a dict lookup; each process
+Host routing (tenants.routing) and brands use it: a warm read is a dict lookup; each process
 re-reads the Redis generation counter at most once per `check_seconds`; Redis entries are
 keyed by generation, so bumping it makes every process reload within that window, and the
 process that bumped it at once. Old Redis entries simply expire.
@@ -55,9 +55,11 @@ class GenerationalCache:
         *,
         dump: Callable[[Any], Any] = lambda v: v,
         restore: Callable[[Any], Any] = lambda v: v,
+        timeout_for: Callable[[Any], int] | None = None,
     ) -> Any:
         """The cached value for `key`, loading (and storing) it on a miss. `dump`/`restore`
-        turn it into something Redis can pickle and back."""
+        turn it into something Redis can pickle and back (a dumped None is a miss, so dump a
+        None worth keeping as something else); `timeout_for` picks a value's Redis lifetime."""
         self._refresh_if_due()
         if key in self._entries:
             return self._entries[key]
@@ -67,7 +69,8 @@ class GenerationalCache:
             value = restore(stored)
         else:
             value = load()
-            cache.set(redis_key, dump(value), timeout=self.timeout)
+            timeout = self.timeout if timeout_for is None else timeout_for(value)
+            cache.set(redis_key, dump(value), timeout=timeout)
         with self._lock:
             self._entries[key] = value
         return value

@@ -11,13 +11,13 @@ def exponent(currency: str) -> int:
     return _EXPONENTS.get(currency.upper(), 2)
 
 
-def format_minor(amount_minor: int, currency: str) -> str:
-    """2000, "EUR" -> "€20.00"; -317, "EUR" -> "-€3.17"."""
+def format_minor(amount_minor: int, currency: str, *, code: bool = False) -> str:
+    """2000, "EUR" -> "€20.00"; -317, "EUR" -> "-€3.17"; with `code`, "20.00 EUR"."""
     digits = exponent(currency)
     sign = "-" if amount_minor < 0 else ""
-    value = abs(amount_minor)
+    whole, fraction = divmod(abs(amount_minor), 10**digits)
+    number = f"{whole}.{fraction:0{digits}d}" if digits else str(whole)
+    if code:
+        return f"{sign}{number} {currency.upper()}"
     symbol = _SYMBOLS.get(currency.upper(), f"{currency.upper()} ")
-    if digits == 0:
-        return f"{sign}{symbol}{value}"
-    whole, fraction = divmod(value, 10**digits)
-    return f"{sign}{symbol}{whole}.{fraction:0{digits}d}"
+    return f"{sign}{symbol}{number}"

@@ -36,7 +36,7 @@ from tenant_apps.payments.models import (
 from tenant_apps.wallets.errors import InvalidAmount
 from tenant_apps.wallets.models import AccountKind, LedgerAccount
 from tenant_apps.wallets.selectors import licensee_currency
-from tenant_apps.wallets.services import Leg, account_for, ledger_post
+from tenant_apps.wallets.services import Leg, account_for, accounts_lock, ledger_post
 
 logger = logging.getLogger(__name__)
 
@@ -197,10 +197,7 @@ def _lock_user_accounts(user_id: int) -> tuple[LedgerAccount, LedgerAccount]:
     wallet = account_for(kind=AccountKind.WALLET, owner_id=user_id)
     debt = account_for(kind=AccountKind.DEBT, owner_id=user_id)
     locked = {
-        a.pk: a
-        for a in LedgerAccount.objects.select_for_update()
-        .filter(pk__in=[wallet.pk, debt.pk])
-        .order_by("pk")
+        a.pk: a for a in accounts_lock(LedgerAccount.objects.filter(pk__in=[wallet.pk, debt.pk]))
     }
     return locked[wallet.pk], locked[debt.pk]
 

@@ -31,7 +31,7 @@ from tenant_apps.payouts.models import (
 )
 from tenant_apps.wallets.models import AccountKind, LedgerAccount
 from tenant_apps.wallets.selectors import licensee_currency
-from tenant_apps.wallets.services import Leg, account_for, ledger_post
+from tenant_apps.wallets.services import Leg, account_for, accounts_lock, ledger_post
 
 logger = logging.getLogger(__name__)
 
@@ -71,7 +71,7 @@ def money_lock(*, user_id: int) -> None:
         account_for(kind=AccountKind.ADVISOR_EARNINGS, owner_id=user_id).pk,
         account_for(kind=AccountKind.PAYOUTS).pk,
     ]
-    list(LedgerAccount.objects.select_for_update().filter(pk__in=ids).order_by("pk"))
+    accounts_lock(LedgerAccount.objects.filter(pk__in=ids))
 
 
 def blocked_reason(account: PayoutAccount) -> tuple[str, str] | None:

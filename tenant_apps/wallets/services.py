@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from django.db import IntegrityError, connection, transaction
+from django.db.models import QuerySet
 
 from tenant_apps.wallets.errors import InsufficientFunds, InvalidAmount, UnbalancedPosting
 from tenant_apps.wallets.models import (
@@ -54,6 +55,12 @@ def _net_legs(legs: Sequence[Leg]) -> dict[int, int]:
     if sum(net.values()) != 0:
         raise UnbalancedPosting("The legs of a posting must sum to zero.")
     return {account_id: amount for account_id, amount in net.items() if amount != 0}
+
+
+def accounts_lock(accounts: QuerySet[LedgerAccount]) -> list[LedgerAccount]:
+    """Lock these ledger accounts (SELECT … FOR UPDATE) in ascending id order, the order
+    every posting locks them in, so whoever else needs them queues instead of deadlocking."""
+    return list(accounts.select_for_update().order_by("pk"))
 
 
 def _lock_accounts(account_ids: list[int]) -> dict[int, tuple[str, int]]:
