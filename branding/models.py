@@ -1,4 +1,4 @@
-"""A licensee's brand, kept by Callrix in the public schema (DESIGN.md §1): it is the
+"""A licensee's brand, kept by Callrix in the public schema (docs/architecture.md §1): it is the
 licensee's configuration of its platform, not anyone's personal data."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Carries the active licensee into background jobs (DESIGN.md §5).
+"""Carries the active licensee into background jobs (docs/architecture.md §4).
 
 Every message records the schema active when it was sent; the worker activates that schema
 before the actor runs and always returns to public afterwards. A message naming a schema that

@@ -1,4 +1,5 @@
-"""Provisioning licensees from a warm pool of spare schemas (DESIGN.md §1).
+"""Provisioning licensees from a warm pool of spare schemas
+(docs/decisions/0001-warm-schema-pool.md).
 
 Migrating a new schema takes hundreds of milliseconds; renaming a spare that is already fully
 migrated takes about one. So we keep `SPARE_SCHEMA_POOL_SIZE` spares ready (refilled by a job,

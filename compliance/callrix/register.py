@@ -249,7 +249,7 @@ PROCESSORS = (
         location="USA",
         transfer_safeguard=SCCS,
         # Licensees' own Stripe accounts (end users' top-ups, advisors' payouts), and
-        # Callrix's account billing licensees (DESIGN.md §3).
+        # Callrix's account billing licensees (docs/architecture.md §6).
         gateway_modules=(
             "tenant_apps.payments.stripe_gateway",
             "shared_apps.billing.stripe_gateway",

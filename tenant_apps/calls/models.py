@@ -1,4 +1,4 @@
-"""Calls between an end user and an advisor, billed per second of talk (DESIGN.md §4).
+"""Calls between an end user and an advisor, billed per second of talk (docs/architecture.md §5).
 
 Talk is the time both parties are in the LiveKit room. It is kept as closed segments
 (`talk_seconds_closed`) plus the open one (`segment_started_at`), so a dropped party's gap is

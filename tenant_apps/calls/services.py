@@ -1,4 +1,4 @@
-"""The call lifecycle: request, ring, accept, talk, bill, end, settle (DESIGN.md §4).
+"""The call lifecycle: request, ring, accept, talk, bill, end, settle (docs/architecture.md §5).
 
 Money moves only through the ledger: a hold sized for the licensee's minimum when the call is
 requested, extended ahead of the talk while it runs, and one settlement transaction at the

@@ -1,5 +1,5 @@
 """The licensee's own Stripe account and the money that comes in through it. The licensee is
-the merchant of record for its end users (DESIGN.md §3)."""
+the merchant of record for its end users (docs/architecture.md §6)."""
 
 from __future__ import annotations
 

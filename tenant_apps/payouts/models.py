@@ -1,5 +1,5 @@
 """Advisor payouts: the licensee's payout policy, each advisor's Stripe Connect Express account
-(and any hold an admin put on it), and every payout made or tried (DESIGN.md §3).
+(and any hold an admin put on it), and every payout made or tried (docs/architecture.md §6).
 
 Money itself lives in the ledger: a payout moves the advisor's earnings to the licensee's
 PAYOUTS account in the same database transaction that records the `Payout` row.

@@ -1,4 +1,4 @@
-"""The licensee's double-entry ledger (DESIGN.md §3), in integer minor units.
+"""The licensee's double-entry ledger (docs/architecture.md §6), in integer minor units.
 
 Every movement of money is a `LedgerTransaction` whose `LedgerEntry` amounts sum to zero.
 Entries and transactions are never updated or deleted (database triggers refuse it), and each

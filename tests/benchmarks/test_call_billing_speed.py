@@ -1,5 +1,5 @@
-"""Call billing speed (DESIGN.md §4): how many concurrent active calls one worker thread keeps
-billed on time, against a bare ledger posting measured in the same run.
+"""Call billing speed (docs/architecture.md §5): how many concurrent active calls one worker
+thread keeps billed on time, against a bare ledger posting measured in the same run.
 
 While a call is connected, a `call_bill` job runs for it every BILLING_TICK_SECONDS: lock the
 call, work out the talk so far, extend the caller's hold to HOLD_LOOKAHEAD_SECONDS ahead of it

@@ -1,5 +1,5 @@
-"""Ledger speed (DESIGN.md §3): committed postings per second through `ledger_post` against the
-bare balance change done as raw SQL, measured in the same run.
+"""Ledger speed (docs/architecture.md §6): committed postings per second through `ledger_post`
+against the bare balance change done as raw SQL, measured in the same run.
 
 Every posting is a balanced two-leg top-up, a licensee-wide account paying into an end user's
 wallet, and commits on its own:

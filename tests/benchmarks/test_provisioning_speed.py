@@ -1,5 +1,6 @@
-"""Provisioning speed (DESIGN.md §1): licensees per second by the warm pool (`ALTER SCHEMA …
-RENAME`) against django-tenants' two stock ways, measured in the same run:
+"""Provisioning speed (docs/decisions/0001-warm-schema-pool.md): licensees per second by the
+warm pool (`ALTER SCHEMA … RENAME`) against django-tenants' two stock ways, measured in the
+same run:
 
 - migrate-on-create: `TenantMixin.create_schema()` runs `CREATE SCHEMA` + every tenant migration;
 - `TENANT_BASE_SCHEMA`: the same method clones a template with `clone_schema()` and then runs

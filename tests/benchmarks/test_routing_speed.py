@@ -1,4 +1,4 @@
-"""Routing overhead (DESIGN.md §1, target ≥ 0.95×): requests per second to a licensee's
+"""Routing overhead (docs/architecture.md §1, target ≥ 0.95×): requests per second to a licensee's
 `GET /api/v1/health` through the whole Django stack, against the same stack with tenancy
 bypassed — `LicenseeHostMiddleware` swapped for `FixedLicenseeMiddleware` below, which serves
 one licensee loaded before the run. Measured without a query and with one small query per
