@@ -1,0 +1,4 @@
+"""The licensee dashboard (`/dashboard/` on the licensee's hosts): server-rendered pages for
+owners and admins, one module per section. Every change goes through the owning app's
+service, inside one transaction with its audit entry (`page.act`); every list downloads as
+CSV with `?format=csv`."""
