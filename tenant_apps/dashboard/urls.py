@@ -1,3 +1,7 @@
+"""The dashboard's own pages. Its compliance pages (an end user's data-subject requests, the
+data exports) are compliance's (`compliance.licensee.dashboard_urls`); the composition root
+(`callrix.urls_tenant`) includes both lists in the one "dashboard" namespace."""
+
 from django.urls import path
 
 from tenant_apps.dashboard.views import (
@@ -7,7 +11,6 @@ from tenant_apps.dashboard.views import (
     calls,
     domains,
     end_users,
-    exports,
     integrations,
     money_settings,
     overview,
@@ -36,8 +39,6 @@ urlpatterns = [
         end_users.user_refund,
         name="user-refund",
     ),
-    path("users/<int:user_id>/data", end_users.user_subject_export, name="user-data"),
-    path("users/<int:user_id>/minor", end_users.user_flag_minor, name="user-minor"),
     path("calls/", calls.calls, name="calls"),
     path("payouts/", payouts.payouts, name="payouts"),
     path("packages/", money_settings.packages, name="packages"),
@@ -46,7 +47,6 @@ urlpatterns = [
     path("brand/", brand.brand, name="brand"),
     path("integrations/", integrations.integrations, name="integrations"),
     path("domains/", domains.domains, name="domains"),
-    path("exports/", exports.exports, name="exports"),
     path("team/", team.team, name="team"),
     path("audit/", audit.audit, name="audit"),
 ]

@@ -1,24 +1,24 @@
-"""End users: the list, one end user's wallet, top-ups and calls, credit and refunds."""
+"""End users: the list, one end user's wallet, top-ups and calls, credit and refunds.
+
+Their data-subject requests (their data, the minor flag) are compliance's pages
+(`compliance.licensee.dashboard`); the end user's page shows them through the "end_user"
+slot of `tenant_apps.dashboard.contributions`."""
 
 from __future__ import annotations
 
 import uuid
 
 from django.contrib import messages
-from django.db import transaction
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from compliance.licensee import erasure, subject_access
-from compliance.licensee.models import PrivacyRequest
 from identity import selectors as identity_selectors
 from identity.models import User
 from tenant_apps.dashboard import forms, selectors
 from tenant_apps.dashboard.access import dashboard_view
 from tenant_apps.dashboard.csv_export import csv_response, wants_csv
-from tenant_apps.dashboard.services import audit_record
 from tenant_apps.dashboard.views.page import act, money, paginate, render_page
 from tenant_apps.payments import services as payment_services
 from tenant_apps.payments.models import TopUp
@@ -38,7 +38,7 @@ def users(request: HttpRequest) -> HttpResponse:
     return render_page(request, "users.html", {"page": paginate(request, rows), "q": query})
 
 
-def _end_user_or_404(user_id: int) -> User:
+def end_user_or_404(user_id: int) -> User:
     user = selectors.end_user_get(user_id=user_id)
     if user is None:
         raise Http404(_("There is no such end user."))
@@ -49,7 +49,7 @@ def _end_user_or_404(user_id: int) -> User:
 def user_detail(
     request: HttpRequest, user_id: int, credit_form=None, refund_form=None, refund_topup=None
 ) -> HttpResponse:
-    person = _end_user_or_404(user_id)
+    person = end_user_or_404(user_id)
     context = {
         "person": person,
         "balance": wallet_selectors.wallet_balance_get(user_id=person.pk),
@@ -69,7 +69,7 @@ def user_detail(
 @require_POST
 @dashboard_view
 def user_credit(request: HttpRequest, user_id: int) -> HttpResponse:
-    person = _end_user_or_404(user_id)
+    person = end_user_or_404(user_id)
     form = forms.CreditForm(request.POST)
     # One key per rendered form: a double submit grants once.
     key = f"dashboard-credit-{(request.POST.get('idempotency_key') or uuid.uuid4().hex)[:64]}"
@@ -105,7 +105,7 @@ def user_credit(request: HttpRequest, user_id: int) -> HttpResponse:
 @require_POST
 @dashboard_view
 def user_refund(request: HttpRequest, user_id: int, topup_id: int) -> HttpResponse:
-    person = _end_user_or_404(user_id)
+    person = end_user_or_404(user_id)
     topup = TopUp.objects.filter(pk=topup_id, user_id=person.pk).first()  # only this user's
     form = forms.RefundForm(request.POST)
     if topup is None:
@@ -129,46 +129,3 @@ def user_refund(request: HttpRequest, user_id: int, topup_id: int) -> HttpRespon
         messages.success(request, _("The refund is on its way."))
         return redirect("dashboard:user", user_id=person.pk)
     return user_detail(request, user_id, refund_form=form, refund_topup=topup.pk)
-
-
-@require_POST
-@dashboard_view
-def user_flag_minor(request: HttpRequest, user_id: int) -> HttpResponse:
-    """The account is a minor's: erased at once (financial records kept under a pseudonym),
-    logged in the privacy request log and the audit trail."""
-    person = _end_user_or_404(user_id)
-    if request.POST.get("confirm") != "yes":
-        messages.error(request, _("Tick the box to confirm that the account is a minor's."))
-        return redirect("dashboard:user", user_id=person.pk)
-    if act(
-        request,
-        None,
-        action="user.flag_minor",
-        target=f"user:{person.pk}",
-        run=lambda: erasure.account_flag_minor(
-            user_id=person.pk,
-            flagged_by_id=request.user.pk,
-            channel=PrivacyRequest.Channel.ADMIN,
-        ),
-    ):
-        messages.success(
-            request,
-            _("Account #%(id)s was a minor's and has been erased.") % {"id": person.pk},
-        )
-        return redirect("dashboard:users")
-    return redirect("dashboard:user", user_id=person.pk)
-
-
-@require_POST
-@dashboard_view
-def user_subject_export(request: HttpRequest, user_id: int) -> HttpResponse:
-    """Answer an end user's access request (GDPR art. 15): their data as the JSON they would
-    download themselves, recorded in the audit trail."""
-    person = _end_user_or_404(user_id)
-    with transaction.atomic():
-        data = subject_access.subject_export(user=person)
-        audit_record(actor=request.user, action="user.subject_export", target=f"user:{person.pk}")
-    response = JsonResponse(data, json_dumps_params={"ensure_ascii": False, "indent": 2})
-    response["Content-Disposition"] = f'attachment; filename="user-{person.pk}-data.json"'
-    response["Cache-Control"] = "private, no-store"
-    return response
