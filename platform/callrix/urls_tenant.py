@@ -5,6 +5,7 @@ from django.views.i18n import set_language
 
 from branding import views as brand_views
 from callrix.api import build_api
+from compliance.licensee import dashboard_urls as compliance_dashboard_urls
 from compliance.licensee.api import admin_router as compliance_admin_router
 from compliance.licensee.request_api import router as privacy_requests_router
 from compliance.licensee.subject_api import router as subject_router
@@ -15,6 +16,7 @@ from tenant_apps.advisors.api import admin_router as advisors_admin_router
 from tenant_apps.advisors.api import advisor_router as advisors_self_router
 from tenant_apps.advisors.api import router as advisors_router
 from tenant_apps.calls.api import router as calls_router
+from tenant_apps.dashboard import urls as dashboard_urls
 from tenant_apps.notifications.api import admin_router as notifications_admin_router
 from tenant_apps.notifications.api import router as notifications_router
 from tenant_apps.payments import views as payment_views
@@ -59,7 +61,12 @@ urlpatterns = [
     path("brand/theme.css", brand_views.theme, name="brand-theme"),
     path("brand/<str:name>", brand_views.brand_image, name="brand-image"),
     path("i18n/setlang/", set_language, name="set-language"),
-    path("dashboard/", include("tenant_apps.dashboard.urls")),
+    # One "dashboard" namespace: the dashboard's own pages and compliance's (which sits above
+    # the tenant apps, so the dashboard cannot include them itself).
+    path(
+        "dashboard/",
+        include((dashboard_urls.urlpatterns + compliance_dashboard_urls.urlpatterns, "dashboard")),
+    ),
     path("account/", identity_views.account, name="account"),
     path("account/login/", identity_views.SignInView.as_view(), name="login"),
     path("account/logout/", identity_views.SignOutView.as_view(), name="logout"),

@@ -1,31 +1,52 @@
+"""The dashboard's own pages. Its compliance pages (an end user's data-subject requests, the
+data exports) are compliance's (`compliance.licensee.dashboard_urls`); the composition root
+(`callrix.urls_tenant`) includes both lists in the one "dashboard" namespace."""
+
 from django.urls import path
 
-from tenant_apps.dashboard import views
+from tenant_apps.dashboard.views import (
+    advisors,
+    audit,
+    brand,
+    calls,
+    domains,
+    end_users,
+    integrations,
+    money_settings,
+    overview,
+    payouts,
+    team,
+)
 
 app_name = "dashboard"
 urlpatterns = [
-    path("", views.overview, name="overview"),
-    path("advisors/", views.advisors, name="advisors"),
-    path("advisors/invite", views.advisor_invite, name="advisor-invite"),
-    path("advisors/<int:advisor_id>/", views.advisor_detail, name="advisor"),
-    path("advisors/<int:advisor_id>/rate", views.advisor_rate, name="advisor-rate"),
-    path("advisors/<int:advisor_id>/suspend", views.advisor_suspend, name="advisor-suspend"),
-    path("advisors/<int:advisor_id>/reinstate", views.advisor_reinstate, name="advisor-reinstate"),
-    path("users/", views.users, name="users"),
-    path("users/<int:user_id>/", views.user_detail, name="user"),
-    path("users/<int:user_id>/credit", views.user_credit, name="user-credit"),
-    path("users/<int:user_id>/topups/<int:topup_id>/refund", views.user_refund, name="user-refund"),
-    path("users/<int:user_id>/data", views.user_subject_export, name="user-data"),
-    path("users/<int:user_id>/minor", views.user_flag_minor, name="user-minor"),
-    path("calls/", views.calls, name="calls"),
-    path("payouts/", views.payouts, name="payouts"),
-    path("packages/", views.packages, name="packages"),
-    path("packages/new", views.package_create, name="package-create"),
-    path("pricing/", views.pricing, name="pricing"),
-    path("brand/", views.brand, name="brand"),
-    path("integrations/", views.integrations, name="integrations"),
-    path("domains/", views.domains, name="domains"),
-    path("exports/", views.exports, name="exports"),
-    path("team/", views.team, name="team"),
-    path("audit/", views.audit, name="audit"),
+    path("", overview.overview, name="overview"),
+    path("advisors/", advisors.advisors, name="advisors"),
+    path("advisors/invite", advisors.advisor_invite, name="advisor-invite"),
+    path("advisors/<int:advisor_id>/", advisors.advisor_detail, name="advisor"),
+    path("advisors/<int:advisor_id>/rate", advisors.advisor_rate, name="advisor-rate"),
+    path("advisors/<int:advisor_id>/suspend", advisors.advisor_suspend, name="advisor-suspend"),
+    path(
+        "advisors/<int:advisor_id>/reinstate",
+        advisors.advisor_reinstate,
+        name="advisor-reinstate",
+    ),
+    path("users/", end_users.users, name="users"),
+    path("users/<int:user_id>/", end_users.user_detail, name="user"),
+    path("users/<int:user_id>/credit", end_users.user_credit, name="user-credit"),
+    path(
+        "users/<int:user_id>/topups/<int:topup_id>/refund",
+        end_users.user_refund,
+        name="user-refund",
+    ),
+    path("calls/", calls.calls, name="calls"),
+    path("payouts/", payouts.payouts, name="payouts"),
+    path("packages/", money_settings.packages, name="packages"),
+    path("packages/new", money_settings.package_create, name="package-create"),
+    path("pricing/", money_settings.pricing, name="pricing"),
+    path("brand/", brand.brand, name="brand"),
+    path("integrations/", integrations.integrations, name="integrations"),
+    path("domains/", domains.domains, name="domains"),
+    path("team/", team.team, name="team"),
+    path("audit/", audit.audit, name="audit"),
 ]

@@ -1,0 +1,85 @@
+"""The overview: revenue, talk minutes, calls and new users over 7, 30 or 90 days."""
+
+from __future__ import annotations
+
+from django.db import connection
+from django.http import HttpRequest, HttpResponse
+from django.utils.translation import gettext as _
+
+from kernel.money import exponent
+from tenant_apps.dashboard import selectors
+from tenant_apps.dashboard.access import dashboard_view
+from tenant_apps.dashboard.csv_export import csv_response, wants_csv
+from tenant_apps.dashboard.views.page import render_page
+
+
+@dashboard_view
+def overview(request: HttpRequest) -> HttpResponse:
+    try:
+        days = int(request.GET.get("period", 30))
+    except ValueError:
+        days = 0
+    if days not in selectors.PERIODS:
+        return render_page(
+            request,
+            "overview.html",
+            {
+                "period_error": _("Choose a period of 7, 30 or 90 days."),
+                "periods": selectors.PERIODS,
+            },
+            invalid=True,
+        )
+    period = selectors.period_for(days)
+    data = selectors.overview_get(period=period)
+    labels = [day.strftime("%d %b") for day in period.day_list()]
+    major = 10 ** exponent(connection.tenant.currency)
+    charts = {
+        "revenue": {
+            "type": "bar",
+            "labels": labels,
+            "datasets": [
+                {
+                    "label": _("Revenue"),
+                    "data": [row["revenue_minor"] / major for row in data["series"]],
+                }
+            ],
+        },
+        "talk": {
+            "type": "line",
+            "labels": labels,
+            "datasets": [
+                {
+                    "label": _("Talk minutes"),
+                    "data": [row["talk_minutes"] for row in data["series"]],
+                },
+            ],
+        },
+        "activity": {
+            "type": "bar",
+            "labels": labels,
+            "datasets": [
+                {"label": _("Calls"), "data": [row["calls"] for row in data["series"]]},
+                {"label": _("New users"), "data": [row["new_users"] for row in data["series"]]},
+            ],
+        },
+    }
+    if wants_csv(request):
+        return csv_response(
+            filename=f"overview-{period.first_day}-{period.last_day}.csv",
+            header=["day", "revenue_minor", "talk_minutes", "calls", "new_users"],
+            rows=(
+                [
+                    row["day"],
+                    row["revenue_minor"],
+                    row["talk_minutes"],
+                    row["calls"],
+                    row["new_users"],
+                ]
+                for row in data["series"]
+            ),
+        )
+    return render_page(
+        request,
+        "overview.html",
+        {"data": data, "period": period, "periods": selectors.PERIODS, "charts": charts},
+    )

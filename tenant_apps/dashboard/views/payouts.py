@@ -1,0 +1,43 @@
+"""Payouts to advisors, by status, with the payout policy."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse
+
+from tenant_apps.dashboard.access import dashboard_view
+from tenant_apps.dashboard.csv_export import csv_response, wants_csv
+from tenant_apps.dashboard.views.page import paginate, render_page
+from tenant_apps.payouts import selectors as payout_selectors
+from tenant_apps.payouts.models import Payout
+
+
+@dashboard_view
+def payouts(request: HttpRequest) -> HttpResponse:
+    status = request.GET.get("status") or None
+    rows = payout_selectors.payouts_admin(status=status).select_related("advisor")
+    if wants_csv(request):
+        return csv_response(
+            filename="payouts.csv",
+            header=["id", "advisor", "amount_minor", "currency", "status", "created_at"],
+            rows=(
+                [
+                    p.pk,
+                    p.advisor.display_name,
+                    p.amount_minor,
+                    p.currency,
+                    p.status,
+                    p.created_at.isoformat(),
+                ]
+                for p in rows
+            ),
+        )
+    return render_page(
+        request,
+        "payouts.html",
+        {
+            "page": paginate(request, rows),
+            "status": status or "",
+            "statuses": Payout.Status.choices,
+            "policy": payout_selectors.policy_get(),
+        },
+    )
