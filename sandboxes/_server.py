@@ -1,15 +1,22 @@
 """The HTTP plumbing the sandboxes share: a threaded WSGI server that logs requests at debug
-level, and a helper that serves an app from a daemon thread. Only the standard library is
-used: the product imports the sandboxes at run time with its base dependencies only."""
+level, a helper that serves an app from a daemon thread, the command line's serving loop, and
+the sending of webhooks. Only the standard library is used: the product imports the sandboxes
+at run time with its base dependencies only."""
 
 from __future__ import annotations
 
+import argparse
 import logging
 import socketserver
 import threading
+import time
+import urllib.error
+import urllib.request
 from collections.abc import Callable
 from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+
+WEBHOOK_TIMEOUT_SECONDS = 10
 
 
 class ThreadingServer(socketserver.ThreadingMixIn, WSGIServer):
@@ -76,6 +83,55 @@ def serve_in_thread(
     return server, base_url
 
 
+def argument_parser(module: str, description: str, *, port: int) -> argparse.ArgumentParser:
+    """The command line of `python -m <module>`, with the address it listens on."""
+    parser = argparse.ArgumentParser(prog=f"python -m {module}", description=description)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=port)
+    return parser
+
+
+def serve_until_interrupted(server: ThreadingServer) -> None:
+    """Serve from this thread until Ctrl-C, then close the socket."""
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+
+
+_NO_PROXY_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
+def post_webhook(
+    url: str, body: bytes, headers: dict[str, str], *, host: str | None, label: str
+) -> dict[str, Any]:
+    """POST one signed event, never through a proxy; returns the attempt: url, attempted_at,
+    status (None when unreachable) and error."""
+    if host:
+        headers = {**headers, "Host": host}  # the receiver routes tenants by host, as in production
+    request = urllib.request.Request(url, data=body, headers=headers, method="POST")
+    attempt: dict[str, Any] = {
+        "url": url,
+        "attempted_at": int(time.time()),
+        "status": None,
+        "error": None,
+    }
+    try:
+        with _NO_PROXY_OPENER.open(request, timeout=WEBHOOK_TIMEOUT_SECONDS) as reply:
+            attempt["status"] = reply.status
+    except urllib.error.HTTPError as error:
+        attempt.update(status=error.code, error=f"HTTP {error.code}")
+    except OSError as error:
+        attempt["error"] = str(error)
+    if attempt["error"]:
+        logging.getLogger(__name__).warning(
+            "%s webhook to %s failed: %s", label, url, attempt["error"]
+        )
+    return attempt
+
+
 class DeliveryQueue:
     """Sends webhooks from one background thread, so the request that caused an event never
     waits on the receiver (which may well call back into the sandbox)."""
@@ -120,3 +176,30 @@ class DeliveryQueue:
                 with self._wakeup:
                     self._in_flight -= 1
                     self._wakeup.notify_all()
+
+
+class WebhookSender:
+    """What the sandboxes that send webhooks share: the events a change queues in `_outbox`
+    under the sandbox's lock are sent once the lock is released, from the background thread
+    or, with `deliver_synchronously`, at once. The sandbox provides `_deliver(event_id)`."""
+
+    deliver_synchronously: bool
+    _lock: threading.Lock
+    _outbox: list[str]
+    _deliveries_out: DeliveryQueue
+
+    def _deliver(self, event_id: str) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def wait_for_deliveries(self, timeout: float = 5.0) -> bool:
+        """Block until the background sender is idle; False if it did not get there in time."""
+        return self._deliveries_out.wait_idle(timeout)
+
+    def _send_outbox(self) -> None:
+        with self._lock:
+            event_ids, self._outbox = self._outbox, []
+        for event_id in event_ids:
+            if self.deliver_synchronously:
+                self._deliver(event_id)
+            else:
+                self._deliveries_out.submit(event_id)

@@ -21,7 +21,7 @@ from livekit import api
 from tenant_apps.calls.errors import LiveKitUnavailable, LiveKitWebhookInvalid, NotASandbox
 
 REQUEST_TIMEOUT_SECONDS = 10
-# The development secret of settings.py and of the local sandbox (sandboxes/livekit_sandbox.py);
+# The development secret of settings.py and of the local sandbox (sandboxes/livekit_sandbox/);
 # a real LiveKit server is always given its own secret.
 SANDBOX_API_SECRET = "callrix-dev-livekit-secret-not-for-production"
 

@@ -21,7 +21,7 @@ from tenant_apps.payments.errors import (
 )
 
 SIGNATURE_TOLERANCE_SECONDS = 300
-# Keys the local Stripe sandbox (sandboxes/stripe_sandbox.py) hands out; Stripe's never
+# Keys the local Stripe sandbox (sandboxes/stripe_sandbox/) hands out; Stripe's never
 # start like this.
 SANDBOX_SECRET_PREFIX = "sk_test_sandbox_"
 SANDBOX_PUBLISHABLE_PREFIX = "pk_test_sandbox_"

@@ -1,0 +1,203 @@
+"""Subscriptions: created on a recurring price, cancelled, and moved through their periods
+(or left to expire unpaid) by the sandbox playing time's part."""
+
+from __future__ import annotations
+
+import calendar
+import copy
+from datetime import UTC, datetime
+from typing import Any
+
+from sandboxes.stripe_sandbox.calls import CallContext
+from sandboxes.stripe_sandbox.errors import StripeApiError
+from sandboxes.stripe_sandbox.invoices import Invoices
+from sandboxes.stripe_sandbox.objects import new_id, new_object, unix_time
+from sandboxes.stripe_sandbox.params import Params
+
+SUBSCRIPTION_ENDED_STATUSES = ("canceled", "incomplete_expired")
+
+
+def _add_months(timestamp: int, months: int) -> int:
+    """Stripe's monthly billing: the same day next month, or that month's last day."""
+    moment = datetime.fromtimestamp(timestamp, tz=UTC)
+    index = moment.month - 1 + months
+    year, month = moment.year + index // 12, index % 12 + 1
+    day = min(moment.day, calendar.monthrange(year, month)[1])
+    return int(moment.replace(year=year, month=month, day=day).timestamp())
+
+
+class Subscriptions(Invoices):
+    """Subscriptions, and the periods the sandbox moves them through."""
+
+    def _api_subscription_create(self, call: CallContext) -> dict[str, Any]:
+        params = Params(
+            call.params,
+            (
+                "customer",
+                "items",
+                "trial_period_days",
+                "payment_behavior",
+                "payment_settings",
+                "collection_method",
+                "metadata",
+                "automatic_tax",
+                "description",
+                "default_payment_method",
+                "off_session",
+                "proration_behavior",
+            ),
+        )
+        account_id = call.account.id
+        customer_id = params.text("customer", required=True) or ""
+        customer = self._owned(account_id, customer_id, "customer", param="customer")
+        price = self._subscription_price(account_id, params.data.get("items"))
+        self._check_customer_currency(customer, price["currency"])
+        trial_days = params.integer("trial_period_days", minimum=0) or 0
+        params.text(
+            "payment_behavior",
+            choices=(
+                "allow_incomplete",
+                "default_incomplete",
+                "error_if_incomplete",
+                "pending_if_incomplete",
+            ),
+        )
+        now = unix_time()
+        period_end = now + trial_days * 86400 if trial_days else _add_months(now, 1)
+        subscription = {
+            **new_object("sub", "subscription"),
+            "customer": customer["id"],
+            "status": "trialing" if trial_days else "incomplete",
+            "items": {
+                "object": "list",
+                "data": [
+                    {
+                        "id": new_id("si"),
+                        "object": "subscription_item",
+                        "price": copy.deepcopy(price),
+                        "quantity": 1,
+                        "current_period_start": now,
+                        "current_period_end": period_end,
+                    }
+                ],
+                "has_more": False,
+                "url": "/v1/subscription_items",
+            },
+            "latest_invoice": None,
+            "trial_start": now if trial_days else None,
+            "trial_end": period_end if trial_days else None,
+            "start_date": now,
+            "billing_cycle_anchor": period_end if trial_days else now,
+            "cancel_at_period_end": False,
+            "canceled_at": None,
+            "ended_at": None,
+            "collection_method": params.text(
+                "collection_method", choices=("charge_automatically", "send_invoice")
+            )
+            or "charge_automatically",
+            "automatic_tax": {
+                "enabled": str(params.mapping("automatic_tax").get("enabled")).lower() == "true"
+            },
+            "default_payment_method": params.text("default_payment_method"),
+            "description": params.text("description"),
+            "metadata": params.metadata(),
+        }
+        subscription["items"]["data"][0]["subscription"] = subscription["id"]
+        self._store(account_id, subscription)
+        self._emit(account_id, "customer.subscription.created", subscription, request=call)
+        self._invoice_issue(
+            account_id,
+            subscription,
+            amount=0 if trial_days else price["unit_amount"],
+            billing_reason="subscription_create",
+            period=(now, now),
+            hosted_base=f"{call.base_url}/_sandbox/invoices",
+            request=call,
+        )
+        return self._expanded(call, subscription, params.expand)
+
+    def _subscription_price(self, account_id: str, items: Any) -> dict[str, Any]:
+        if not isinstance(items, list) or len(items) != 1 or not isinstance(items[0], dict):
+            raise StripeApiError(
+                400, "The Stripe sandbox takes subscriptions of exactly one item.", param="items"
+            )
+        price_id = str(items[0].get("price") or "")
+        price = self._owned(account_id, price_id, "price", param="items[0][price]")
+        if price["type"] != "recurring":
+            raise StripeApiError(
+                400,
+                "The price specified is set to `type=one_time` but this field only accepts "
+                "prices with `type=recurring`.",
+                param="items[0][price]",
+            )
+        return price
+
+    def _api_subscription_cancel(self, call: CallContext, object_id: str) -> dict[str, Any]:
+        params = Params(call.params, ("invoice_now", "prorate", "cancellation_details"))
+        subscription = self._owned(call.account.id, object_id, "subscription")
+        if subscription["status"] in SUBSCRIPTION_ENDED_STATUSES:
+            raise StripeApiError(
+                400,
+                "A canceled subscription can only update its cancellation_details and metadata.",
+            )
+        now = unix_time()
+        subscription.update(
+            status="canceled",
+            canceled_at=now,
+            ended_at=now,
+            cancellation_details={"reason": "cancellation_requested"},
+        )
+        self._emit(call.account.id, "customer.subscription.deleted", subscription, request=call)
+        return self._expanded(call, subscription, params.expand)
+
+    def advance_subscription(self, subscription_id: str, *, outcome: str = "open") -> dict:
+        """The current period (or trial) ends: the next one starts and its invoice is issued
+        with the customer's pending invoice items, then paid (`pay`), declined (`fail`) or
+        left `open`. Returns the new invoice."""
+        if outcome not in ("open", "pay", "fail"):
+            raise StripeApiError(400, "Invalid outcome: must be one of open, pay, fail")
+        with self._transaction():
+            owner, subscription = self._find(subscription_id, "subscription")
+            if subscription["status"] in (*SUBSCRIPTION_ENDED_STATUSES, "incomplete"):
+                raise StripeApiError(
+                    400, f"Subscription {subscription_id} is {subscription['status']}."
+                )
+            item = subscription["items"]["data"][0]
+            started, ends = item["current_period_start"], item["current_period_end"]
+            item.update(current_period_start=ends, current_period_end=_add_months(ends, 1))
+            if subscription["status"] == "trialing":
+                self._subscription_status(owner, subscription, "active")
+            previous = self._objects[subscription["latest_invoice"]]
+            invoice = self._invoice_issue(
+                owner,
+                subscription,
+                amount=item["price"]["unit_amount"],
+                billing_reason="subscription_cycle",
+                period=(started, ends),
+                hosted_base=previous["hosted_invoice_url"].rsplit("/", 1)[0],
+            )
+            invoice_id, still_open = invoice["id"], invoice["status"] == "open"
+        if still_open and outcome == "pay":
+            return self.pay_invoice(invoice_id)
+        if still_open and outcome == "fail":
+            return self.fail_invoice(invoice_id)
+        with self._lock:
+            return copy.deepcopy(self._objects[invoice_id])
+
+    def expire_subscription(self, subscription_id: str) -> dict[str, Any]:
+        """A first invoice left unpaid for 23 hours: the subscription ends as
+        `incomplete_expired` and its invoice is voided."""
+        with self._transaction():
+            owner, subscription = self._find(subscription_id, "subscription")
+            if subscription["status"] != "incomplete":
+                raise StripeApiError(
+                    400, f"Subscription {subscription_id} is {subscription['status']}."
+                )
+            invoice = self._objects[subscription["latest_invoice"]]
+            if invoice["status"] == "open":
+                invoice["status"] = "void"
+                invoice["status_transitions"]["voided_at"] = unix_time()
+                self._emit(owner, "invoice.voided", invoice)
+            subscription["ended_at"] = unix_time()
+            self._subscription_status(owner, subscription, "incomplete_expired")
+            return copy.deepcopy(subscription)
