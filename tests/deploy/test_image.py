@@ -54,11 +54,13 @@ def test_the_virtualenv_gets_the_lock_and_callrix_without_its_dependencies():
 def _translation_step() -> tuple[str, str]:
     """(the RUN that compiles the translations, the build tools folder it puts polib in)."""
     build = _stage("python-build")
-    run = next(
-        line for line in build if line.startswith("RUN") and "-m callrix.translations" in line
+    runs = [line for line in build if line.startswith("RUN") and "-m callrix.translations" in line]
+    assert runs, (
+        "the build stage does not compile the translations (python -m callrix.translations)"
     )
+    run = runs[0]
     tools = re.search(r'pip install --target (\S+) "polib==\$\{POLIB_VERSION\}"', run)
-    assert tools, run
+    assert tools, f"polib is not installed pinned, apart from the virtualenv: {run}"
     return run, tools.group(1)
 
 
@@ -70,9 +72,7 @@ def test_the_build_stage_compiles_the_translations_with_a_pinned_polib_it_keeps(
     # After the source is in place, and it fails the build when no German catalogue came out.
     assert build.index(run) > build.index("RUN pip install --no-deps -e /app")
     assert "locale/de/LC_MESSAGES/django.mo" in run
-    pinned = next(
-        re.fullmatch(r"ARG POLIB_VERSION=(\S+)", line) for line in build if "POLIB_VERSION=" in line
-    )
+    pinned = next(filter(None, (re.fullmatch(r"ARG POLIB_VERSION=(\S+)", line) for line in build)))
     polib = next(r for r in requirements("demo") if r.name == "polib")
     assert polib.specifier.contains(Version(pinned.group(1))), "the image's polib is not the demo's"
     runtime = _stage("runtime")
