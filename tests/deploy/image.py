@@ -80,7 +80,11 @@ def pulled(listed: Iterable[Requirement]) -> set[str]:
         if key in seen:
             continue
         seen.add(key)
-        for line in metadata.requires(name) or []:
+        try:
+            required = metadata.requires(name) or []
+        except metadata.PackageNotFoundError:
+            raise AssertionError(f"{name} is not installed: run scripts/bootstrap dev") from None
+        for line in required:
             needed = Requirement(line)
             if needed.marker is None or any(
                 needed.marker.evaluate({**default_environment(), "extra": extra})

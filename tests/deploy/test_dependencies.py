@@ -9,7 +9,6 @@ import ast
 import importlib.util
 from importlib import metadata
 
-import pytest
 from django.conf import settings
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
@@ -233,11 +232,3 @@ def test_the_apps_and_classes_the_settings_name_are_runtime_dependencies():
     runtime = names(requirements("runtime"))
     undeclared = {value: dist for value, dist in owners.items() if dist not in runtime}
     assert not undeclared, undeclared
-
-
-@pytest.mark.parametrize("module", sorted(OPTIONAL_MODULES))
-def test_optional_modules_are_imported_only_inside_functions(module):
-    for path, source in _sources().items():
-        for found in imports(source):
-            if found.module.split(".")[0] == module and not dockerignored(path):
-                assert not found.at_import_time, f"{path}:{found.line}"
