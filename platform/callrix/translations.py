@@ -1,6 +1,8 @@
 """Compiles every app's translations (`<app>/locale/<lang>/LC_MESSAGES/django.po`) into the
 `.mo` files Django reads, in pure Python (polib), so no GNU gettext is needed to build.
-The `.mo` files are build output and not committed; `scripts/bootstrap` runs this.
+The `.mo` files are build output and not committed; `scripts/bootstrap` runs this, and so does
+the image's build stage (deploy/Dockerfile), with polib installed beside, not into, the
+image's virtualenv: polib is a build tool (the `demo` extra), not a runtime dependency.
 
     python -m callrix.translations [root]
 """
@@ -10,8 +12,10 @@ from __future__ import annotations
 import re
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import polib
+if TYPE_CHECKING:
+    import polib
 
 SOURCE_FOLDERS = ("branding", "identity", "tenant_apps", "shared_apps", "compliance", "tenants")
 
@@ -25,6 +29,8 @@ def catalogues(root: Path) -> list[Path]:
 
 def compile_all(root: Path) -> list[Path]:
     """Write a .mo beside every .po that is newer than it; returns the .mo files written."""
+    import polib  # a build tool: the running image has translations.py but not polib
+
     written = []
     for po_path in catalogues(root):
         mo_path = po_path.with_suffix(".mo")

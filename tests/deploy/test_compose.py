@@ -6,18 +6,15 @@ from __future__ import annotations
 
 import json
 import re
-import tomllib
-from fnmatch import fnmatch
 from pathlib import Path
 
 import jsonschema
 import pytest
 import yaml
 from django.core.management import get_commands, load_command_class
-from packaging.requirements import Requirement
-from packaging.utils import canonicalize_name
 
 from tenants import traefik
+from tests.deploy.image import dockerfile_stages, dockerignored, locked_versions
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
@@ -107,20 +104,6 @@ def _validate(document: dict, schema: dict) -> list[str]:
 def _command(service: dict) -> list[str]:
     command = service.get("command", [])
     return command.split() if isinstance(command, str) else command
-
-
-def _dockerfile_stages(path: Path) -> list[tuple[str, str]]:
-    """(stage name, text) per FROM of a Dockerfile."""
-    stages, current, name = [], [], ""
-    for line in path.read_text().splitlines():
-        found = re.match(r"^FROM\s+\S+(?:\s+AS\s+(\S+))?", line, re.IGNORECASE)
-        if found:
-            if current:
-                stages.append((name, "\n".join(current)))
-            name, current = found.group(1) or "", []
-        current.append(line)
-    stages.append((name, "\n".join(current)))
-    return [stage for stage in stages if stage[1].lstrip().upper().startswith("FROM")]
 
 
 # --- The file itself -----------------------------------------------------------------
@@ -280,7 +263,7 @@ def test_callrix_services_run_existing_commands_with_accepted_options(compose):
             )
             parser.parse_args(command[2:])  # exits (fails the test) on an unknown option
         elif command[0] == "gunicorn":
-            assert "gunicorn" in _locked_versions()
+            assert "gunicorn" in locked_versions()
             config = command[1].removeprefix("--config=")
             assert (ROOT / config.removeprefix("/app/")).is_file()
             assert command[2] == "callrix.wsgi:application"
@@ -292,7 +275,7 @@ def test_callrix_services_run_existing_commands_with_accepted_options(compose):
 
 
 def test_backup_scripts_only_use_tools_the_image_installs():
-    runtime = dict(_dockerfile_stages(DEPLOY / "Dockerfile"))["runtime"]
+    runtime = dict(dockerfile_stages())["runtime"]
     assert "postgresql-client-${POSTGRES_CLIENT_VERSION}" in runtime
     assert "ARG POSTGRES_CLIENT_VERSION=16" in runtime
     assert re.search(r"apt-get install[^&]*\brestic\b", runtime)
@@ -302,15 +285,8 @@ def test_backup_scripts_only_use_tools_the_image_installs():
         assert {tool for tool in tools if re.search(rf"\b{tool}\b", text)} <= tools
     assert "pg_dump" in (DEPLOY / "backup" / "backup").read_text()
     assert "callrix" in (DEPLOY / "backup" / "restore-licensee").read_text()
-    patterns = [
-        line.strip().removeprefix("**/")
-        for line in (DEPLOY / "Dockerfile.dockerignore").read_text().splitlines()
-        if line.strip() and not line.startswith("#")
-    ]
     for script in ("backup", "nightly", "restore-licensee"):
-        path = f"deploy/backup/{script}"
-        parents = [path.rsplit("/", n)[0] for n in range(path.count("/") + 1)]
-        assert not any(fnmatch(parent, p) for p in patterns for parent in parents), path
+        assert not dockerignored(f"deploy/backup/{script}"), script
 
 
 def test_pgbouncer_image_installs_pgbouncer_and_its_config(compose):
@@ -335,7 +311,7 @@ def test_third_party_images_are_pinned(compose):
 
 
 def test_the_image_is_multi_stage_non_root_and_checks_its_health():
-    stages = _dockerfile_stages(DEPLOY / "Dockerfile")
+    stages = dockerfile_stages()
     names = [name for name, _ in stages]
     assert names == ["frontend-build", "python-build", "runtime"]
     frontend = stages[0][1]
@@ -354,26 +330,3 @@ def test_the_image_is_multi_stage_non_root_and_checks_its_health():
     for line in runtime.splitlines():
         if line.startswith(("ENV", "ARG")):
             assert "SECRET_KEY" not in line and "ENCRYPTION_KEY" not in line
-
-
-def _locked_versions() -> dict[str, str]:
-    locked = {}
-    for line in (DEPLOY / "requirements.lock").read_text().splitlines():
-        if line and not line.startswith("#"):
-            name, _, version = line.partition("==")
-            locked[canonicalize_name(name)] = version
-    return locked
-
-
-def test_the_lock_pins_every_runtime_dependency_within_its_range():
-    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    locked = _locked_versions()
-    for requirement in map(Requirement, project["dependencies"]):
-        name = canonicalize_name(requirement.name)
-        assert name in locked, f"{name} is not in deploy/requirements.lock"
-        assert requirement.specifier.contains(locked[name], prereleases=True), (
-            f"{name}=={locked[name]} is outside {requirement.specifier}: "
-            "run deploy/lock-requirements"
-        )
-    dev = {canonicalize_name(Requirement(r).name) for r in project["optional-dependencies"]["dev"]}
-    assert not (dev - {"packaging"}) & set(locked), "test tools do not belong in the image"
