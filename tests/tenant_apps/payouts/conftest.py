@@ -37,8 +37,8 @@ def make_advisor(email: str, display_name: str = "Luna") -> Advisor:
 
 
 def settle_call(advisor: Advisor, talk_seconds: int = 300) -> Call:
-    """A completed call settled the way `calls.services._settle` does: one ledger posting
-    from the caller's hold to the advisor, the licensee and Callrix, with the call's id."""
+    """A completed call settled the way `calls.services.billing.call_settle` does: one ledger
+    posting from the caller's hold to the advisor, the licensee and Callrix, with the call's id."""
     caller = User.objects.create_user(
         f"caller-{User.objects.count()}@example.test", None, role="end_user"
     )

@@ -1,0 +1,53 @@
+"""The call services (docs/architecture.md §5), one module per concern. A module imports
+only the ones listed before it:
+
+- `rooms`: a call's LiveKit room name, its parties' identities, presence replayed from events;
+- `billing`: the hold, its extension ahead of the talk, the settlement, spending caps;
+- `reviews`: a caller's rating of a call;
+- `lifecycle`: request, ring, accept, decline, join, hang up, the billing tick, the end;
+- `provider_events`: LiveKit's webhooks;
+- `reconciler`: our state checked against LiveKit's room service.
+
+The names below are what the API, the jobs and the rest of Callrix call.
+"""
+
+from tenant_apps.calls.services.billing import (
+    HOLD_LOOKAHEAD_SECONDS,
+    call_history_record,
+    spending_cap_set,
+)
+from tenant_apps.calls.services.lifecycle import (
+    BILLING_TICK_SECONDS,
+    call_accept,
+    call_bill,
+    call_decline,
+    call_hangup,
+    call_join,
+    call_request,
+    call_ring_timeout,
+    call_sandbox_presence,
+)
+from tenant_apps.calls.services.provider_events import livekit_event_apply
+from tenant_apps.calls.services.reconciler import calls_reconcile
+from tenant_apps.calls.services.reviews import REVIEW_MIN_TALK_SECONDS, review_create
+from tenant_apps.calls.services.rooms import identity_of
+
+__all__ = [
+    "BILLING_TICK_SECONDS",
+    "HOLD_LOOKAHEAD_SECONDS",
+    "REVIEW_MIN_TALK_SECONDS",
+    "call_accept",
+    "call_bill",
+    "call_decline",
+    "call_hangup",
+    "call_history_record",
+    "call_join",
+    "call_request",
+    "call_ring_timeout",
+    "call_sandbox_presence",
+    "calls_reconcile",
+    "identity_of",
+    "livekit_event_apply",
+    "review_create",
+    "spending_cap_set",
+]

@@ -1,0 +1,353 @@
+"""A call's lifecycle (docs/architecture.md §5): request, ring, accept or decline, join, talk, end.
+
+Each step is one transaction that locks the call; the jobs it starts (the ring timeout, the
+billing tick every BILLING_TICK_SECONDS, closing the room) are queued only once it commits.
+The money of each step goes through `billing`; who is in the room comes from `rooms`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
+
+from identity.models import User
+from tenant_apps.advisors.models import Advisor
+from tenant_apps.calls import livekit_gateway, talk
+from tenant_apps.calls.errors import (
+    AdvisorUnavailable,
+    CallerBusy,
+    CallNotFound,
+    CallStateConflict,
+    NotASandbox,
+    SpendingCapReached,
+    WalletOwes,
+)
+from tenant_apps.calls.models import Call
+from tenant_apps.calls.services.billing import call_settle, cap_headroom, hold_extend
+from tenant_apps.calls.services.rooms import identity_of, presence_replay, room_name_for
+from tenant_apps.notifications.services import push_request
+from tenant_apps.pricing import charges
+from tenant_apps.pricing.selectors import policy_get
+from tenant_apps.wallets import selectors as wallet_selectors
+from tenant_apps.wallets import services as wallet_services
+from tenant_apps.wallets.errors import InsufficientFunds
+
+BILLING_TICK_SECONDS = 10
+# Accepted, but nobody came into the room: end it after the grace period and this much more.
+NO_SHOW_EXTRA_SECONDS = 60
+
+
+def _after_commit(actor, *args, delay_ms: int | None = None) -> None:
+    def send():
+        if delay_ms:
+            actor.send_with_options(args=args, delay=delay_ms)
+        else:
+            actor.send(*args)
+
+    transaction.on_commit(send)
+
+
+# --- Requesting, ringing, answering ---------------------------------------------------------
+
+
+def call_request(*, caller: User, advisor_id: int) -> Call:
+    from tenant_apps.calls import tasks
+
+    policy = policy_get()
+    with transaction.atomic():
+        advisor = Advisor.objects.select_for_update().filter(pk=advisor_id, suspended=False).first()
+        if advisor is None:
+            raise CallNotFound("There is no such advisor.", field="advisor_id")
+        if advisor.status != Advisor.Status.ONLINE:
+            raise AdvisorUnavailable(
+                f"{advisor.display_name} is not available right now.", field="advisor_id"
+            )
+        if Call.objects.filter(caller=caller, status__in=["ringing", "connected"]).exists():
+            raise CallerBusy("You are already in a call.", field=None)
+        balance = wallet_selectors.wallet_balance_get(user_id=caller.pk)
+        if balance.owed_minor > 0:
+            raise WalletOwes(
+                "Your account has an open balance to settle before you can call.", field=None
+            )
+        rate = advisor.rate_minor_per_minute
+        first_minimum = charges.charge_minor(
+            seconds=policy.minimum_minutes * 60,
+            rate_minor_per_minute=rate,
+            billing_mode=policy.billing_mode,
+        )
+        if balance.available_minor < first_minimum:
+            raise InsufficientFunds(
+                f"You need credit for at least {policy.minimum_minutes} minutes to call "
+                f"{advisor.display_name}.",
+                field="advisor_id",
+            )
+        headroom = cap_headroom(caller.pk)
+        if headroom is not None and headroom < first_minimum:
+            raise SpendingCapReached(
+                "This call would go beyond your monthly spending limit.", field="advisor_id"
+            )
+        talked_before = Call.objects.filter(
+            caller=caller, advisor=advisor, talk_seconds__gt=0
+        ).exists()
+        try:
+            with transaction.atomic():
+                call = Call.objects.create(
+                    caller=caller,
+                    advisor=advisor,
+                    rate_minor_per_minute=rate,
+                    billing_mode=policy.billing_mode,
+                    free_seconds=0 if talked_before else policy.intro_free_seconds,
+                    currency=connection.tenant.currency,
+                    held_minor=first_minimum,
+                )
+        except IntegrityError:  # lost a race for this advisor or caller
+            raise AdvisorUnavailable(
+                f"{advisor.display_name} is not available right now.", field="advisor_id"
+            ) from None
+        wallet_services.hold_place(
+            user_id=caller.pk,
+            amount_minor=first_minimum,
+            idempotency_key=f"call:{call.pk}:hold:0",
+            description=f"Reserved for a call with {advisor.display_name}",
+            metadata={"call_id": call.pk},
+        )
+        call.room_name = room_name_for(call)
+        call.save(update_fields=["room_name"])
+        advisor.status = Advisor.Status.BUSY
+        advisor.save(update_fields=["status"])
+        livekit_gateway.room_create(
+            name=call.room_name, empty_timeout_seconds=policy.ring_timeout_seconds * 4
+        )
+        push_request(
+            user_ids=[advisor.user_id],
+            kind="incoming_call",
+            urgent=True,
+            data={"call_id": call.pk, "caller_name": caller.display_name, "room": call.room_name},
+            title="Incoming call",
+            body=f"{caller.display_name or 'A caller'} is calling you",
+        )
+        _after_commit(tasks.call_ring_timeout, call.pk, delay_ms=policy.ring_timeout_seconds * 1000)
+    return call
+
+
+def _call_for_party(user: User, call_id: int) -> Call:
+    """The call, locked — if this user is its caller or its advisor (else: not found)."""
+    call = Call.objects.select_for_update().select_related("advisor").filter(pk=call_id).first()
+    if call is None or user.pk not in (call.caller_id, call.advisor.user_id):
+        raise CallNotFound("There is no such call.", field="call_id")
+    return call
+
+
+def _advisor_available_again(advisor_id: int, *, missed: bool = False) -> None:
+    advisor = Advisor.objects.select_for_update().get(pk=advisor_id)
+    policy = policy_get()
+    advisor.missed_in_row = advisor.missed_in_row + 1 if missed else 0
+    if advisor.status == Advisor.Status.BUSY:
+        too_many = (
+            policy.offline_after_missed and advisor.missed_in_row >= policy.offline_after_missed
+        )
+        advisor.status = (
+            Advisor.Status.OFFLINE if advisor.suspended or too_many else Advisor.Status.ONLINE
+        )
+    advisor.save(update_fields=["missed_in_row", "status"])
+
+
+def call_close_unanswered(call: Call, status: str, reason: str) -> None:
+    from tenant_apps.calls import tasks
+
+    call.status = status
+    call.end_reason = reason
+    call.ended_at = timezone.now()
+    call.save(update_fields=["status", "end_reason", "ended_at"])
+    if call.held_minor:
+        wallet_services.hold_release(
+            user_id=call.caller_id,
+            amount_minor=call.held_minor,
+            idempotency_key=f"call:{call.pk}:release",
+            description="Call not answered",
+            metadata={"call_id": call.pk},
+        )
+    _advisor_available_again(call.advisor_id, missed=status == Call.Status.MISSED)
+    if call.room_name:
+        _after_commit(tasks.room_close, call.room_name)
+
+
+def ring_expired(call: Call, now: datetime) -> bool:
+    return now >= call.created_at + timedelta(seconds=policy_get().ring_timeout_seconds)
+
+
+def call_accept(*, user: User, call_id: int) -> Call:
+    from tenant_apps.calls import tasks
+
+    with transaction.atomic():
+        call = _call_for_party(user, call_id)
+        if call.advisor.user_id != user.pk:
+            raise CallStateConflict("Only the advisor can accept a call.", field="call_id")
+        too_late = call.status == Call.Status.RINGING and ring_expired(call, timezone.now())
+        if too_late:  # the timeout job is late: close it as missed (and keep that)
+            call_close_unanswered(call, Call.Status.MISSED, "ring_timeout")
+        elif call.status == Call.Status.RINGING:
+            call.status = Call.Status.CONNECTED
+            call.accepted_at = timezone.now()
+            presence_replay(call)
+            call.save()
+            Advisor.objects.filter(pk=call.advisor_id).update(missed_in_row=0)
+            _after_commit(tasks.call_bill, call.pk, delay_ms=BILLING_TICK_SECONDS * 1000)
+    if call.status != Call.Status.CONNECTED:
+        raise CallStateConflict(f"The call is {call.status}.", field="call_id")
+    return call
+
+
+def call_decline(*, user: User, call_id: int) -> Call:
+    with transaction.atomic():
+        call = _call_for_party(user, call_id)
+        if call.advisor.user_id != user.pk:
+            raise CallStateConflict("Only the advisor can decline a call.", field="call_id")
+        if call.status != Call.Status.RINGING:
+            raise CallStateConflict(f"The call is {call.status}.", field="call_id")
+        call_close_unanswered(call, Call.Status.DECLINED, "declined")
+    return call
+
+
+def call_ring_timeout(*, call_id: int) -> str:
+    with transaction.atomic():
+        call = Call.objects.select_for_update().filter(pk=call_id).first()
+        if call is None or call.status != Call.Status.RINGING:
+            return "not ringing"
+        if not ring_expired(call, timezone.now()):
+            return "still ringing"
+        call_close_unanswered(call, Call.Status.MISSED, "ring_timeout")
+        push_request(user_ids=[call.caller_id], kind="call_missed", data={"call_id": call.pk})
+    return "missed"
+
+
+def call_join(*, user: User, call_id: int) -> tuple[str, str]:
+    """The LiveKit URL and a short-lived token for this call's room only."""
+    with transaction.atomic():
+        call = _call_for_party(user, call_id)
+        is_caller = user.pk == call.caller_id
+        allowed = call.status == Call.Status.CONNECTED or (
+            is_caller and call.status == Call.Status.RINGING
+        )
+        if not allowed:
+            raise CallStateConflict(f"The call is {call.status}.", field="call_id")
+    token = livekit_gateway.access_token_issue(
+        room=call.room_name,
+        identity=identity_of(user.pk),
+        display_name=user.display_name or ("Caller" if is_caller else "Advisor"),
+    )
+    return settings.LIVEKIT_URL, token
+
+
+def call_sandbox_presence(*, user: User, call_id: int, present: bool) -> None:
+    """The offline stand-in for a browser's LiveKit connection. The sandbox carries no media,
+    so the call screen's join and leave are played through it with this party's own pass;
+    its signed webhooks then drive talk time, billing and the end as LiveKit's would."""
+    if not livekit_gateway.is_sandbox():
+        raise NotASandbox("Calls here carry real audio through LiveKit.", field=None)
+    if present:
+        _, token = call_join(user=user, call_id=call_id)
+        livekit_gateway.sandbox_connect(token=token)
+        return
+    with transaction.atomic():
+        call = _call_for_party(user, call_id)
+    livekit_gateway.sandbox_disconnect(room=call.room_name, identity=identity_of(user.pk))
+
+
+def call_hangup(*, user: User, call_id: int) -> Call:
+    with transaction.atomic():
+        call = _call_for_party(user, call_id)
+        is_caller = user.pk == call.caller_id
+        if call.status == Call.Status.RINGING:
+            if is_caller:
+                call_close_unanswered(call, Call.Status.CANCELLED, "cancelled_by_caller")
+            else:
+                call_close_unanswered(call, Call.Status.DECLINED, "declined")
+        elif call.status == Call.Status.CONNECTED:
+            call_end(call, timezone.now(), "hangup_caller" if is_caller else "hangup_advisor")
+        else:
+            raise CallStateConflict(f"The call is already {call.status}.", field="call_id")
+    return call
+
+
+# --- The billing tick and the end of a connected call ---------------------------------------
+
+
+def call_end(call: Call, moment: datetime, reason: str) -> None:
+    """End a connected call at `moment` and settle it, in the caller's transaction."""
+    from tenant_apps.calls import tasks
+
+    talk.close_segment(call, moment)
+    hold_extend(call, call.talk_seconds_closed, lookahead_seconds=0)  # if a tick lagged
+    covered = talk.talk_seconds_covered(call)
+    call.talk_seconds = min(call.talk_seconds_closed, covered)
+    call.status = Call.Status.COMPLETED
+    call.end_reason = reason
+    call.ended_at = timezone.now()
+    call_settle(call)
+    _advisor_available_again(call.advisor_id)
+    _after_commit(tasks.room_close, call.room_name)
+
+
+def call_bill_until(call: Call, now: datetime) -> str:
+    """Bring a connected call up to `now`: extend its hold, warn, or end it."""
+    from tenant_apps.calls import tasks
+
+    policy = policy_get()
+    if call.segment_started_at is None:
+        if call.absent_since and now - call.absent_since > timedelta(seconds=policy.grace_seconds):
+            call_end(call, call.absent_since, "party_left")
+            return "ended: party did not come back"
+        no_show = timedelta(seconds=policy.grace_seconds + NO_SHOW_EXTRA_SECONDS)
+        if call.talk_started_at is None and call.accepted_at and now - call.accepted_at > no_show:
+            call_end(call, now, "no_show")
+            return "ended: nobody joined"
+        return "waiting"
+    talk_now = talk.talk_seconds_at(call, now)
+    hold_extend(call, talk_now)
+    covered = talk.talk_seconds_covered(call)
+    if talk_now >= covered:
+        ran_out = call.segment_started_at + timedelta(seconds=covered - call.talk_seconds_closed)
+        call_end(call, ran_out, "funds_exhausted")
+        return "ended: funds exhausted"
+    if covered - talk_now <= policy.low_funds_warning_seconds and not call.low_funds_warned_at:
+        call.low_funds_warned_at = now
+        _after_commit(
+            tasks.call_in_call_event,
+            call.room_name,
+            identity_of(call.caller_id),
+            {"type": "low_funds", "call_id": call.pk, "seconds_left": covered - talk_now},
+        )
+        push_request(
+            user_ids=[call.caller_id],
+            kind="low_funds",
+            data={"call_id": call.pk, "seconds_left": covered - talk_now},
+            title="Your credit is running out",
+            body="Top up to keep talking.",
+        )
+    call.save()
+    return "billing"
+
+
+def call_bill(*, call_id: int) -> str:
+    """The billing tick of one call (repeats every BILLING_TICK_SECONDS while it runs)."""
+    from tenant_apps.calls import tasks
+
+    with transaction.atomic():
+        call = (
+            Call.objects.select_for_update(skip_locked=True)
+            .select_related("advisor")
+            .filter(pk=call_id)
+            .first()
+        )
+        if call is None:
+            return "busy or gone"  # someone else is working on it right now
+        if call.status != Call.Status.CONNECTED:
+            return call.status
+        outcome = call_bill_until(call, timezone.now())
+        if call.status == Call.Status.CONNECTED:
+            _after_commit(tasks.call_bill, call.pk, delay_ms=BILLING_TICK_SECONDS * 1000)
+    return outcome

@@ -1,0 +1,42 @@
+"""A call's LiveKit room: its name, the identities its parties join with, and who was in it.
+
+Presence is always rebuilt from every recorded event of the room, in the order the events
+happened, whether LiveKit's webhook or the reconciler recorded it: a webhook that comes late
+still lands in its place.
+"""
+
+from __future__ import annotations
+
+from django.db import connection
+
+from tenant_apps.calls import talk
+from tenant_apps.calls.models import Call, LiveKitEvent
+
+
+def identity_of(user_id: int) -> str:
+    """A user's identity in LiveKit rooms (no personal data)."""
+    return f"u{user_id}"
+
+
+def room_name_for(call: Call) -> str:
+    return f"{connection.schema_name}-{call.pk}"
+
+
+def party_of(call: Call, identity: str) -> str | None:
+    if identity == identity_of(call.caller_id):
+        return "caller"
+    if identity == identity_of(call.advisor.user_id):
+        return "advisor"
+    return None
+
+
+def presence_replay(call: Call) -> None:
+    """Recompute presence and talk from every presence event of the call's room."""
+    changes = []
+    for record in LiveKitEvent.objects.filter(
+        room_name=call.room_name, event__in=["participant_joined", "participant_left"]
+    ).order_by("occurred_at", "id"):
+        party = party_of(call, record.participant_identity)
+        if party:
+            changes.append((record.occurred_at, party, record.event == "participant_joined"))
+    talk.replay(call, changes)
