@@ -11,13 +11,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.contrib.auth.tokens import PasswordResetTokenGenerator
-from django.db import connection, transaction
+from django.db import transaction
 from ninja_jwt.exceptions import TokenError
 from ninja_jwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 from ninja_jwt.tokens import AccessToken, RefreshToken
 
 from identity.errors import InvalidToken
 from identity.models import User
+from kernel.tenant_connection import connection
 
 SCHEMA_CLAIM = "schema"
 

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from django.conf import settings
-from django.db import DEFAULT_DB_ALIAS, connection, connections
+from django.db import DEFAULT_DB_ALIAS, connections
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import set_urlconf
 
+from kernel.tenant_connection import connection
 from tenants.models import Licensee
 from tenants.routing import HostTarget, resolve_host
 

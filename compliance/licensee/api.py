@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import datetime
 from urllib.parse import urlencode
 
-from django.db import connection
 from django.http import FileResponse
 from django.urls import reverse
 from ninja import Query, Router, Schema
@@ -15,6 +14,7 @@ from ninja.security import SessionAuth
 from compliance.licensee import links, selectors, services
 from identity.auth import ADMIN_ROLES, TokenAuth
 from identity.errors import PermissionDenied
+from kernel.tenant_connection import connection
 from kernel.throttling import LicenseeRateThrottle
 
 admin_router = Router(tags=["admin"])

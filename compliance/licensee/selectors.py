@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from django.core.cache import cache
-from django.db import connection
 from django.db.models import QuerySet
 from django.utils import timezone
 
@@ -13,6 +12,7 @@ from compliance.licensee import links, storage
 from compliance.licensee.archive import LicenseeLabel
 from compliance.licensee.errors import ExportExpired, ExportNotFound, ExportNotReady
 from compliance.licensee.models import TenantExport
+from kernel.tenant_connection import connection
 from tenants.bridge import licensee_get_by_schema
 
 Status = TenantExport.Status

@@ -9,7 +9,6 @@ import time
 from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
-from django.db import connection
 from django_tenants.utils import schema_context, tenant_context
 
 from branding import selectors as brand_selectors
@@ -18,6 +17,7 @@ from callrix import embedded
 from demo import offline
 from kernel import crypto
 from kernel.errors import DomainError
+from kernel.tenant_connection import connection
 from shared_apps.billing.models import Plan
 from tenant_apps.advisors.models import Advisor
 from tenant_apps.calls import services as call_services

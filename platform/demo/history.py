@@ -16,12 +16,13 @@ from datetime import datetime, timedelta
 
 import time_machine
 from django.contrib.auth import get_user_model
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 from django_tenants.utils import tenant_context
 
 from demo import offline
 from kernel import crypto
+from kernel.tenant_connection import connection
 from sandboxes.stripe_sandbox import sign
 from tenant_apps.advisors.models import Advisor
 from tenant_apps.calls import services as call_services

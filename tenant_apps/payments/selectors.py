@@ -1,11 +1,11 @@
 from __future__ import annotations
 
-from django.db import connection
 from django.db.models import QuerySet
 
 from kernel import crypto
 from kernel.money import format_minor
 from tenant_apps.payments.models import StripeConnection, TopUp, TopUpPackage, TopUpPolicy
+from tenants.bridge import licensee_current
 
 
 def stripe_connection_get() -> StripeConnection | None:
@@ -49,7 +49,7 @@ def topup_receipt(*, topup_id: int, user_id: int | None = None) -> dict | None:
     topup = topups.first()
     if topup is None:
         return None
-    tenant = connection.tenant
+    tenant = licensee_current()
     return {
         "number": f"{tenant.slug.upper()}-T{topup.pk:06d}",
         "topup_id": topup.pk,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import re
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
@@ -14,6 +14,7 @@ from branding.selectors import brand_current
 from identity.models import User
 from kernel import crypto
 from kernel.money import format_minor
+from kernel.tenant_connection import connection
 from tenant_apps.payments import connect_events, selectors, stripe_gateway
 from tenant_apps.payments.errors import (
     BadWebhook,
@@ -37,6 +38,7 @@ from tenant_apps.wallets.errors import InvalidAmount
 from tenant_apps.wallets.models import AccountKind, LedgerAccount
 from tenant_apps.wallets.selectors import licensee_currency
 from tenant_apps.wallets.services import Leg, account_for, accounts_lock, ledger_post
+from tenants.bridge import licensee_current
 
 logger = logging.getLogger(__name__)
 
@@ -503,7 +505,7 @@ def credit_grant(
         ledger_post(
             idempotency_key=f"credit:{grant.pk}",
             kind="credit",
-            description=f"Credit from {connection.tenant.display_name}",
+            description=f"Credit from {licensee_current().display_name}",
             metadata={"credit_grant_id": grant.pk, "granted_by": admin.pk},
             legs=_incoming_legs(user.pk, amount_minor, account_for(kind=AccountKind.PROMO)),
         )

@@ -6,12 +6,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from identity.models import User
 from kernel import crypto
 from kernel.money import format_minor
+from kernel.tenant_connection import connection
 from tenant_apps.advisors.errors import AdvisorNotFound
 from tenant_apps.advisors.models import Advisor
 from tenant_apps.payments import selectors as payment_selectors

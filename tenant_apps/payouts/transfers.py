@@ -16,11 +16,12 @@ from __future__ import annotations
 
 import logging
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
 from kernel.money import format_minor
+from kernel.tenant_connection import connection
 from tenant_apps.payments import stripe_gateway
 from tenant_apps.payments.errors import StripeUnavailable
 from tenant_apps.payouts.models import (
