@@ -101,7 +101,7 @@ def tenant_export_get(request, export_id: int):
 )
 def tenant_export_download(request, export_id: int, token: str = Query(..., max_length=500)):
     export, path = selectors.tenant_export_file(export_id=export_id, token=token)
-    finished = export.finished_at.strftime("%Y%m%d")
+    finished = export.finished_at.strftime("%Y%m%d") if export.finished_at else ""  # ready: set
     response = FileResponse(
         path.open("rb"),
         as_attachment=True,

@@ -49,7 +49,8 @@ def tenant_export_get(*, export_id: int) -> TenantExport:
 def tenant_export_status(*, export: TenantExport) -> str:
     """A ready export past its seven days is expired, whether or not the daily cleanup has
     deleted its file yet."""
-    if export.status == Status.READY and export.expires_at <= timezone.now():
+    expires_at = export.expires_at  # set when it became ready
+    if export.status == Status.READY and expires_at is not None and expires_at <= timezone.now():
         return Status.EXPIRED
     return export.status
 

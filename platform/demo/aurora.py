@@ -131,14 +131,11 @@ def demo_uses_stripe_sandbox(*, licensee) -> bool:
 def demo_stripe_connect(*, licensee, sandbox_url: str, web_origin: str) -> None:
     """Connect the demo licensee to the Stripe sandbox unless its keys already work there."""
     with tenant_context(licensee):
-        if payment_selectors.stripe_connection_get() is not None:
+        row = payment_selectors.stripe_connection_get()
+        if row is not None:
             # Sandbox keys from an earlier run still work if the sandbox kept its state.
             try:
-                stripe_gateway.account_fetch(
-                    secret_key=crypto.decrypt(
-                        payment_selectors.stripe_connection_get().secret_key_encrypted
-                    )
-                )
+                stripe_gateway.account_fetch(secret_key=crypto.decrypt(row.secret_key_encrypted))
                 return
             except DomainError:
                 pass  # e.g. the sandbox lost its state: connect a fresh sandbox account

@@ -110,7 +110,7 @@ def payout_open(*, payout: Payout, account: PayoutAccount, amount_minor: int) ->
         return payout
     payout.attempts += 1
     payout.status = Payout.Status.PENDING
-    payout.destination_account_id = account.stripe_account_id
+    payout.destination_account_id = account.stripe_account_id or ""  # set: not blocked
     payout.save()
     ledger_post(
         idempotency_key=f"payout:{payout.pk}:{payout.attempts}:out",
