@@ -5,10 +5,18 @@ public host the browser's Accept-Language decides as usual."""
 from __future__ import annotations
 
 from django.conf import settings
+from django.http import HttpRequest
 from django.utils import translation
 from django.utils.cache import patch_vary_headers
 
-from branding.selectors import brand_for_licensee, platform_brand
+from branding.selectors import BrandView, brand_for_licensee, platform_brand
+
+
+class BrandedRequest(HttpRequest):
+    """A request past `BrandLanguageMiddleware`: `brand` is its host's brand (Callrix's own on
+    the public host). For annotations only; no request is one."""
+
+    brand: BrandView
 
 
 def _shipped(code: str | None) -> str | None:

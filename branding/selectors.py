@@ -15,7 +15,7 @@ from kernel.money import format_minor
 
 DEFAULT_PRIMARY = "#1f4e79"
 DEFAULT_ACCENT = "#9d2a5b"
-brand_cache = GenerationalCache("branding:brand", timeout=3600)
+brand_cache: GenerationalCache[BrandView] = GenerationalCache("branding:brand", timeout=3600)
 
 
 @dataclass(frozen=True)

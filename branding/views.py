@@ -4,12 +4,15 @@ They are served from the host's licensee only, so no URL can reach another licen
 from __future__ import annotations
 
 import json
+from typing import TypeVar
 
 from django.core.files.storage import default_storage
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.views.decorators.http import require_GET
 
 from branding.images import monogram_png
+from branding.middleware import BrandedRequest
 from branding.selectors import brand_row_get
 from branding.theme import manifest, theme_css
 
@@ -23,7 +26,10 @@ _IMAGE_FIELDS = {
 }
 
 
-def _cache_headers(response: HttpResponse, request: HttpRequest) -> HttpResponse:
+ResponseT = TypeVar("ResponseT", bound=HttpResponseBase)
+
+
+def _cache_headers(response: ResponseT, request: HttpRequest) -> ResponseT:
     if request.GET.get("v"):
         response["Cache-Control"] = f"public, max-age={_VERSIONED_MAX_AGE}"
     else:
@@ -32,13 +38,13 @@ def _cache_headers(response: HttpResponse, request: HttpRequest) -> HttpResponse
 
 
 @require_GET
-def theme(request: HttpRequest) -> HttpResponse:
+def theme(request: BrandedRequest) -> HttpResponse:
     response = HttpResponse(theme_css(request.brand), content_type="text/css; charset=utf-8")
     return _cache_headers(response, request)
 
 
 @require_GET
-def web_manifest(request: HttpRequest) -> HttpResponse:
+def web_manifest(request: BrandedRequest) -> HttpResponse:
     body = json.dumps(manifest(request.brand), ensure_ascii=False)
     response = HttpResponse(body, content_type="application/manifest+json")
     response["Cache-Control"] = "no-cache"
@@ -46,10 +52,12 @@ def web_manifest(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
-def brand_image(request: HttpRequest, name: str) -> HttpResponse:
+def brand_image(request: BrandedRequest, name: str) -> HttpResponseBase:
     field = _IMAGE_FIELDS.get(name)
-    row = brand_row_get(licensee_id=request.tenant.pk) if field else None
-    stored = getattr(row, field) if row is not None else None
+    # The host's brand is its licensee's (these URLs are served on licensees' hosts only).
+    licensee_id = request.brand.licensee_id
+    row = brand_row_get(licensee_id=licensee_id) if field and licensee_id is not None else None
+    stored = getattr(row, field) if row is not None and field else None
     if not stored:
         raise Http404("This brand has no such image.")
     response = FileResponse(default_storage.open(stored.name, "rb"), content_type="image/png")
@@ -57,7 +65,7 @@ def brand_image(request: HttpRequest, name: str) -> HttpResponse:
 
 
 @require_GET
-def favicon(request: HttpRequest) -> HttpResponse:
+def favicon(request: BrandedRequest) -> HttpResponseBase:
     """The brand's favicon, else its icon, else its initial on its colour: browsers ask for
     /favicon.ico on every site, and a 404 there would be noise in every page's console."""
     brand = request.brand

@@ -13,14 +13,15 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from django.contrib.auth.signals import user_logged_in
-from django.db import connection
 from django.dispatch import receiver
+from django.http import HttpRequest
 from django.middleware.csrf import CsrfViewMiddleware
 from ninja.security import HttpBearer
 
 from identity.errors import PermissionDenied
 from identity.models import User
 from identity.tokens import access_token_user
+from kernel.tenant_connection import connection
 
 ADMIN_ROLES = frozenset({User.Role.ADMIN, User.Role.OWNER})
 ADVISOR_ROLES = frozenset({User.Role.ADVISOR})
@@ -34,6 +35,13 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 def _bind_session_to_schema(sender, request, user, **kwargs) -> None:
     if request is not None and hasattr(request, "session"):
         request.session[SESSION_SCHEMA_KEY] = connection.schema_name
+
+
+class AuthenticatedRequest(HttpRequest):
+    """What an endpoint behind `TokenAuth` is handed: django-ninja puts the user that
+    `TokenAuth` admitted on `request.auth`. For annotations only; no request is one."""
+
+    auth: User
 
 
 class CsrfFailed(PermissionDenied):

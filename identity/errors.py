@@ -43,3 +43,4 @@ class PermissionDenied(IdentityError):
 class LockedOut(IdentityError):
     status_code = 429
     code = "locked_out"
+    retry_after: int | None = None  # seconds; the API sends it as Retry-After

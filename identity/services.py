@@ -9,7 +9,7 @@ from django.contrib.auth.signals import user_logged_in
 from django.core import signing
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.encoding import force_bytes, force_str
 from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
@@ -28,6 +28,7 @@ from identity.errors import (
 )
 from identity.lockout import cooloff_seconds, locked_out_body
 from identity.models import ConsentRecord, User
+from kernel.tenant_connection import connection
 
 ADULT_AGE = 18
 VERIFY_EMAIL_SALT = "callrix.identity.verify-email"

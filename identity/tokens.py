@@ -11,13 +11,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.contrib.auth.tokens import PasswordResetTokenGenerator
-from django.db import connection, transaction
+from django.db import transaction
 from ninja_jwt.exceptions import TokenError
 from ninja_jwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 from ninja_jwt.tokens import AccessToken, RefreshToken
 
 from identity.errors import InvalidToken
 from identity.models import User
+from kernel.tenant_connection import connection
 
 SCHEMA_CLAIM = "schema"
 
@@ -29,7 +30,9 @@ class TokenPair:
 
 
 def token_pair_issue(*, user: User) -> TokenPair:
-    refresh = RefreshToken.for_user(user)  # also records it as outstanding (for blacklisting)
+    # for_user also records the token as outstanding (for blacklisting). ninja-jwt types its
+    # classmethod's `cls` as an instance, so mypy sees a class where a token comes back.
+    refresh: RefreshToken = RefreshToken.for_user(user)  # type: ignore[misc, assignment]
     refresh[SCHEMA_CLAIM] = connection.schema_name
     return TokenPair(access=str(refresh.access_token), refresh=str(refresh))
 
@@ -83,7 +86,8 @@ def refresh_rotate(*, raw: str) -> TokenPair:
                 raise InvalidToken("The account is no longer active.", field="refresh")
             return token_pair_issue(user=user)
     # Outside the block above: the revocation must stand although the request fails.
-    refresh_revoke_all(user_id=outstanding.user_id)
+    if outstanding.user_id is not None:  # None only once its user row is gone
+        refresh_revoke_all(user_id=outstanding.user_id)
     raise InvalidToken("The refresh token was already used.", field="refresh")
 
 

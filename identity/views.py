@@ -24,7 +24,7 @@ class SignInForm(AuthenticationForm):
 
 
 # Where each role lands after signing in without a `next` page.
-ROLE_HOME = {User.Role.END_USER: "/", User.Role.ADVISOR: "/advisor/"}
+ROLE_HOME: dict[str, str] = {User.Role.END_USER: "/", User.Role.ADVISOR: "/advisor/"}
 
 
 class SignInView(auth_views.LoginView):
@@ -33,7 +33,9 @@ class SignInView(auth_views.LoginView):
     redirect_authenticated_user = True
 
     def get_default_redirect_url(self):
-        return ROLE_HOME.get(self.request.user.role) or super().get_default_redirect_url()
+        user = self.request.user  # signed in by now: this runs after the login
+        home = ROLE_HOME.get(user.role) if isinstance(user, User) else None
+        return home or super().get_default_redirect_url()
 
 
 class SignOutView(auth_views.LogoutView):

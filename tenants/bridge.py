@@ -20,7 +20,12 @@ from tenants.hooks import (
     licensee_terms_set,
 )
 from tenants.licensee_choice import licensee_named, licensees_chosen
-from tenants.selectors import licensee_get_by_schema, licensee_list_serving, schema_exists
+from tenants.selectors import (
+    licensee_current,
+    licensee_get_by_schema,
+    licensee_list_serving,
+    schema_exists,
+)
 
 __all__ = [
     "admin_action_committed",
@@ -29,6 +34,7 @@ __all__ = [
     "custom_domain_remove",
     "custom_domain_verify",
     "figure_reader_register",
+    "licensee_current",
     "licensee_get_by_schema",
     "licensee_host",
     "licensee_list_serving",

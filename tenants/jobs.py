@@ -10,8 +10,9 @@ from __future__ import annotations
 import logging
 
 import dramatiq
-from django.db import connection
 from dramatiq.middleware import SkipMessage
+
+from kernel.tenant_connection import connection
 
 logger = logging.getLogger(__name__)
 

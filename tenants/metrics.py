@@ -8,10 +8,12 @@ state and job queue names only.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import cast
 
 import dramatiq
 from django.core.cache import cache
 from django.db import connection
+from dramatiq.brokers.redis import RedisBroker
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
@@ -63,7 +65,7 @@ class CallrixCollector(Collector):
             "dramatiq messages by queue: waiting, delayed (retries, ETAs) and dead-lettered",
             labels=["queue", "state"],
         )
-        broker = dramatiq.get_broker()
+        broker = cast(RedisBroker, dramatiq.get_broker())  # settings.DRAMATIQ_BROKER
         client, namespace = broker.client, broker.namespace
         for queue in sorted(broker.get_declared_queues()):
             prefix = f"{namespace}:{queue}"

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TYPE_CHECKING, cast
+
 from django.conf import settings
-from django.db import DEFAULT_DB_ALIAS, connection, connections
+from django.db import DEFAULT_DB_ALIAS, connections
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import set_urlconf
 
+from kernel.tenant_connection import connection
 from tenants.models import Licensee
 from tenants.routing import HostTarget, resolve_host
+
+if TYPE_CHECKING:
+    from kernel.tenant_connection import TenantDatabaseWrapper
 
 # Provider webhooks keep flowing to a suspended licensee: money already moving must settle.
 _PATHS_SERVED_WHILE_SUSPENDED = ("/webhooks/",)
@@ -30,6 +37,13 @@ class PublicSite:
 _PUBLIC_SITE = PublicSite()
 
 
+class TenantRequest(HttpRequest):
+    """A request past `LicenseeHostMiddleware`: `tenant` is the host's licensee, or the
+    public site's stand-in. For annotations only; no request is one."""
+
+    tenant: Licensee | PublicSite
+
+
 def _error(request: HttpRequest, status: int, code: str, detail: str) -> HttpResponse:
     if request.path.startswith("/api/") or request.path.startswith("/webhooks/"):
         return JsonResponse({"detail": detail, "code": code}, status=status)
@@ -42,7 +56,7 @@ def _error(request: HttpRequest, status: int, code: str, detail: str) -> HttpRes
 
 
 class LicenseeHostMiddleware:
-    def __init__(self, get_response):
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
         self._licensees: dict[HostTarget, Licensee] = {}
 
@@ -61,7 +75,7 @@ class LicenseeHostMiddleware:
             self._licensees[target] = licensee
         return licensee
 
-    def __call__(self, request: HttpRequest) -> HttpResponse:
+    def __call__(self, request: TenantRequest) -> HttpResponse:
         host = request.get_host().rsplit(":", 1)[0]
         target = resolve_host(host) if host and not host.startswith("[") else None
         if target is None:
@@ -85,7 +99,7 @@ class LicenseeHostMiddleware:
         request.urlconf = settings.ROOT_URLCONF
         # The hot path: a connection still on this licensee from its last request keeps its
         # state (and its ContentType cache) instead of being reset twice per request.
-        db = connections[DEFAULT_DB_ALIAS]
+        db = cast("TenantDatabaseWrapper", connections[DEFAULT_DB_ALIAS])
         if db.tenant is not licensee or not db.include_public_schema:
             db.set_tenant(licensee)
         return self.get_response(request)

@@ -74,4 +74,6 @@ def schema_take_for(schema_name: str) -> None:
         # commit, so the claim cannot be raced.
         spare_build()
         spare = spare_claim()
+        if spare is None:  # cannot be: the spare just built is visible to this transaction only
+            raise RuntimeError("the spare schema built for this licensee could not be claimed")
     schemas.schema_rename(spare, schema_name)

@@ -44,7 +44,9 @@ PUBLIC = HostTarget(licensee_id=None, schema_name="public")
 INTERNAL = HostTarget(licensee_id=None, schema_name="public", internal=True)
 
 
-_hosts = GenerationalCache("tenants:hosts", check_seconds=GENERATION_CHECK_SECONDS)
+_hosts: GenerationalCache[HostTarget | None] = GenerationalCache(
+    "tenants:hosts", check_seconds=GENERATION_CHECK_SECONDS
+)
 
 
 @functools.cache

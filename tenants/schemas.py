@@ -8,10 +8,11 @@ from functools import lru_cache
 from django.apps import apps
 from django.conf import settings
 from django.core.management.commands.migrate import Command as DjangoMigrate
-from django.db import connection
 from django.db.migrations.loader import MigrationLoader
 from django.db.migrations.recorder import MigrationRecorder
 from django_tenants.utils import get_app_label, quote_schema_name
+
+from kernel.tenant_connection import connection
 
 
 def _migrate_options(verbosity: int) -> dict:

@@ -1,11 +1,20 @@
 from __future__ import annotations
 
+from typing import cast
+
 from django.conf import settings
-from django.db import connection
 from django.db.models import Count, QuerySet
 from django_tenants.utils import schema_context
 
+from kernel.tenant_connection import connection
 from tenants.models import Domain, Licensee, SpareSchema
+
+
+def licensee_current() -> Licensee:
+    """The licensee whose schema the connection is on, as the tenant middleware or
+    `tenant_context` put it there. For a licensee's requests and jobs only: after a bare
+    `schema_context` the connection holds a stand-in that has no licensee's fields."""
+    return cast(Licensee, connection.tenant)
 
 
 def licensee_get_by_schema(*, schema_name: str) -> Licensee | None:

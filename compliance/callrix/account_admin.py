@@ -5,6 +5,7 @@ holders' own endpoints; Django's LogEntry records each change."""
 import json
 
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.contrib.admin.models import DELETION, LogEntry
 from django.contrib.contenttypes.models import ContentType
 from django.http import HttpResponse
@@ -41,7 +42,7 @@ def erase(modeladmin, request, queryset):
                 "title": "Erase account holders?",
                 "holders": queryset,
                 "opts": modeladmin.model._meta,
-                "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+                "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
             },
         )
     erased = 0

@@ -4,6 +4,7 @@ as the API) and a terminated licensee's final-export download."""
 from __future__ import annotations
 
 from django.http import FileResponse, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
@@ -55,7 +56,9 @@ FINAL_EXPORT_CSP = (
 )
 
 
-def _final_export_page(request: HttpRequest, context: dict, status: int = 200) -> HttpResponse:
+def _final_export_page(
+    request: HttpRequest, context: dict[str, object], status: int = 200
+) -> HttpResponse:
     response = render(request, "compliance/final_export.html", context, status=status)
     response["Content-Security-Policy"] = content_security_policy(request, FINAL_EXPORT_CSP)
     response["Cache-Control"] = "private, no-store"
@@ -66,13 +69,13 @@ def _final_export_page(request: HttpRequest, context: dict, status: int = 200) -
 @never_cache
 @sensitive_post_parameters("password")
 @require_http_methods(["GET", "POST"])
-def final_export(request: HttpRequest, token: str) -> HttpResponse:
+def final_export(request: HttpRequest, token: str) -> HttpResponseBase:
     """A terminated licensee's final export: its owners sign in here to download it."""
     try:
         licensee = final_export_service.final_export_check(token=token)
     except DomainError as error:
         return _final_export_page(request, {"error": error.detail}, status=error.status_code)
-    context = {"licensee": licensee}
+    context: dict[str, object] = {"licensee": licensee}
     if request.method == "GET":
         return _final_export_page(request, context)
     throttle = LicenseeRateThrottle("token")

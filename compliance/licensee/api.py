@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import datetime
 from urllib.parse import urlencode
 
-from django.db import connection
 from django.http import FileResponse
 from django.urls import reverse
 from ninja import Query, Router, Schema
@@ -15,6 +14,7 @@ from ninja.security import SessionAuth
 from compliance.licensee import links, selectors, services
 from identity.auth import ADMIN_ROLES, TokenAuth
 from identity.errors import PermissionDenied
+from kernel.tenant_connection import connection
 from kernel.throttling import LicenseeRateThrottle
 
 admin_router = Router(tags=["admin"])
@@ -101,7 +101,7 @@ def tenant_export_get(request, export_id: int):
 )
 def tenant_export_download(request, export_id: int, token: str = Query(..., max_length=500)):
     export, path = selectors.tenant_export_file(export_id=export_id, token=token)
-    finished = export.finished_at.strftime("%Y%m%d")
+    finished = export.finished_at.strftime("%Y%m%d") if export.finished_at else ""  # ready: set
     response = FileResponse(
         path.open("rb"),
         as_attachment=True,

@@ -166,9 +166,9 @@ def _refundable_minor(user: User) -> int:
 
 
 def _settle_credit(user: User, wallet: LedgerAccount | None, policy: str) -> Credit:
-    balance = wallet.balance_minor if wallet else 0
-    if balance <= 0:
+    if wallet is None or wallet.balance_minor <= 0:
         return Credit(policy=policy)
+    balance = wallet.balance_minor
     paid = min(balance, _refundable_minor(user))
     promotional = balance - paid
     legs = []
@@ -202,12 +202,11 @@ def _settle_credit(user: User, wallet: LedgerAccount | None, policy: str) -> Cre
 def _erase_personal_data(user: User, advisor: Advisor | None) -> str:
     old_email = user.email
     pseudonym = _pseudonym()
-    if ConsentRecord.objects.filter(user=user).exists():
-        latest = ConsentRecord.objects.filter(user=user).order_by("-recorded_at", "-id").first()
-        if latest.granted:
-            ConsentRecord.objects.create(
-                user=user, purpose=latest.purpose, granted=False, source="erasure"
-            )
+    latest = ConsentRecord.objects.filter(user=user).order_by("-recorded_at", "-id").first()
+    if latest is not None and latest.granted:
+        ConsentRecord.objects.create(
+            user=user, purpose=latest.purpose, granted=False, source="erasure"
+        )
     Device.objects.filter(user=user).delete()
     PushLog.objects.filter(user=user).delete()
     Favorite.objects.filter(user=user).delete()

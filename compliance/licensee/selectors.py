@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from django.core.cache import cache
-from django.db import connection
 from django.db.models import QuerySet
 from django.utils import timezone
 
@@ -13,6 +12,7 @@ from compliance.licensee import links, storage
 from compliance.licensee.archive import LicenseeLabel
 from compliance.licensee.errors import ExportExpired, ExportNotFound, ExportNotReady
 from compliance.licensee.models import TenantExport
+from kernel.tenant_connection import connection
 from tenants.bridge import licensee_get_by_schema
 
 Status = TenantExport.Status
@@ -49,7 +49,8 @@ def tenant_export_get(*, export_id: int) -> TenantExport:
 def tenant_export_status(*, export: TenantExport) -> str:
     """A ready export past its seven days is expired, whether or not the daily cleanup has
     deleted its file yet."""
-    if export.status == Status.READY and export.expires_at <= timezone.now():
+    expires_at = export.expires_at  # set when it became ready
+    if export.status == Status.READY and expires_at is not None and expires_at <= timezone.now():
         return Status.EXPIRED
     return export.status
 

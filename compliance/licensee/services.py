@@ -6,7 +6,7 @@ import logging
 from datetime import timedelta
 
 from django.core.cache import cache
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from compliance.licensee import storage
@@ -16,6 +16,7 @@ from compliance.licensee.export_scope import export_plan
 from compliance.licensee.models import OPEN_STATUSES, TenantExport
 from compliance.licensee.selectors import licensee_label, progress_cache_key
 from identity.models import User
+from kernel.tenant_connection import connection
 
 logger = logging.getLogger(__name__)
 

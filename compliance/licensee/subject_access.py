@@ -4,7 +4,7 @@ on their calls appears by display name, never by e-mail or account."""
 
 from __future__ import annotations
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from compliance.licensee import privacy_requests
@@ -16,6 +16,7 @@ from tenant_apps.calls.models import Call, Review, SpendingCap
 from tenant_apps.notifications.models import Device, PushLog
 from tenant_apps.payments.models import CreditGrant, TopUp
 from tenant_apps.wallets import selectors as wallet_selectors
+from tenants.bridge import licensee_current
 
 
 def _iso(moment) -> str | None:
@@ -27,7 +28,7 @@ def subject_export(*, user: User) -> dict:
     cap = SpendingCap.objects.filter(user=user).first()
     return {
         "generated_at": timezone.now().isoformat(),
-        "controller": connection.tenant.display_name,
+        "controller": licensee_current().display_name,
         "profile": {
             "email": user.email,
             "display_name": user.display_name,

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from django.db import connection
 from ninja import Router, Schema
 from pydantic import Field
 
@@ -14,6 +13,7 @@ from identity import api as identity_api
 from identity.auth import TokenAuth
 from identity.models import ConsentRecord
 from kernel.throttling import LicenseeRateThrottle
+from tenants.bridge import licensee_current
 
 router = Router(tags=["privacy"])
 
@@ -40,7 +40,7 @@ def credit_out(credit: erasure.Credit) -> dict:
         "refund_due": credit.refund_due_minor,
         "forfeited": credit.forfeited_minor,
         "promotional_returned": credit.promotional_minor,
-        "currency": connection.tenant.currency,
+        "currency": licensee_current().currency,
     }
 
 

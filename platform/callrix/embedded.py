@@ -115,7 +115,8 @@ def stop(only: set[str] | None = None) -> None:
             client.connect(str(sock))
             client.sendall(b"SHUTDOWN NOSAVE\r\n")
     if "postgres" in wanted and (folder / "pg" / "postmaster.pid").exists():
-        from pgserver._commands import pg_ctl
+        # pgserver makes its command functions at import time; its types do not list them.
+        from pgserver._commands import pg_ctl  # type: ignore[attr-defined]
 
         user = "pgserver" if os.geteuid() == 0 else None
         pg_ctl(["-w", "stop", "-m", "fast"], pgdata=folder / "pg", user=user)

@@ -9,7 +9,6 @@ import time
 from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
-from django.db import connection
 from django_tenants.utils import schema_context, tenant_context
 
 from branding import selectors as brand_selectors
@@ -18,6 +17,7 @@ from callrix import embedded
 from demo import offline
 from kernel import crypto
 from kernel.errors import DomainError
+from kernel.tenant_connection import connection
 from shared_apps.billing.models import Plan
 from tenant_apps.advisors.models import Advisor
 from tenant_apps.calls import services as call_services
@@ -131,14 +131,11 @@ def demo_uses_stripe_sandbox(*, licensee) -> bool:
 def demo_stripe_connect(*, licensee, sandbox_url: str, web_origin: str) -> None:
     """Connect the demo licensee to the Stripe sandbox unless its keys already work there."""
     with tenant_context(licensee):
-        if payment_selectors.stripe_connection_get() is not None:
+        row = payment_selectors.stripe_connection_get()
+        if row is not None:
             # Sandbox keys from an earlier run still work if the sandbox kept its state.
             try:
-                stripe_gateway.account_fetch(
-                    secret_key=crypto.decrypt(
-                        payment_selectors.stripe_connection_get().secret_key_encrypted
-                    )
-                )
+                stripe_gateway.account_fetch(secret_key=crypto.decrypt(row.secret_key_encrypted))
                 return
             except DomainError:
                 pass  # e.g. the sandbox lost its state: connect a fresh sandbox account

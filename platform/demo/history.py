@@ -16,12 +16,13 @@ from datetime import datetime, timedelta
 
 import time_machine
 from django.contrib.auth import get_user_model
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 from django_tenants.utils import tenant_context
 
 from demo import offline
 from kernel import crypto
+from kernel.tenant_connection import connection
 from sandboxes.stripe_sandbox import sign
 from tenant_apps.advisors.models import Advisor
 from tenant_apps.calls import services as call_services
@@ -29,6 +30,7 @@ from tenant_apps.calls.models import Call
 from tenant_apps.payments import selectors as payment_selectors
 from tenant_apps.payments import services as payment_services
 from tenant_apps.payments import stripe_gateway
+from tenant_apps.payments.models import StripeConnection
 from tenant_apps.payouts import selectors as payout_selectors
 from tenant_apps.payouts import services as payout_services
 from tenant_apps.wallets.errors import InsufficientFunds
@@ -52,9 +54,16 @@ def _sandbox_events(base: str, account_id: str, event_type: str) -> list[dict]:
     ]
 
 
+def _stripe_connection() -> StripeConnection:
+    row = payment_selectors.stripe_connection_get()
+    if row is None:
+        raise RuntimeError("the demo licensee is not connected to the Stripe sandbox")
+    return row
+
+
 def _deliver(event: dict) -> str:
     """Stripe's delivery of one event, played in this process at the current clock."""
-    row = payment_selectors.stripe_connection_get()
+    row = _stripe_connection()
     payload = json.dumps(event).encode()
     signature = sign(payload, crypto.decrypt(row.webhook_secret_encrypted))
     stored, _ = payment_services.stripe_event_record(payload=payload, signature=signature)
@@ -62,7 +71,7 @@ def _deliver(event: dict) -> str:
 
 
 def _account_id() -> str:
-    row = payment_selectors.stripe_connection_get()
+    row = _stripe_connection()
     return stripe_gateway.account_fetch(
         secret_key=crypto.decrypt(row.secret_key_encrypted)
     ).account_id
@@ -81,7 +90,10 @@ def _pay_topup(*, user, amount_minor: int, stripe_base: str, account_id: str) ->
 def _onboard(advisor: Advisor, *, stripe_base: str, account_id: str, origin: str) -> None:
     """The advisor finishes Stripe Connect onboarding at the sandbox."""
     payout_services.payout_onboarding_start(advisor=advisor, origin=origin)
-    connected = payout_selectors.payout_account_get(advisor_id=advisor.pk).stripe_account_id
+    account = payout_selectors.payout_account_get(advisor_id=advisor.pk)
+    if account is None:
+        raise RuntimeError(f"onboarding gave advisor {advisor.pk} no payout account")
+    connected = account.stripe_account_id
     offline.post_json(f"{stripe_base}/_sandbox/onboarding/{connected}/complete")
     for event in _sandbox_events(stripe_base, account_id, "account.updated"):
         if event["data"]["object"]["id"] == connected:

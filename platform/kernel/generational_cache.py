@@ -11,17 +11,25 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from django.core.cache import cache
 
+Value = TypeVar("Value")
 
-class GenerationalCache:
+
+def _same(value: Value) -> Value:
+    return value
+
+
+class GenerationalCache(Generic[Value]):
+    """One kind of value (`Value`) per cache, keyed by string."""
+
     def __init__(self, name: str, *, timeout: int = 300, check_seconds: float = 1.0) -> None:
         self.name = name
         self.timeout = timeout
         self.check_seconds = check_seconds
-        self._entries: dict[str, Any] = {}
+        self._entries: dict[str, Value] = {}
         self._generation: int | None = None
         self._checked_at = 0.0
         self._lock = threading.Lock()
@@ -51,12 +59,12 @@ class GenerationalCache:
     def get(
         self,
         key: str,
-        load: Callable[[], Any],
+        load: Callable[[], Value],
         *,
-        dump: Callable[[Any], Any] = lambda v: v,
-        restore: Callable[[Any], Any] = lambda v: v,
-        timeout_for: Callable[[Any], int] | None = None,
-    ) -> Any:
+        dump: Callable[[Value], object] = _same,
+        restore: Callable[[Any], Value] = _same,
+        timeout_for: Callable[[Value], int] | None = None,
+    ) -> Value:
         """The cached value for `key`, loading (and storing) it on a miss. `dump`/`restore`
         turn it into something Redis can pickle and back (a dumped None is a miss, so dump a
         None worth keeping as something else); `timeout_for` picks a value's Redis lifetime."""

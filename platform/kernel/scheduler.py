@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import redis
 from django.conf import settings
+from dramatiq import Actor
 
 logger = logging.getLogger(__name__)
 
@@ -24,9 +25,10 @@ class Periodic:
     due_at: float = 0.0
 
 
-def _actor(path: str):
+def _actor(path: str) -> Actor[[], object]:
     module, _, name = path.rpartition(".")
-    return getattr(__import__(module, fromlist=[name]), name)
+    actor: Actor[[], object] = getattr(__import__(module, fromlist=[name]), name)
+    return actor
 
 
 class Leader:

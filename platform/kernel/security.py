@@ -3,10 +3,11 @@ LiveKit or Stripe adds exactly those origins for its page with `csp_allow`."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from urllib.parse import urlparse
 
 from django.conf import settings
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponseBase
 
 _BASE = {
     "default-src": ["'self'"],
@@ -55,10 +56,10 @@ def csp_header(request: HttpRequest) -> str:
 
 
 class ContentSecurityPolicyMiddleware:
-    def __init__(self, get_response):
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
         self.get_response = get_response
 
-    def __call__(self, request):
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
         response = self.get_response(request)
         response.headers.setdefault("Content-Security-Policy", csp_header(request))
         response.headers.setdefault("Referrer-Policy", "same-origin")

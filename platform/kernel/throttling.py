@@ -11,8 +11,10 @@ import time
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import connection
+from django.http import HttpRequest
 from ninja.throttling import BaseThrottle
+
+from kernel.tenant_connection import connection
 
 _PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
@@ -30,13 +32,13 @@ class LicenseeRateThrottle(BaseThrottle):
         self.scope = scope
         self._wait: float | None = None
 
-    def _identity(self, request) -> str:
+    def _identity(self, request: HttpRequest) -> str:
         user = getattr(request, "auth", None)
         if user is not None and getattr(user, "pk", None):
             return f"user:{user.pk}"
         return f"addr:{self.get_ident(request)}"
 
-    def allow_request(self, request) -> bool:
+    def allow_request(self, request: HttpRequest) -> bool:
         limit, period = parse_rate(settings.THROTTLE_RATES[self.scope])
         now = time.time()
         window = int(now // period)

@@ -35,7 +35,7 @@ from shared_apps.billing.models import (
     RevenueShareReport,
     Subscription,
 )
-from shared_apps.billing.stripe_gateway import StripeInvoice, StripeSubscription
+from shared_apps.billing.stripe_gateway import PostalAddress, StripeInvoice, StripeSubscription
 from tenants.errors import SlugTaken
 
 PHONE_PATTERN = re.compile(r"^\+?[0-9][0-9 ()./-]{5,24}$")
@@ -51,7 +51,7 @@ class BillingAddress:
     country: str
     line2: str = ""
 
-    def for_stripe(self) -> dict[str, str]:
+    def for_stripe(self) -> PostalAddress:
         return {
             "line1": self.line1,
             "line2": self.line2,
@@ -350,7 +350,7 @@ def invoice_upsert(
                     )
             except IntegrityError:  # stored meanwhile by another event's job
                 pass
-            invoice = _invoice_locked(data.id)
+            invoice = Invoice.objects.select_for_update().get(stripe_invoice_id=data.id)
             if invoice.status == data.status and invoice.paid_at == data.paid_at:
                 return invoice
         if INVOICE_STATUS_RANK.get(data.status, 0) >= INVOICE_STATUS_RANK.get(invoice.status, 0):
@@ -447,20 +447,22 @@ def stripe_event_apply(*, event: BillingEvent) -> Subscription | None:
     obj = event.payload["data"]["object"]
     happened_at = datetime.fromtimestamp(int(event.payload.get("created") or 0), tz=UTC)
     if event.type in INVOICE_EVENTS:
-        data = stripe_gateway.invoice_parse(obj)
-        if data.subscription_id is None:
+        invoice_data = stripe_gateway.invoice_parse(obj)
+        if invoice_data.subscription_id is None:
             return None
-        subscription = subscription_for_event(stripe_subscription_id=data.subscription_id)
+        subscription = subscription_for_event(stripe_subscription_id=invoice_data.subscription_id)
         failed = event.type == "invoice.payment_failed"
         invoice_upsert(
-            subscription=subscription, data=data, payment_failed_at=happened_at if failed else None
+            subscription=subscription,
+            data=invoice_data,
+            payment_failed_at=happened_at if failed else None,
         )
     elif event.type in SUBSCRIPTION_EVENTS:
-        data = stripe_gateway.subscription_parse(obj)
-        subscription = subscription_for_event(stripe_subscription_id=data.id)
+        subscription_data = stripe_gateway.subscription_parse(obj)
+        subscription = subscription_for_event(stripe_subscription_id=subscription_data.id)
         subscription_sync(
             subscription=subscription,
-            data=data,
+            data=subscription_data,
             event_created=int(event.payload.get("created") or 0),
             is_creation=event.type == "customer.subscription.created",
         )

@@ -12,10 +12,14 @@ from typing import Any
 
 import stripe
 from django.conf import settings
+from stripe.params import CustomerCreateParamsAddress, SubscriptionCreateParams
 
 from shared_apps.billing.errors import BadWebhook, BillingUnavailable
 
 SIGNATURE_TOLERANCE_SECONDS = 300
+
+# A postal address as Stripe takes it for a customer (line1, line2, city, postal_code, country).
+PostalAddress = CustomerCreateParamsAddress
 
 
 @dataclass(frozen=True)
@@ -81,7 +85,7 @@ def customer_create(
     company: str,
     email: str,
     phone: str,
-    address: dict[str, str],
+    address: PostalAddress,
     metadata: dict[str, str],
     idempotency_key: str,
 ) -> str:
@@ -139,7 +143,7 @@ def subscription_create(
 ) -> StripeSubscription:
     """Start a subscription. A paid one waits `incomplete` for its first invoice to be paid
     (the client confirms it with the invoice's client secret or pays on the hosted page)."""
-    params: dict[str, Any] = {
+    params: SubscriptionCreateParams = {
         "customer": customer_id,
         "items": [{"price": price_id}],
         "payment_behavior": "default_incomplete",

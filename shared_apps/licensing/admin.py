@@ -2,7 +2,10 @@
 through the lifecycle services (the actions below), each recorded in Django's LogEntry.
 Compliance adds its own action (flag an account as a minor's) in `compliance.callrix.admin`."""
 
+from typing import ClassVar
+
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.template.response import TemplateResponse
 
 from kernel.errors import DomainError
@@ -59,7 +62,7 @@ def terminate(modeladmin, request, queryset):
                 "title": "Terminate licensees?",
                 "licensees": queryset,
                 "opts": modeladmin.model._meta,
-                "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+                "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
             },
         )
     _apply(modeladmin, request, queryset, lifecycle.licensee_terminate, "terminated")
@@ -71,7 +74,7 @@ class LicenseeAdmin(admin.ModelAdmin):
     list_display = ("slug", "display_name", "status", "currency", "created_at", "terminated_at")
     list_filter = ("status", "currency")
     search_fields = ("slug", "display_name")
-    readonly_fields = (
+    readonly_fields: ClassVar[tuple[str, ...]] = (
         "schema_name",
         "slug",
         "status",

@@ -132,6 +132,8 @@ def signup_create(request, payload: SignupIn):
                 if invoice
                 else None
             ),
-            "client_secret": (invoice.client_secret or None) if result.awaiting_payment else None,
+            "client_secret": (
+                (invoice.client_secret or None) if result.awaiting_payment and invoice else None
+            ),
         },
     )

@@ -88,7 +88,9 @@ def _notify(
     licensee: Licensee, before: str, target: str, subscription: Subscription, for_payment: bool
 ) -> None:
     if target == Status.PAST_DUE:
-        suspend_after = subscription.past_due_since + _grace()
+        owing_since = subscription.past_due_since
+        assert owing_since is not None  # the target is PAST_DUE only while something is owed
+        suspend_after = owing_since + _grace()
         transaction.on_commit(lambda: notices.payment_failed(licensee, suspend_after))
     elif target == Status.SUSPENDED:
         notice = notices.suspended_for_payment if for_payment else notices.subscription_ended

@@ -96,6 +96,8 @@ def revenue_share_report_all(*, month_start: date) -> RunResult:
         subscriptions = list(billing_selectors.subscriptions_reportable())
     for subscription in subscriptions:
         licensee = subscription.licensee
+        if licensee is None:  # cannot be: only provisioned licensees' subscriptions are listed
+            continue
         try:
             amount = callrix_fee_minor(licensee=licensee, start=start, end=end)
             report: RevenueShareReport = billing_services.revenue_share_report(

@@ -77,7 +77,8 @@ def signup_page(request: HttpRequest) -> HttpResponse:
             return _signup_form(request, plans, values, failure, status=failure.status_code)
         # The first invoice's payment page goes in the link: Stripe's hosted page has no way
         # back, so the status page is where the new licensee returns to.
-        pay_url = result.invoice.hosted_invoice_url if result.awaiting_payment else ""
+        invoice = result.invoice
+        pay_url = invoice.hosted_invoice_url if result.awaiting_payment and invoice else ""
         token = signing.dumps({"s": result.subscription.pk, "pay": pay_url}, salt=STATUS_SALT)
         return redirect("signup-status", token=token)
     return _signup_form(request, plans, values, error)

@@ -3,6 +3,7 @@ advisor's own profile."""
 
 from __future__ import annotations
 
+from collections.abc import Set
 from datetime import datetime
 from typing import Literal
 
@@ -80,7 +81,7 @@ def _currency(request) -> str:
     return request.tenant.currency
 
 
-def _out(advisor, request, favorites: set[int] = frozenset()) -> dict:
+def _out(advisor, request, favorites: Set[int] = frozenset()) -> dict:
     return {
         "id": advisor.pk,
         "display_name": advisor.display_name,

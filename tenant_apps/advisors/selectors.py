@@ -1,10 +1,10 @@
 from __future__ import annotations
 
-from django.db.models import Case, F, IntegerField, QuerySet, Value, When
+from django.db.models import Case, F, IntegerField, OrderBy, QuerySet, Value, When
 
 from tenant_apps.advisors.models import Advisor, Favorite
 
-SORTS = {
+SORTS: dict[str, list[OrderBy | str]] = {
     "rating": [F("rating_avg").desc(nulls_last=True), "display_name"],
     "price": ["rate_minor_per_minute", "display_name"],
     "-price": ["-rate_minor_per_minute", "display_name"],

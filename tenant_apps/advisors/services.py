@@ -5,13 +5,14 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django.core.validators import URLValidator
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from identity import services as identity_services
 from identity.models import User
 from kernel.money import format_minor
+from kernel.tenant_connection import connection
 from tenant_apps.advisors.errors import AdvisorEmailTaken, AdvisorNotFound, InvalidAdvisor
 from tenant_apps.advisors.models import Advisor, Favorite
 from tenant_apps.notifications.services import push_request

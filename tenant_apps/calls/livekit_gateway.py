@@ -11,8 +11,8 @@ import datetime
 import json
 import urllib.error
 import urllib.request
-from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, TypedDict, TypeVar
 
 import aiohttp
 from django.conf import settings
@@ -26,6 +26,17 @@ REQUEST_TIMEOUT_SECONDS = 10
 SANDBOX_API_SECRET = "callrix-dev-livekit-secret-not-for-production"
 
 Result = TypeVar("Result")
+
+
+class LiveKitWebhook(TypedDict):
+    """What a verified LiveKit webhook says."""
+
+    id: str
+    event: str
+    room_name: str | None
+    participant_identity: str | None  # None when the event has none
+    created_at: int  # unix seconds
+    num_dropped: int  # events LiveKit lost just before this one
 
 
 def _credentials() -> tuple[str, str]:
@@ -129,7 +140,9 @@ def room_participants(*, name: str) -> list[str] | None:
     return _call(participants)
 
 
-def room_send_data(*, name: str, payload: dict, topic: str, identities: list[str]) -> bool:
+def room_send_data(
+    *, name: str, payload: Mapping[str, str | int], topic: str, identities: list[str]
+) -> bool:
     """Send a reliable JSON data message to these participants' apps in the room (an
     in-call event). False when the room is not open any more."""
 
@@ -178,11 +191,9 @@ def access_token_issue(
     return token.to_jwt()
 
 
-def webhook_event_parse(*, body: bytes, authorization: str) -> dict:
+def webhook_event_parse(*, body: bytes, authorization: str) -> LiveKitWebhook:
     """Verify a LiveKit webhook (its `Authorization` JWT is signed with our API secret, issued
-    by our key, unexpired, and carries the SHA-256 of the exact body) and return what it says:
-    `id`, `event`, `room_name`, `participant_identity` (None when the event has none),
-    `created_at` (unix seconds) and `num_dropped` (events LiveKit lost just before this one)."""
+    by our key, unexpired, and carries the SHA-256 of the exact body) and return what it says."""
     key, secret = settings.LIVEKIT_API_KEY, settings.LIVEKIT_API_SECRET
     if not key or not secret:  # an empty secret would accept tokens signed with nothing
         raise LiveKitWebhookInvalid("LiveKit is not configured.")
@@ -214,7 +225,7 @@ def is_sandbox() -> bool:
     return bool(settings.LIVEKIT_URL) and settings.LIVEKIT_API_SECRET == SANDBOX_API_SECRET
 
 
-def _sandbox_post(path: str, body: dict) -> dict | None:
+def _sandbox_post(path: str, body: dict[str, str]) -> dict[str, Any] | None:
     if not is_sandbox():
         raise NotASandbox("Calls here carry real audio through LiveKit.", field=None)
     request = urllib.request.Request(
@@ -225,7 +236,8 @@ def _sandbox_post(path: str, body: dict) -> dict | None:
     )
     try:
         with urllib.request.urlopen(request, timeout=REQUEST_TIMEOUT_SECONDS) as response:
-            return json.loads(response.read() or b"{}")
+            reply: dict[str, Any] = json.loads(response.read() or b"{}")
+            return reply
     except urllib.error.HTTPError as error:
         if error.code == 404:
             return None

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import TypedDict
+
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
@@ -23,7 +25,13 @@ def call_for_party(*, user: User, call_id: int) -> Call | None:
     return calls_for_party(user=user).filter(pk=call_id).first()
 
 
-def live_meter(call: Call) -> dict:
+class LiveMeter(TypedDict):
+    talk_seconds: int
+    cost: int
+    seconds_left: int | None  # None until both parties talk
+
+
+def live_meter(call: Call) -> LiveMeter:
     """Talk so far, its cost, and how long the held credit lasts (for the in-call screen)."""
     if call.status != Call.Status.CONNECTED:
         return {"talk_seconds": call.talk_seconds, "cost": call.cost_minor, "seconds_left": None}

@@ -28,7 +28,7 @@ def calls_reconcile() -> None:
 
 
 @dramatiq.actor(queue_name="calls", max_retries=2)
-def call_in_call_event(room_name: str, identity: str, payload: dict) -> None:
+def call_in_call_event(room_name: str, identity: str, payload: dict[str, str | int]) -> None:
     """An in-call event (e.g. credit running low) for one party's app, over LiveKit data."""
     livekit_gateway.room_send_data(
         name=room_name, payload=payload, topic="callrix", identities=[identity]

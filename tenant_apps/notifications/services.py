@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+import functools
 import logging
+from collections.abc import Mapping
 
 from django.db import transaction
 
@@ -64,7 +66,7 @@ def push_request(
     *,
     user_ids: list[int],
     kind: str,
-    data: dict[str, str],
+    data: Mapping[str, str | int],
     urgent: bool = False,
     title: str | None = None,
     body: str | None = None,
@@ -75,7 +77,7 @@ def push_request(
     payload = {key: str(value) for key, value in data.items()}
     for user_id in user_ids:
         transaction.on_commit(
-            lambda user_id=user_id: push_deliver.send(user_id, kind, payload, urgent, title, body)
+            functools.partial(push_deliver.send, user_id, kind, payload, urgent, title, body)
         )
 
 

@@ -5,14 +5,16 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
+from django.http import HttpRequest
 from ninja import Router, Schema
 from ninja.responses import Status
 from pydantic import Field
 
-from identity.auth import ADMIN_ROLES, END_USER_ROLES, TokenAuth
+from identity.auth import ADMIN_ROLES, END_USER_ROLES, AuthenticatedRequest, TokenAuth
 from kernel.throttling import LicenseeRateThrottle
 from tenant_apps.payments import selectors, services
 from tenant_apps.payments.errors import TopUpNotFound
+from tenant_apps.payments.models import TopUp
 
 router = Router(tags=["payments"])
 admin_router = Router(tags=["admin"])
@@ -54,7 +56,7 @@ class ReceiptOut(Schema):
     payment_reference: str
 
 
-def _topup_out(topup) -> dict:
+def _topup_out(topup: TopUp) -> dict[str, object]:
     row = selectors.stripe_connection_get()
     return {
         "id": topup.pk,
@@ -70,7 +72,7 @@ def _topup_out(topup) -> dict:
 
 
 @router.get("/wallet/packages", response=list[PackageOut], auth=None)
-def packages(request):
+def packages(request: HttpRequest) -> list[dict[str, object]]:
     return [
         {"code": p.code, "name": p.name, "amount": p.amount_minor, "bonus": p.bonus_minor}
         for p in selectors.topup_packages_active()
@@ -83,7 +85,7 @@ def packages(request):
     auth=TokenAuth(roles=END_USER_ROLES),
     throttle=[LicenseeRateThrottle("topup")],
 )
-def topup_create(request, payload: TopUpIn):
+def topup_create(request: AuthenticatedRequest, payload: TopUpIn) -> Status[dict[str, object]]:
     topup = services.topup_create(
         user=request.auth, amount_minor=payload.amount, package_code=payload.package
     )
@@ -91,7 +93,7 @@ def topup_create(request, payload: TopUpIn):
 
 
 @router.get("/wallet/topups/{topup_id}", response=TopUpOut, auth=TokenAuth(roles=END_USER_ROLES))
-def topup_get(request, topup_id: int):
+def topup_get(request: AuthenticatedRequest, topup_id: int) -> dict[str, object]:
     topup = selectors.topup_get_for_user(user_id=request.auth.pk, topup_id=topup_id)
     if topup is None:
         raise TopUpNotFound("There is no such top-up.", field="topup_id")
@@ -108,7 +110,9 @@ class SandboxPaymentIn(Schema):
     auth=TokenAuth(roles=END_USER_ROLES),
     throttle=[LicenseeRateThrottle("topup")],
 )
-def topup_sandbox_pay(request, topup_id: int, payload: SandboxPaymentIn):
+def topup_sandbox_pay(
+    request: AuthenticatedRequest, topup_id: int, payload: SandboxPaymentIn
+) -> dict[str, object]:
     """Offline demo only (the licensee's Stripe keys are the local sandbox's): pay or
     decline the top-up with a test card. 409 `not_sandbox` with real Stripe keys."""
     topup = services.topup_sandbox_pay(
@@ -122,7 +126,7 @@ def topup_sandbox_pay(request, topup_id: int, payload: SandboxPaymentIn):
     response=ReceiptOut,
     auth=TokenAuth(roles=END_USER_ROLES),
 )
-def topup_receipt(request, topup_id: int):
+def topup_receipt(request: AuthenticatedRequest, topup_id: int) -> dict[str, object]:
     receipt = selectors.topup_receipt(topup_id=topup_id, user_id=request.auth.pk)
     if receipt is None:
         raise TopUpNotFound("There is no receipt for this top-up.", field="topup_id")
@@ -206,12 +210,14 @@ ADMIN = TokenAuth(roles=ADMIN_ROLES)
 
 
 @admin_router.get("/admin/payments/stripe", response=StripeConnectionOut, auth=ADMIN)
-def stripe_connection_get(request):
+def stripe_connection_get(request: AuthenticatedRequest) -> selectors.StripeConnectionSummary:
     return selectors.stripe_connection_summary()
 
 
 @admin_router.put("/admin/payments/stripe", response=StripeConnectionOut, auth=ADMIN)
-def stripe_connection_put(request, payload: StripeKeysIn):
+def stripe_connection_put(
+    request: AuthenticatedRequest, payload: StripeKeysIn
+) -> selectors.StripeConnectionSummary:
     services.stripe_connect(
         secret_key=payload.secret_key,
         publishable_key=payload.publishable_key,
@@ -222,13 +228,13 @@ def stripe_connection_put(request, payload: StripeKeysIn):
 
 
 @admin_router.get("/admin/payments/topup-policy", response=PolicyOut, auth=ADMIN)
-def topup_policy_get(request):
+def topup_policy_get(request: AuthenticatedRequest) -> dict[str, int]:
     policy = selectors.topup_policy_get()
     return {"min_amount": policy.min_amount_minor, "max_amount": policy.max_amount_minor}
 
 
 @admin_router.put("/admin/payments/topup-policy", response=PolicyOut, auth=ADMIN)
-def topup_policy_put(request, payload: PolicyIn):
+def topup_policy_put(request: AuthenticatedRequest, payload: PolicyIn) -> dict[str, int]:
     policy = services.topup_policy_set(
         min_amount_minor=payload.min_amount, max_amount_minor=payload.max_amount
     )
@@ -236,7 +242,7 @@ def topup_policy_put(request, payload: PolicyIn):
 
 
 @admin_router.post("/admin/payments/packages", response={201: PackageOut}, auth=ADMIN)
-def package_create(request, payload: PackageIn):
+def package_create(request: AuthenticatedRequest, payload: PackageIn) -> Status[dict[str, object]]:
     package = services.topup_package_create(
         code=payload.code,
         name=payload.name,
@@ -255,7 +261,9 @@ def package_create(request, payload: PackageIn):
 
 
 @admin_router.post("/admin/topups/{topup_id}/refund", response={201: RefundOut}, auth=ADMIN)
-def topup_refund(request, topup_id: int, payload: RefundIn):
+def topup_refund(
+    request: AuthenticatedRequest, topup_id: int, payload: RefundIn
+) -> Status[dict[str, object]]:
     refund = services.topup_refund(
         topup_id=topup_id, amount_minor=payload.amount, reason=payload.reason, admin=request.auth
     )
@@ -272,7 +280,9 @@ def topup_refund(request, topup_id: int, payload: RefundIn):
 
 
 @admin_router.post("/admin/users/{user_id}/credits", response={201: CreditOut}, auth=ADMIN)
-def credit_grant(request, user_id: int, payload: CreditIn):
+def credit_grant(
+    request: AuthenticatedRequest, user_id: int, payload: CreditIn
+) -> Status[dict[str, object]]:
     grant = services.credit_grant(
         user_id=user_id,
         amount_minor=payload.amount,

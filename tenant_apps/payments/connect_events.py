@@ -5,10 +5,11 @@ handler here, so payments never imports payouts."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+
+from tenant_apps.payments.stripe_gateway import StripeJson
 
 # (the event's object, the whole event payload) -> what was done, for the event log
-ConnectEventHandler = Callable[[dict[str, Any], dict[str, Any]], str]
+ConnectEventHandler = Callable[[StripeJson, StripeJson], str]
 _handlers: dict[str, ConnectEventHandler] = {}
 
 

@@ -1,18 +1,49 @@
 from __future__ import annotations
 
-from django.db import connection
+from datetime import datetime
+from typing import NotRequired, TypedDict
+
 from django.db.models import QuerySet
 
 from kernel import crypto
 from kernel.money import format_minor
 from tenant_apps.payments.models import StripeConnection, TopUp, TopUpPackage, TopUpPolicy
+from tenants.bridge import licensee_current
 
 
 def stripe_connection_get() -> StripeConnection | None:
     return StripeConnection.objects.first()
 
 
-def stripe_connection_summary() -> dict:
+class StripeConnectionSummary(TypedDict):
+    """The Stripe connection as admins see it; the keys beyond `connected` only when it is."""
+
+    connected: bool
+    account_id: NotRequired[str]
+    account_name: NotRequired[str]
+    livemode: NotRequired[bool]
+    secret_key: NotRequired[str]
+    publishable_key: NotRequired[str]
+    webhook_secret: NotRequired[str]
+    connected_at: NotRequired[datetime]
+
+
+class TopUpReceipt(TypedDict):
+    number: str
+    topup_id: int
+    merchant: str
+    email: str
+    paid_at: datetime | None
+    amount_minor: int
+    bonus_minor: int
+    refunded_minor: int
+    currency: str
+    amount_display: str
+    bonus_display: str
+    payment_reference: str | None
+
+
+def stripe_connection_summary() -> StripeConnectionSummary:
     """The connection state with every key masked: never a full key in a reply."""
     row = stripe_connection_get()
     if row is None:
@@ -41,7 +72,7 @@ def topup_get_for_user(*, user_id: int, topup_id: int) -> TopUp | None:
     return TopUp.objects.filter(pk=topup_id, user_id=user_id).first()
 
 
-def topup_receipt(*, topup_id: int, user_id: int | None = None) -> dict | None:
+def topup_receipt(*, topup_id: int, user_id: int | None = None) -> TopUpReceipt | None:
     """A completed top-up's receipt, or None (not found, not the user's, or not paid)."""
     topups = TopUp.objects.select_related("user").filter(pk=topup_id, status=TopUp.Status.SUCCEEDED)
     if user_id is not None:
@@ -49,7 +80,7 @@ def topup_receipt(*, topup_id: int, user_id: int | None = None) -> dict | None:
     topup = topups.first()
     if topup is None:
         return None
-    tenant = connection.tenant
+    tenant = licensee_current()
     return {
         "number": f"{tenant.slug.upper()}-T{topup.pk:06d}",
         "topup_id": topup.pk,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import re
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
@@ -14,6 +14,7 @@ from branding.selectors import brand_current
 from identity.models import User
 from kernel import crypto
 from kernel.money import format_minor
+from kernel.tenant_connection import connection
 from tenant_apps.payments import connect_events, selectors, stripe_gateway
 from tenant_apps.payments.errors import (
     BadWebhook,
@@ -33,10 +34,12 @@ from tenant_apps.payments.models import (
     TopUpPackage,
     TopUpPolicy,
 )
+from tenant_apps.payments.stripe_gateway import StripeJson
 from tenant_apps.wallets.errors import InvalidAmount
 from tenant_apps.wallets.models import AccountKind, LedgerAccount
 from tenant_apps.wallets.selectors import licensee_currency
 from tenant_apps.wallets.services import Leg, account_for, accounts_lock, ledger_post
+from tenants.bridge import licensee_current
 
 logger = logging.getLogger(__name__)
 
@@ -157,6 +160,7 @@ def topup_create(
             raise InvalidTopUp("There is no such package.", field="package")
         amount_minor, bonus = package.amount_minor, package.bonus_minor
     else:
+        assert amount_minor is not None  # exactly one of the two was given (checked above)
         policy = selectors.topup_policy_get()
         currency = licensee_currency()
         if amount_minor < policy.min_amount_minor:
@@ -226,7 +230,7 @@ def _outgoing_legs(user_id: int, amount: int, destination: LedgerAccount) -> lis
     return legs
 
 
-def _topup_succeeded(topup: TopUp, intent: dict) -> str:
+def _topup_succeeded(topup: TopUp, intent: StripeJson) -> str:
     if topup.status == TopUp.Status.SUCCEEDED:
         return "already credited"
     currency = topup.currency
@@ -258,7 +262,7 @@ def _topup_succeeded(topup: TopUp, intent: dict) -> str:
     return "credited"
 
 
-def _topup_failed(topup: TopUp, intent: dict) -> str:
+def _topup_failed(topup: TopUp, intent: StripeJson) -> str:
     if topup.status == TopUp.Status.SUCCEEDED:
         return "ignored: already succeeded"  # a late failure of an earlier attempt
     error = intent.get("last_payment_error") or {}
@@ -301,7 +305,7 @@ def _book_refund(topup: TopUp, refunded_total: int) -> str:
     return f"refund of {delta} booked"
 
 
-def _dispute_opened(topup: TopUp, dispute_object: dict) -> str:
+def _dispute_opened(topup: TopUp, dispute_object: StripeJson) -> str:
     dispute, created = Dispute.objects.get_or_create(
         stripe_dispute_id=dispute_object["id"],
         defaults={"topup": topup, "amount_minor": int(dispute_object["amount"])},
@@ -322,7 +326,7 @@ def _dispute_opened(topup: TopUp, dispute_object: dict) -> str:
     return "frozen"
 
 
-def _dispute_closed(topup: TopUp, dispute_object: dict) -> str:
+def _dispute_closed(topup: TopUp, dispute_object: StripeJson) -> str:
     dispute = (
         Dispute.objects.select_for_update().filter(stripe_dispute_id=dispute_object["id"]).first()
     )
@@ -441,7 +445,8 @@ def topup_refund(*, topup_id: int, amount_minor: int | None, reason: str, admin:
         topup = TopUp.objects.select_for_update().filter(pk=topup_id).first()
         if topup is None:
             raise TopUpNotFound("There is no such top-up.", field="topup_id")
-        if topup.status != TopUp.Status.SUCCEEDED:
+        # A completed top-up always has its PaymentIntent (it completes by the intent's event).
+        if topup.status != TopUp.Status.SUCCEEDED or topup.payment_intent_id is None:
             raise RefundRefused("Only a completed top-up can be refunded.", field="topup_id")
         refundable = topup.amount_minor - topup.refunded_minor
         amount = refundable if amount_minor is None else amount_minor
@@ -503,7 +508,7 @@ def credit_grant(
         ledger_post(
             idempotency_key=f"credit:{grant.pk}",
             kind="credit",
-            description=f"Credit from {connection.tenant.display_name}",
+            description=f"Credit from {licensee_current().display_name}",
             metadata={"credit_grant_id": grant.pk, "granted_by": admin.pk},
             legs=_incoming_legs(user.pk, amount_minor, account_for(kind=AccountKind.PROMO)),
         )

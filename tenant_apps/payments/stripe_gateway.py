@@ -8,6 +8,7 @@ import json
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
+from typing import Any
 
 import stripe
 from django.conf import settings
@@ -25,6 +26,10 @@ SIGNATURE_TOLERANCE_SECONDS = 300
 # start like this.
 SANDBOX_SECRET_PREFIX = "sk_test_sandbox_"
 SANDBOX_PUBLISHABLE_PREFIX = "pk_test_sandbox_"
+
+# A Stripe object or event as its JSON decodes: Stripe's shape, of which we read the keys we
+# need (with `.get`, since Stripe adds and omits keys by API version and event).
+StripeJson = dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -127,7 +132,7 @@ def refund_create(
     return StripeRefund(id=refund["id"], status=refund["status"])
 
 
-def webhook_event_parse(*, payload: bytes, signature: str, secret: str) -> dict:
+def webhook_event_parse(*, payload: bytes, signature: str, secret: str) -> StripeJson:
     """Verify a webhook's `Stripe-Signature` (HMAC-SHA256 over "t.payload" with the
     endpoint's signing secret, within the tolerance) and return the event as a dict."""
     try:
@@ -197,7 +202,7 @@ def connected_account_create(
     return connected_account_from(account)
 
 
-def connected_account_from(account: dict) -> ConnectedAccount:
+def connected_account_from(account: StripeJson) -> ConnectedAccount:
     """Our view of a Stripe account object (from a reply or an `account.updated` event)."""
     requirements = account.get("requirements") or {}
     due = set(requirements.get("currently_due") or []) | set(requirements.get("past_due") or [])

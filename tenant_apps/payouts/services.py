@@ -6,12 +6,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from identity.models import User
 from kernel import crypto
 from kernel.money import format_minor
+from kernel.tenant_connection import connection
 from tenant_apps.advisors.errors import AdvisorNotFound
 from tenant_apps.advisors.models import Advisor
 from tenant_apps.payments import selectors as payment_selectors
@@ -87,9 +88,11 @@ def payout_onboarding_start(*, advisor: Advisor, origin: str) -> stripe_gateway.
             )
             _apply_stripe_state(account, created)
             account.save()
+    account_id = account.stripe_account_id
+    assert account_id  # created above if it was missing
     return stripe_gateway.account_link_create(
         secret_key=secret_key,
-        account_id=account.stripe_account_id,
+        account_id=account_id,
         refresh_url=f"{origin}/account/?payouts=refresh",
         return_url=f"{origin}/account/?payouts=return",
     )
@@ -208,11 +211,15 @@ def _scheduled_open(*, advisor_id: int, period: str, policy: PayoutPolicy) -> Pa
         status = done.values_list("status", flat=True).first()
         if status is not None and status != Payout.Status.FAILED:
             return None
-        payout = Payout(advisor_id=advisor_id, period_key=period, trigger=Payout.Trigger.SCHEDULE)
         if status == Payout.Status.FAILED:
-            payout = done.select_for_update(skip_locked=True).filter(status=status).first()
-            if payout is None:
+            failed = done.select_for_update(skip_locked=True).filter(status=status).first()
+            if failed is None:
                 return None
+            payout = failed
+        else:
+            payout = Payout(
+                advisor_id=advisor_id, period_key=period, trigger=Payout.Trigger.SCHEDULE
+            )
         transfers.money_lock(user_id=account.advisor.user_id)
         cleared = selectors.earnings_get(
             advisor=account.advisor, clearing_days=policy.clearing_days

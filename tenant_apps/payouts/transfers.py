@@ -16,11 +16,12 @@ from __future__ import annotations
 
 import logging
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
 from kernel.money import format_minor
+from kernel.tenant_connection import connection
 from tenant_apps.payments import stripe_gateway
 from tenant_apps.payments.errors import StripeUnavailable
 from tenant_apps.payouts.models import (
@@ -109,7 +110,7 @@ def payout_open(*, payout: Payout, account: PayoutAccount, amount_minor: int) ->
         return payout
     payout.attempts += 1
     payout.status = Payout.Status.PENDING
-    payout.destination_account_id = account.stripe_account_id
+    payout.destination_account_id = account.stripe_account_id or ""  # set: not blocked
     payout.save()
     ledger_post(
         idempotency_key=f"payout:{payout.pk}:{payout.attempts}:out",

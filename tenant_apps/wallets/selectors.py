@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db import connection
 from django.db.models import QuerySet, Sum
 
+from kernel.tenant_connection import connection
 from tenant_apps.wallets.models import AccountKind, LedgerAccount, LedgerEntry
 
 

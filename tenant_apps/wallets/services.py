@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from django.db import IntegrityError, connection, transaction
@@ -18,6 +18,10 @@ from tenant_apps.wallets.models import (
     LedgerTransaction,
 )
 from tenant_apps.wallets.selectors import licensee_currency
+
+# What a posting keeps beside it for people tracing money (the call, top-up or payout it came
+# from): JSON scalars by name.
+LedgerMetadata = Mapping[str, str | int | bool | None]
 
 
 @dataclass(frozen=True)
@@ -93,7 +97,7 @@ def ledger_post(
     kind: str,
     description: str,
     legs: Sequence[Leg],
-    metadata: dict | None = None,
+    metadata: LedgerMetadata | None = None,
 ) -> Posting:
     """Post one balanced transaction, or return the one already posted under this key.
 
@@ -151,7 +155,7 @@ def _between_own_accounts(
     kind: str,
     idempotency_key: str,
     description: str,
-    metadata: dict | None,
+    metadata: LedgerMetadata | None,
 ) -> Posting:
     amount = _positive(amount_minor)
     return ledger_post(
@@ -172,7 +176,7 @@ def hold_place(
     amount_minor: int,
     idempotency_key: str,
     description: str,
-    metadata: dict | None = None,
+    metadata: LedgerMetadata | None = None,
 ) -> Posting:
     """Move credit from the wallet into the user's hold (also used to extend a hold)."""
     return _between_own_accounts(
@@ -193,7 +197,7 @@ def hold_release(
     amount_minor: int,
     idempotency_key: str,
     description: str,
-    metadata: dict | None = None,
+    metadata: LedgerMetadata | None = None,
 ) -> Posting:
     return _between_own_accounts(
         user_id=user_id,
@@ -214,7 +218,7 @@ def hold_capture(
     release_minor: int = 0,
     idempotency_key: str,
     description: str,
-    metadata: dict | None = None,
+    metadata: LedgerMetadata | None = None,
 ) -> Posting:
     """Take the captured amount out of the hold into `credits` (e.g. advisor, licensee,
     Callrix) and give `release_minor` back to the wallet — one transaction."""

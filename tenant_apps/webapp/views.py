@@ -11,7 +11,6 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib.auth import SESSION_KEY, login
-from django.db import connection
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -38,6 +37,7 @@ from tenant_apps.payouts import selectors as payout_selectors
 from tenant_apps.pricing.selectors import policy_get
 from tenant_apps.wallets import selectors as wallet_selectors
 from tenant_apps.webapp.forms import DirectoryFilterForm, RegisterForm
+from tenants.bridge import licensee_current
 
 END_USER = User.Role.END_USER
 ADVISOR = User.Role.ADVISOR
@@ -98,7 +98,7 @@ def _page(request: HttpRequest, template: str, section: str, context: dict, stat
     base = {
         "section": section,
         "viewer": user,
-        "currency_exponent": exponent(connection.tenant.currency),
+        "currency_exponent": exponent(licensee_current().currency),
         "api_messages": _api_messages(),
     }
     return render(request, template, base | context, status=status)
@@ -331,9 +331,9 @@ def advisor_console(request: HttpRequest, user: User) -> HttpResponse:
             "payout_state": payout_selectors.payout_state_get(advisor=advisor),
             "calls": call_selectors.calls_for_party(user=user)[:10],
             "rate_bounds": {"min": pricing.min_rate_minor, "max": pricing.max_rate_minor},
-            "advisor_currency": connection.tenant.currency,
+            "advisor_currency": licensee_current().currency,
             "rate_value": _decimal(
-                advisor.rate_minor_per_minute, exponent(connection.tenant.currency)
+                advisor.rate_minor_per_minute, exponent(licensee_current().currency)
             ),
         },
     )

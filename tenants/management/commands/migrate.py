@@ -6,11 +6,11 @@ licensees and no new tenant migration is quick. The warm pool is topped up at th
 
 from __future__ import annotations
 
-from django.db import connection
 from django_tenants.management.commands.migrate_schemas import MigrateSchemasCommand
 from django_tenants.migration_executors.base import run_migrations
 from tqdm import tqdm
 
+from kernel.tenant_connection import connection
 from tenants import provisioning, schemas, selectors
 
 

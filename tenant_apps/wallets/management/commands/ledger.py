@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from argparse import ArgumentParser
+from typing import Any
+
 from django.core.management.base import BaseCommand, CommandError
 from django_tenants.utils import tenant_context
 
@@ -16,12 +19,12 @@ class Command(BaseCommand):
         "any breach."
     )
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: ArgumentParser) -> None:
         sub = parser.add_subparsers(dest="action", required=True)
         verify = sub.add_parser("verify", help="Check the ledger invariants.")
         verify.add_argument("--licensee", help="slug of one licensee (default: all)")
 
-    def handle(self, *args, **options):
+    def handle(self, *args: str, **options: Any) -> None:
         licensees = licensees_chosen(options["licensee"])
         breached = 0
         for licensee in licensees:
