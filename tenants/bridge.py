@@ -2,9 +2,20 @@
 tenancy: which licensee a schema or a command means, its addresses and custom domains, the
 licensees a periodic job visits, and the hooks (`tenants.hooks`). Tenant apps import nothing
 else of `tenants` and no public-schema model (import contract); what they get here are
-licensees as tenancy hands them out."""
+licensees as tenancy hands them out.
+
+Where tenant code has to name a licensee's type (an annotation), it names `LicenseeView`:
+what tenant code may read of a licensee, as a Protocol. The `Licensee` model itself is not
+exported, not even for annotations: its manager would let tenant code query the public
+schema, and an `if TYPE_CHECKING` import of `tenants.models` is still an import to the
+contracts. import-linter's `exclude_type_checking_imports` would let it through, but that
+option is global: it would let every type-only import past every contract, the public-schema
+models included. The functions here still hand out `Licensee` instances; each has every
+attribute the Protocol names, so nothing is converted."""
 
 from __future__ import annotations
+
+from typing import Protocol
 
 from tenants.addresses import licensee_host, licensee_origin, public_origin
 from tenants.domains import (
@@ -27,7 +38,27 @@ from tenants.selectors import (
     schema_exists,
 )
 
+
+class LicenseeView(Protocol):
+    """What tenant code may read of a licensee (read-only): what `licensee_current()` and
+    the other functions here hand out."""
+
+    @property
+    def pk(self) -> int: ...
+    @property
+    def schema_name(self) -> str: ...
+    @property
+    def slug(self) -> str: ...
+    @property
+    def display_name(self) -> str: ...
+    @property
+    def currency(self) -> str: ...
+    @property
+    def status(self) -> str: ...
+
+
 __all__ = [
+    "LicenseeView",
     "admin_action_committed",
     "custom_domain_add",
     "custom_domain_list",

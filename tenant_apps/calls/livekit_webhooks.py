@@ -11,10 +11,10 @@ from django_tenants.utils import tenant_context
 from kernel.errors import DomainError
 from tenant_apps.calls import livekit_gateway
 from tenant_apps.calls import services as call_services
-from tenants.bridge import licensee_get_by_schema
+from tenants.bridge import LicenseeView, licensee_get_by_schema
 
 
-def licensee_for_room(room_name: str):
+def licensee_for_room(room_name: str) -> LicenseeView | None:
     schema, _, call_id = room_name.rpartition("-")
     if not schema or not call_id.isdigit():
         return None
