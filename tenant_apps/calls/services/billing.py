@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
 
@@ -28,6 +28,7 @@ from tenant_apps.wallets import services as wallet_services
 from tenant_apps.wallets.errors import InsufficientFunds
 from tenant_apps.wallets.models import AccountKind
 from tenant_apps.wallets.services import Leg, account_for
+from tenants.bridge import licensee_current
 
 # The hold is kept this far ahead of the talk, so the next minutes are always paid for.
 HOLD_LOOKAHEAD_SECONDS = 120
@@ -130,7 +131,7 @@ def call_history_record(*, caller: User, advisor: Advisor, talk_seconds: int) ->
             rate_minor_per_minute=advisor.rate_minor_per_minute,
             billing_mode=policy.billing_mode,
             free_seconds=0 if talked_before else policy.intro_free_seconds,
-            currency=connection.tenant.currency,
+            currency=licensee_current().currency,
             accepted_at=now - timedelta(seconds=talk_seconds),
             talk_started_at=now - timedelta(seconds=talk_seconds),
             ended_at=now,

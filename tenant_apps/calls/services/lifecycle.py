@@ -8,10 +8,12 @@ The money of each step goes through `billing`; who is in the room comes from `ro
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
+from dramatiq import Actor
 
 from identity.models import User
 from tenant_apps.advisors.models import Advisor
@@ -27,21 +29,22 @@ from tenant_apps.calls.errors import (
 )
 from tenant_apps.calls.models import Call
 from tenant_apps.calls.services.billing import call_settle, cap_headroom, hold_extend
-from tenant_apps.calls.services.rooms import identity_of, presence_replay, room_name_for
+from tenant_apps.calls.services.rooms import identity_of, presence_replay, room_name_for, room_of
 from tenant_apps.notifications.services import push_request
 from tenant_apps.pricing import charges
 from tenant_apps.pricing.selectors import policy_get
 from tenant_apps.wallets import selectors as wallet_selectors
 from tenant_apps.wallets import services as wallet_services
 from tenant_apps.wallets.errors import InsufficientFunds
+from tenants.bridge import licensee_current
 
 BILLING_TICK_SECONDS = 10
 # Accepted, but nobody came into the room: end it after the grace period and this much more.
 NO_SHOW_EXTRA_SECONDS = 60
 
 
-def _after_commit(actor, *args, delay_ms: int | None = None) -> None:
-    def send():
+def _after_commit(actor: Actor[..., Any], *args: object, delay_ms: int | None = None) -> None:
+    def send() -> None:
         if delay_ms:
             actor.send_with_options(args=args, delay=delay_ms)
         else:
@@ -100,7 +103,7 @@ def call_request(*, caller: User, advisor_id: int) -> Call:
                     rate_minor_per_minute=rate,
                     billing_mode=policy.billing_mode,
                     free_seconds=0 if talked_before else policy.intro_free_seconds,
-                    currency=connection.tenant.currency,
+                    currency=licensee_current().currency,
                     held_minor=first_minimum,
                 )
         except IntegrityError:  # lost a race for this advisor or caller
@@ -235,7 +238,7 @@ def call_join(*, user: User, call_id: int) -> tuple[str, str]:
         if not allowed:
             raise CallStateConflict(f"The call is {call.status}.", field="call_id")
     token = livekit_gateway.access_token_issue(
-        room=call.room_name,
+        room=room_of(call),
         identity=identity_of(user.pk),
         display_name=user.display_name or ("Caller" if is_caller else "Advisor"),
     )
@@ -254,7 +257,7 @@ def call_sandbox_presence(*, user: User, call_id: int, present: bool) -> None:
         return
     with transaction.atomic():
         call = _call_for_party(user, call_id)
-    livekit_gateway.sandbox_disconnect(room=call.room_name, identity=identity_of(user.pk))
+    livekit_gateway.sandbox_disconnect(room=room_of(call), identity=identity_of(user.pk))
 
 
 def call_hangup(*, user: User, call_id: int) -> Call:

@@ -9,20 +9,24 @@ from datetime import UTC, datetime
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from tenant_apps.calls.livekit_gateway import LiveKitWebhook
 from tenant_apps.calls.models import Call, LiveKitEvent
 from tenant_apps.calls.services.lifecycle import call_end
 from tenant_apps.calls.services.rooms import party_of, presence_replay
 
 
-def _moment(event: dict) -> datetime:
+def _moment(event: LiveKitWebhook) -> datetime:
     seconds = int(event.get("created_at") or 0)
     if seconds <= 0:
         return timezone.now()
     return datetime.fromtimestamp(seconds, tz=UTC)
 
 
-def livekit_event_apply(*, event: dict) -> str:
+def livekit_event_apply(*, event: LiveKitWebhook) -> str:
     """Apply one verified LiveKit webhook (in the licensee's schema), once by its id."""
+    room_name = event["room_name"]
+    if room_name is None:  # never routed here: the webhook's licensee comes from its room
+        return "ignored: no room"
     with transaction.atomic():
         moment = _moment(event)
         try:
@@ -30,7 +34,7 @@ def livekit_event_apply(*, event: dict) -> str:
                 record = LiveKitEvent.objects.create(
                     event_id=event["id"],
                     event=event["event"],
-                    room_name=event["room_name"],
+                    room_name=room_name,
                     participant_identity=event.get("participant_identity") or "",
                     occurred_at=moment,
                 )
@@ -39,7 +43,7 @@ def livekit_event_apply(*, event: dict) -> str:
         call = (
             Call.objects.select_for_update()
             .select_related("advisor")
-            .filter(room_name=event["room_name"])
+            .filter(room_name=room_name)
             .first()
         )
         if call is None:

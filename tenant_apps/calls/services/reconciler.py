@@ -18,18 +18,18 @@ from tenant_apps.calls.services.lifecycle import (
     call_end,
     ring_expired,
 )
-from tenant_apps.calls.services.rooms import identity_of, presence_replay
+from tenant_apps.calls.services.rooms import identity_of, presence_replay, room_of
 
 logger = logging.getLogger(__name__)
 
 
-def _observe(call: Call, party: str, present: bool, moment: datetime) -> None:
+def _observe(call: Call, room: str, party: str, present: bool, moment: datetime) -> None:
     """Record what the reconciler saw in the room, as if LiveKit had told us."""
     identity = identity_of(call.caller_id if party == "caller" else call.advisor.user_id)
     LiveKitEvent.objects.create(
         event_id=f"reconciler-{call.pk}-{party}-{moment.timestamp():.0f}-{int(present)}",
         event="participant_joined" if present else "participant_left",
-        room_name=call.room_name,
+        room_name=room,
         participant_identity=identity,
         source="reconciler",
         occurred_at=moment,
@@ -42,10 +42,11 @@ def _reconcile_one(call: Call, now: datetime) -> str:
             call_close_unanswered(call, Call.Status.MISSED, "ring_timeout")
             return "missed"
         return "ringing"
+    room = room_of(call)
     try:
-        present = livekit_gateway.room_participants(name=call.room_name)
+        present = livekit_gateway.room_participants(name=room)
     except Exception as error:  # LiveKit unreachable: bill on what we know, check next time
-        logger.warning("reconciler could not ask LiveKit about %s: %s", call.room_name, error)
+        logger.warning("reconciler could not ask LiveKit about %s: %s", room, error)
         present = []
     if present is None:  # the room is gone and its webhooks never came
         end_at = call.last_seen_both_at or call.segment_started_at or now
@@ -59,7 +60,7 @@ def _reconcile_one(call: Call, now: datetime) -> str:
         # Webhooks were lost: take LiveKit's word for who is in the room now.
         for party, inside in (("caller", caller_in), ("advisor", advisor_in)):
             if getattr(call, f"{party}_present") != inside:
-                _observe(call, party, inside, now)
+                _observe(call, room, party, inside, now)
         presence_replay(call)
     return call_bill_until(call, now)
 

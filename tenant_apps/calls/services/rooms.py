@@ -7,9 +7,9 @@ still lands in its place.
 
 from __future__ import annotations
 
-from django.db import connection
-
+from kernel.tenant_connection import connection
 from tenant_apps.calls import talk
+from tenant_apps.calls.errors import CallStateConflict
 from tenant_apps.calls.models import Call, LiveKitEvent
 
 
@@ -20,6 +20,15 @@ def identity_of(user_id: int) -> str:
 
 def room_name_for(call: Call) -> str:
     return f"{connection.schema_name}-{call.pk}"
+
+
+def room_of(call: Call) -> str:
+    """The call's room. `call_request` names it in the transaction that creates the call, so
+    every committed call has one; the column is nullable only for the moment in between.
+    A call without one is refused rather than sent to LiveKit as a room named None."""
+    if call.room_name is None:
+        raise CallStateConflict("This call has no room.", field="call_id")
+    return call.room_name
 
 
 def party_of(call: Call, identity: str) -> str | None:
