@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from ninja import Query, Router, Schema
+from ninja import Router, Schema
+
+# ninja.Query is, to mypy, a generic alias; the function behind it (the same call) is typed.
+from ninja.params.functions import Query
 from ninja.responses import Status
 from pydantic import Field
 
-from identity.auth import ADVISOR_ROLES, END_USER_ROLES, TokenAuth
+from identity.auth import ADVISOR_ROLES, END_USER_ROLES, AuthenticatedRequest, TokenAuth
 from kernel.throttling import LicenseeRateThrottle
 from tenant_apps.calls import selectors, services
 from tenant_apps.calls.errors import CallNotFound
@@ -88,7 +91,7 @@ class CapOut(Schema):
     monthly_limit: int | None
 
 
-def _out(call: Call) -> dict:
+def _out(call: Call) -> dict[str, object]:
     meter = selectors.live_meter(call)
     review = getattr(call, "review", None)  # the reverse one-to-one raises AttributeError
     return {
@@ -110,7 +113,7 @@ def _out(call: Call) -> dict:
     }
 
 
-def _fresh(request, call_id: int) -> Call:
+def _fresh(request: AuthenticatedRequest, call_id: int) -> Call:
     call = selectors.call_for_party(user=request.auth, call_id=call_id)
     if call is None:
         raise CallNotFound("There is no such call.", field="call_id")
@@ -123,38 +126,40 @@ def _fresh(request, call_id: int) -> Call:
     auth=TokenAuth(roles=END_USER_ROLES),
     throttle=[LicenseeRateThrottle("call")],
 )
-def call_request(request, payload: CallIn):
+def call_request(request: AuthenticatedRequest, payload: CallIn) -> Status[dict[str, object]]:
     call = services.call_request(caller=request.auth, advisor_id=payload.advisor_id)
     return Status(201, _out(_fresh(request, call.pk)))
 
 
 @router.get("/calls", response=CallPageOut, auth=PARTIES)
 def call_history(
-    request, limit: int = Query(default=20, ge=1, le=100), offset: int = Query(default=0, ge=0)
-):
+    request: AuthenticatedRequest,
+    limit: int = Query(default=20, ge=1, le=100),
+    offset: int = Query(default=0, ge=0),
+) -> dict[str, object]:
     calls = selectors.calls_for_party(user=request.auth)
     return {"count": calls.count(), "results": [_out(c) for c in calls[offset : offset + limit]]}
 
 
 @router.get("/calls/{call_id}", response=CallOut, auth=PARTIES)
-def call_get(request, call_id: int):
+def call_get(request: AuthenticatedRequest, call_id: int) -> dict[str, object]:
     return _out(_fresh(request, call_id))
 
 
 @router.post("/calls/{call_id}/accept", response=CallOut, auth=TokenAuth(roles=ADVISOR_ROLES))
-def call_accept(request, call_id: int):
+def call_accept(request: AuthenticatedRequest, call_id: int) -> dict[str, object]:
     services.call_accept(user=request.auth, call_id=call_id)
     return _out(_fresh(request, call_id))
 
 
 @router.post("/calls/{call_id}/decline", response=CallOut, auth=TokenAuth(roles=ADVISOR_ROLES))
-def call_decline(request, call_id: int):
+def call_decline(request: AuthenticatedRequest, call_id: int) -> dict[str, object]:
     services.call_decline(user=request.auth, call_id=call_id)
     return _out(_fresh(request, call_id))
 
 
 @router.post("/calls/{call_id}/join", response=JoinOut, auth=PARTIES)
-def call_join(request, call_id: int):
+def call_join(request: AuthenticatedRequest, call_id: int) -> dict[str, object]:
     url, token = services.call_join(user=request.auth, call_id=call_id)
     return {"livekit_url": url, "token": token, "room": _fresh(request, call_id).room_name}
 
@@ -164,7 +169,9 @@ class SandboxPresenceIn(Schema):
 
 
 @router.post("/calls/{call_id}/sandbox/presence", response={204: None}, auth=PARTIES)
-def call_sandbox_presence(request, call_id: int, payload: SandboxPresenceIn):
+def call_sandbox_presence(
+    request: AuthenticatedRequest, call_id: int, payload: SandboxPresenceIn
+) -> Status[None]:
     """Offline demo only (LiveKit is the local sandbox): join or leave the room as this
     party's client would. 409 `not_sandbox` with a real LiveKit."""
     services.call_sandbox_presence(user=request.auth, call_id=call_id, present=payload.present)
@@ -172,13 +179,13 @@ def call_sandbox_presence(request, call_id: int, payload: SandboxPresenceIn):
 
 
 @router.post("/calls/{call_id}/hangup", response=CallOut, auth=PARTIES)
-def call_hangup(request, call_id: int):
+def call_hangup(request: AuthenticatedRequest, call_id: int) -> dict[str, object]:
     services.call_hangup(user=request.auth, call_id=call_id)
     return _out(_fresh(request, call_id))
 
 
 @router.get("/calls/{call_id}/receipt", response=ReceiptOut, auth=PARTIES)
-def call_receipt(request, call_id: int):
+def call_receipt(request: AuthenticatedRequest, call_id: int) -> dict[str, object]:
     call = _fresh(request, call_id)
     if call.settled_at is None:
         raise CallNotFound("This call has no receipt (yet).", field="call_id")
@@ -207,7 +214,9 @@ def call_receipt(request, call_id: int):
 @router.post(
     "/calls/{call_id}/review", response={201: ReviewOut}, auth=TokenAuth(roles=END_USER_ROLES)
 )
-def call_review(request, call_id: int, payload: ReviewIn):
+def call_review(
+    request: AuthenticatedRequest, call_id: int, payload: ReviewIn
+) -> Status[dict[str, object]]:
     review = services.review_create(
         caller=request.auth, call_id=call_id, rating=payload.rating, comment=payload.comment
     )
@@ -217,12 +226,12 @@ def call_review(request, call_id: int, payload: ReviewIn):
 
 
 @router.get("/me/spending-cap", response=CapOut, auth=TokenAuth(roles=END_USER_ROLES))
-def spending_cap_get(request):
+def spending_cap_get(request: AuthenticatedRequest) -> dict[str, int | None]:
     cap = getattr(request.auth, "spending_cap", None)
     return {"monthly_limit": cap.monthly_limit_minor if cap else None}
 
 
 @router.put("/me/spending-cap", response=CapOut, auth=TokenAuth(roles=END_USER_ROLES))
-def spending_cap_put(request, payload: CapIn):
+def spending_cap_put(request: AuthenticatedRequest, payload: CapIn) -> dict[str, int | None]:
     cap = services.spending_cap_set(user=request.auth, monthly_limit_minor=payload.monthly_limit)
     return {"monthly_limit": cap.monthly_limit_minor if cap else None}
