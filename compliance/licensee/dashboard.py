@@ -14,8 +14,8 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 from django.contrib import messages
-from django.db import connection, transaction
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.db import transaction
+from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -26,8 +26,10 @@ from compliance.licensee import links as export_links
 from compliance.licensee import selectors as export_selectors
 from compliance.licensee import services as export_services
 from compliance.licensee.models import PrivacyRequest
+from identity.models import User
+from kernel.tenant_connection import connection
 from kernel.throttling import LicenseeRateThrottle
-from tenant_apps.dashboard.access import dashboard_view
+from tenant_apps.dashboard.access import DashboardRequest, dashboard_view
 from tenant_apps.dashboard.services import audit_record
 from tenant_apps.dashboard.views.end_users import end_user_or_404
 from tenant_apps.dashboard.views.page import act, render_page
@@ -37,7 +39,7 @@ from tenant_apps.dashboard.views.page import act, render_page
 
 @require_POST
 @dashboard_view
-def user_flag_minor(request: HttpRequest, user_id: int) -> HttpResponse:
+def user_flag_minor(request: DashboardRequest, user_id: int) -> HttpResponse:
     """The account is a minor's: erased at once (financial records kept under a pseudonym),
     logged in the privacy request log and the audit trail."""
     person = end_user_or_404(user_id)
@@ -65,7 +67,7 @@ def user_flag_minor(request: HttpRequest, user_id: int) -> HttpResponse:
 
 @require_POST
 @dashboard_view
-def user_subject_export(request: HttpRequest, user_id: int) -> HttpResponse:
+def user_subject_export(request: DashboardRequest, user_id: int) -> HttpResponse:
     """Answer an end user's access request (GDPR art. 15): their data as the JSON they would
     download themselves, recorded in the audit trail."""
     person = end_user_or_404(user_id)
@@ -81,8 +83,15 @@ def user_subject_export(request: HttpRequest, user_id: int) -> HttpResponse:
 # --- Data exports of the whole platform ----------------------------------------------------
 
 
+class ExportsRequest(DashboardRequest):
+    """The exports page's request: the view also puts the user on `auth` (where django-ninja's
+    authentication puts it), which `LicenseeRateThrottle` keys on. For annotations only."""
+
+    auth: User
+
+
 @dashboard_view
-def exports(request: HttpRequest) -> HttpResponse:
+def exports(request: ExportsRequest) -> HttpResponse:
     if request.method == "POST":
         # The same budget as `POST /api/v1/admin/exports`: per admin and licensee.
         request.auth = request.user

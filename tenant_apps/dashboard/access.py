@@ -6,12 +6,21 @@ from __future__ import annotations
 from functools import wraps
 
 from django.contrib.auth.views import redirect_to_login
+from django.http import HttpRequest
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 
 from identity.models import User
 
 ADMIN_ROLES = (User.Role.OWNER, User.Role.ADMIN)
+
+
+class DashboardRequest(HttpRequest):
+    """What a view behind `dashboard_view` is handed: `user` is this licensee's signed-in
+    owner or admin (`dashboard_view` answers anyone else). For annotations only; no request
+    is one."""
+
+    user: User
 
 
 def dashboard_view(view=None, *, owner_only: bool = False):

@@ -4,13 +4,14 @@ these only turn text into typed values and show a service's refusal at its field
 from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
 from django import forms
-from django.db import connection
 from django.utils.translation import gettext_lazy as _
 
 from kernel.errors import DomainError
 from kernel.money import exponent
+from kernel.tenant_connection import connection
 from tenant_apps.advisors.models import Advisor
 from tenant_apps.calls.models import Call
 
@@ -168,8 +169,9 @@ class CallFilterForm(DashboardForm):
         label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
 
-    def clean(self):
-        data = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        data = self.cleaned_data
         if data.get("since") and data.get("until") and data["since"] > data["until"]:
             self.add_error("until", _("The end is before the start."))
         return data

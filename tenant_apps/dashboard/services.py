@@ -1,8 +1,9 @@
 from __future__ import annotations
 
-from django.db import connection, transaction
+from django.db import transaction
 
 from identity.models import User
+from kernel.tenant_connection import connection
 from tenant_apps.dashboard.models import AuditEntry
 from tenants.bridge import admin_action_committed
 

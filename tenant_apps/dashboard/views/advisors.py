@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.db import connection
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -12,14 +11,15 @@ from django.views.decorators.http import require_POST
 from tenant_apps.advisors import selectors as advisor_selectors
 from tenant_apps.advisors import services as advisor_services
 from tenant_apps.dashboard import forms, selectors
-from tenant_apps.dashboard.access import dashboard_view
+from tenant_apps.dashboard.access import DashboardRequest, dashboard_view
 from tenant_apps.dashboard.csv_export import csv_response, wants_csv
 from tenant_apps.dashboard.views.page import act, origin, paginate, render_page
 from tenant_apps.payouts import selectors as payout_selectors
+from tenants.bridge import licensee_current
 
 
 @dashboard_view
-def advisors(request: HttpRequest, invite_form=None) -> HttpResponse:
+def advisors(request: DashboardRequest, invite_form=None) -> HttpResponse | StreamingHttpResponse:
     query = (request.GET.get("q") or "").strip()
     rows = advisor_selectors.advisor_list_admin(text=query or None)
     if wants_csv(request):
@@ -63,7 +63,7 @@ def advisors(request: HttpRequest, invite_form=None) -> HttpResponse:
 
 @require_POST
 @dashboard_view
-def advisor_invite(request: HttpRequest) -> HttpResponse:
+def advisor_invite(request: DashboardRequest) -> HttpResponse | StreamingHttpResponse:
     form = forms.InviteAdvisorForm(request.POST)
     if form.is_valid():
         data = form.cleaned_data
@@ -94,10 +94,10 @@ def _advisor_or_404(advisor_id: int):
 
 @dashboard_view
 def advisor_detail(
-    request: HttpRequest, advisor_id: int, rate_form=None, suspend_form=None
+    request: DashboardRequest, advisor_id: int, rate_form=None, suspend_form=None
 ) -> HttpResponse:
     advisor = _advisor_or_404(advisor_id)
-    currency = connection.tenant.currency
+    currency = licensee_current().currency
     context = {
         "advisor": advisor,
         "rate_form": rate_form
@@ -114,7 +114,7 @@ def advisor_detail(
 
 @require_POST
 @dashboard_view
-def advisor_rate(request: HttpRequest, advisor_id: int) -> HttpResponse:
+def advisor_rate(request: DashboardRequest, advisor_id: int) -> HttpResponse:
     advisor = _advisor_or_404(advisor_id)
     form = forms.AdvisorRateForm(request.POST)
     if form.is_valid() and act(
@@ -134,7 +134,7 @@ def advisor_rate(request: HttpRequest, advisor_id: int) -> HttpResponse:
 
 @require_POST
 @dashboard_view
-def advisor_suspend(request: HttpRequest, advisor_id: int) -> HttpResponse:
+def advisor_suspend(request: DashboardRequest, advisor_id: int) -> HttpResponse:
     advisor = _advisor_or_404(advisor_id)
     form = forms.SuspendForm(request.POST)
     if form.is_valid() and act(
@@ -154,7 +154,7 @@ def advisor_suspend(request: HttpRequest, advisor_id: int) -> HttpResponse:
 
 @require_POST
 @dashboard_view
-def advisor_reinstate(request: HttpRequest, advisor_id: int) -> HttpResponse:
+def advisor_reinstate(request: DashboardRequest, advisor_id: int) -> HttpResponse:
     advisor = _advisor_or_404(advisor_id)
     if act(
         request,

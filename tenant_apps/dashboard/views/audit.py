@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse, StreamingHttpResponse
 
 from tenant_apps.dashboard import selectors
-from tenant_apps.dashboard.access import dashboard_view
+from tenant_apps.dashboard.access import DashboardRequest, dashboard_view
 from tenant_apps.dashboard.csv_export import csv_response, wants_csv
 from tenant_apps.dashboard.views.page import paginate, render_page
 
 
 @dashboard_view
-def audit(request: HttpRequest) -> HttpResponse:
+def audit(request: DashboardRequest) -> HttpResponse | StreamingHttpResponse:
     rows = selectors.audit_entries(action=request.GET.get("action") or None)
     if wants_csv(request):
         return csv_response(

@@ -4,20 +4,21 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect
 from django.utils.translation import gettext as _
 
 from branding import services as brand_services
 from branding.selectors import brand_for_licensee, brand_row_get
 from tenant_apps.dashboard import forms
-from tenant_apps.dashboard.access import dashboard_view
+from tenant_apps.dashboard.access import DashboardRequest, dashboard_view
 from tenant_apps.dashboard.views.page import act, render_page
+from tenants.bridge import licensee_current
 
 
 @dashboard_view
-def brand(request: HttpRequest) -> HttpResponse:
-    licensee = request.tenant
+def brand(request: DashboardRequest) -> HttpResponse:
+    licensee = licensee_current()
     current = brand_for_licensee(licensee)
     form = forms.BrandForm(
         initial={field: getattr(current, field) for field in forms.BrandForm.base_fields}

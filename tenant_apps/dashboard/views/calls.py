@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse, StreamingHttpResponse
 
 from tenant_apps.dashboard import forms, selectors
-from tenant_apps.dashboard.access import dashboard_view
+from tenant_apps.dashboard.access import DashboardRequest, dashboard_view
 from tenant_apps.dashboard.csv_export import csv_response, wants_csv
 from tenant_apps.dashboard.views.page import paginate, render_page
 
 
 @dashboard_view
-def calls(request: HttpRequest) -> HttpResponse:
+def calls(request: DashboardRequest) -> HttpResponse | StreamingHttpResponse:
     filters = forms.CallFilterForm(request.GET or None)
     if filters.is_bound and not filters.is_valid():
         return render_page(

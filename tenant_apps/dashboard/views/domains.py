@@ -4,19 +4,20 @@ bridge: domains are tenancy)."""
 from __future__ import annotations
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect
 from django.utils.translation import gettext as _
 
 from tenant_apps.dashboard import forms
-from tenant_apps.dashboard.access import dashboard_view
+from tenant_apps.dashboard.access import DashboardRequest, dashboard_view
 from tenant_apps.dashboard.views.page import act, render_page
 from tenants import bridge as domain_services
+from tenants.bridge import licensee_current
 
 
 @dashboard_view
-def domains(request: HttpRequest) -> HttpResponse:
-    licensee = request.tenant
+def domains(request: DashboardRequest) -> HttpResponse:
+    licensee = licensee_current()
     form, invalid = forms.DomainForm(), False
     if request.method == "POST":
         step = request.POST.get("step")

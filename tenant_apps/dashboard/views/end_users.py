@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -17,7 +17,7 @@ from django.views.decorators.http import require_POST
 from identity import selectors as identity_selectors
 from identity.models import User
 from tenant_apps.dashboard import forms, selectors
-from tenant_apps.dashboard.access import dashboard_view
+from tenant_apps.dashboard.access import DashboardRequest, dashboard_view
 from tenant_apps.dashboard.csv_export import csv_response, wants_csv
 from tenant_apps.dashboard.views.page import act, money, paginate, render_page
 from tenant_apps.payments import services as payment_services
@@ -26,7 +26,7 @@ from tenant_apps.wallets import selectors as wallet_selectors
 
 
 @dashboard_view
-def users(request: HttpRequest) -> HttpResponse:
+def users(request: DashboardRequest) -> HttpResponse | StreamingHttpResponse:
     query = (request.GET.get("q") or "").strip()
     rows = identity_selectors.user_search(role=User.Role.END_USER, text=query or None)
     if wants_csv(request):
@@ -47,7 +47,7 @@ def end_user_or_404(user_id: int) -> User:
 
 @dashboard_view
 def user_detail(
-    request: HttpRequest, user_id: int, credit_form=None, refund_form=None, refund_topup=None
+    request: DashboardRequest, user_id: int, credit_form=None, refund_form=None, refund_topup=None
 ) -> HttpResponse:
     person = end_user_or_404(user_id)
     context = {
@@ -68,7 +68,7 @@ def user_detail(
 
 @require_POST
 @dashboard_view
-def user_credit(request: HttpRequest, user_id: int) -> HttpResponse:
+def user_credit(request: DashboardRequest, user_id: int) -> HttpResponse:
     person = end_user_or_404(user_id)
     form = forms.CreditForm(request.POST)
     # One key per rendered form: a double submit grants once.
@@ -104,7 +104,7 @@ def user_credit(request: HttpRequest, user_id: int) -> HttpResponse:
 
 @require_POST
 @dashboard_view
-def user_refund(request: HttpRequest, user_id: int, topup_id: int) -> HttpResponse:
+def user_refund(request: DashboardRequest, user_id: int, topup_id: int) -> HttpResponse:
     person = end_user_or_404(user_id)
     topup = TopUp.objects.filter(pk=topup_id, user_id=person.pk).first()  # only this user's
     form = forms.RefundForm(request.POST)

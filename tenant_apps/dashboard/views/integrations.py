@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect
 from django.utils.translation import gettext as _
 
 from tenant_apps.dashboard import forms
-from tenant_apps.dashboard.access import dashboard_view
+from tenant_apps.dashboard.access import DashboardRequest, dashboard_view
 from tenant_apps.dashboard.views.page import act, origin, render_page
 from tenant_apps.notifications import selectors as notification_selectors
 from tenant_apps.notifications import services as notification_services
@@ -17,7 +17,7 @@ from tenant_apps.payments import services as payment_services
 
 
 @dashboard_view
-def integrations(request: HttpRequest) -> HttpResponse:
+def integrations(request: DashboardRequest) -> HttpResponse:
     stripe_form, firebase_form, invalid = forms.StripeForm(), forms.FirebaseForm(), False
     if request.method == "POST" and request.POST.get("part") == "stripe":
         stripe_form = forms.StripeForm(request.POST)

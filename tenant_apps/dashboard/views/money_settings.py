@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from tenant_apps.dashboard import forms
-from tenant_apps.dashboard.access import dashboard_view
+from tenant_apps.dashboard.access import DashboardRequest, dashboard_view
 from tenant_apps.dashboard.csv_export import csv_response, wants_csv
 from tenant_apps.dashboard.views.page import act, render_page
 from tenant_apps.payments import selectors as payment_selectors
@@ -20,7 +20,7 @@ from tenant_apps.pricing.selectors import policy_get
 
 
 @dashboard_view
-def packages(request: HttpRequest, form=None) -> HttpResponse:
+def packages(request: DashboardRequest, form=None) -> HttpResponse | StreamingHttpResponse:
     rows = TopUpPackage.objects.order_by("sort_order", "amount_minor")
     if wants_csv(request):
         return csv_response(
@@ -42,7 +42,7 @@ def packages(request: HttpRequest, form=None) -> HttpResponse:
 
 @require_POST
 @dashboard_view
-def package_create(request: HttpRequest) -> HttpResponse:
+def package_create(request: DashboardRequest) -> HttpResponse | StreamingHttpResponse:
     form = forms.PackageForm(request.POST)
     if form.is_valid() and act(
         request,
@@ -62,7 +62,7 @@ def package_create(request: HttpRequest) -> HttpResponse:
 
 
 @dashboard_view
-def pricing(request: HttpRequest) -> HttpResponse:
+def pricing(request: DashboardRequest) -> HttpResponse:
     policy = policy_get()
     if request.method == "POST":
         form = forms.PricingForm(request.POST)

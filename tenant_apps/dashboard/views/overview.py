@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-from django.db import connection
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse, StreamingHttpResponse
 from django.utils.translation import gettext as _
 
 from kernel.money import exponent
 from tenant_apps.dashboard import selectors
-from tenant_apps.dashboard.access import dashboard_view
+from tenant_apps.dashboard.access import DashboardRequest, dashboard_view
 from tenant_apps.dashboard.csv_export import csv_response, wants_csv
 from tenant_apps.dashboard.views.page import render_page
+from tenants.bridge import licensee_current
 
 
 @dashboard_view
-def overview(request: HttpRequest) -> HttpResponse:
+def overview(request: DashboardRequest) -> HttpResponse | StreamingHttpResponse:
     try:
         days = int(request.GET.get("period", 30))
     except ValueError:
@@ -32,7 +32,7 @@ def overview(request: HttpRequest) -> HttpResponse:
     period = selectors.period_for(days)
     data = selectors.overview_get(period=period)
     labels = [day.strftime("%d %b") for day in period.day_list()]
-    major = 10 ** exponent(connection.tenant.currency)
+    major = 10 ** exponent(licensee_current().currency)
     charts = {
         "revenue": {
             "type": "bar",

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.db import connection, transaction
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
@@ -14,6 +14,7 @@ from branding.selectors import brand_for_licensee
 from kernel.errors import DomainError
 from tenant_apps.dashboard import forms
 from tenant_apps.dashboard.services import audit_record
+from tenants.bridge import licensee_current
 
 PAGE_SIZE = 50
 
@@ -48,4 +49,4 @@ def render_page(request, template: str, context: dict, *, invalid: bool = False)
 def money(amount_minor: int | None) -> str:
     if amount_minor is None:
         return ""
-    return brand_for_licensee(connection.tenant).money(amount_minor)
+    return brand_for_licensee(licensee_current()).money(amount_minor)

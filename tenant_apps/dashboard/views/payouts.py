@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse, StreamingHttpResponse
 
-from tenant_apps.dashboard.access import dashboard_view
+from tenant_apps.dashboard.access import DashboardRequest, dashboard_view
 from tenant_apps.dashboard.csv_export import csv_response, wants_csv
 from tenant_apps.dashboard.views.page import paginate, render_page
 from tenant_apps.payouts import selectors as payout_selectors
@@ -12,7 +12,7 @@ from tenant_apps.payouts.models import Payout
 
 
 @dashboard_view
-def payouts(request: HttpRequest) -> HttpResponse:
+def payouts(request: DashboardRequest) -> HttpResponse | StreamingHttpResponse:
     status = request.GET.get("status") or None
     rows = payout_selectors.payouts_admin(status=status).select_related("advisor")
     if wants_csv(request):

@@ -3,20 +3,20 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
 from identity import services as identity_services
 from identity.models import User
 from tenant_apps.dashboard import forms, selectors
-from tenant_apps.dashboard.access import dashboard_view
+from tenant_apps.dashboard.access import DashboardRequest, dashboard_view
 from tenant_apps.dashboard.csv_export import csv_response, wants_csv
 from tenant_apps.dashboard.views.page import act, origin, render_page
 
 
 @dashboard_view
-def team(request: HttpRequest) -> HttpResponse:
+def team(request: DashboardRequest) -> HttpResponse | StreamingHttpResponse:
     form, invalid = forms.TeamInviteForm(), False
     if request.method == "POST":
         if request.user.role != User.Role.OWNER:
