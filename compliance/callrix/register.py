@@ -3,7 +3,8 @@ controller: its licensees' account data in the public schema, never their end us
 licensee is their controller). The public page, the platform API and the tests all read this
 one register; nothing else states these facts.
 
-Sources are the sections of the published privacy policy (../shared/spec/privacy-policy.txt).
+Sources are the sections of Callrix's published privacy policy (each entry's `policy_section`;
+the published versions are kept by `shared_apps.privacy`).
 """
 
 from __future__ import annotations
