@@ -63,8 +63,9 @@ def pytest_collection_modifyitems(items):
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_xdist_make_scheduler(config, log):
-    """`--dist loadgroup` (scripts/test): the browser tests on a worker of their own."""
-    if config.getoption("dist") != "loadgroup":
+    """In place of xdist's default `load` (`-n 3` alone): the same, with the browser tests on
+    a worker of their own (tests/parallel.py). Another `--dist` asked for is left as it is."""
+    if config.getoption("dist") != "load":
         return None
     from tests.parallel import BrowserWorkerScheduling
 

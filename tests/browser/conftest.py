@@ -25,19 +25,15 @@ from django.conf import settings
 from django.db import connection, connections
 
 from tests.factories import PASSWORD, licensee_destroy, licensee_make, password_hash
-from tests.parallel import BROWSER_GROUP
 
 CHROMIUM = "/usr/bin/chromium"
 SCREENSHOTS = Path(settings.BASE_DIR) / "test-artifacts" / "screenshots"
 
 
-# First, before pytest-xdist reads the group marks (`--dist loadgroup`, see tests/parallel.py).
-@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items):
     for item in items:
         if Path(str(item.fspath)).is_relative_to(Path(__file__).parent):
             item.add_marker(pytest.mark.browser)
-            item.add_marker(pytest.mark.xdist_group(BROWSER_GROUP))
 
 
 # Package scope: while Playwright runs, this thread has a running event loop, which would
