@@ -43,7 +43,9 @@ class BrowserWorkerScheduling(LoadGroupScheduling):
 
     def _reschedule(self, node) -> None:
         if self.browser_alone and BROWSER_GROUP in self.assigned_work.get(node, {}):
-            if not self._pending_of(self.assigned_work[node]) and not node.shutting_down:
+            # Nothing more for it: it finishes what it has (a worker holds back its last test
+            # until it knows whether more come) and stops.
+            if not node.shutting_down:
                 node.shutdown()
             return
         super()._reschedule(node)
