@@ -16,9 +16,12 @@ SESSION_LICENSEES = {"alpha": "Alpha Advice", "beta": "Beta Guidance"}
 
 
 @pytest.fixture(scope="session")
-def django_db_setup(django_test_environment, django_db_blocker, django_db_keepdb):
+def django_db_setup(
+    django_test_environment, django_db_modify_db_settings, django_db_blocker, django_db_keepdb
+):
     """Always create the test database: pytest-django only does so when some collected test
-    carries a `django_db` mark, and our committing tests do not."""
+    carries a `django_db` mark, and our committing tests do not. (`django_db_modify_db_settings`
+    gives each pytest-xdist worker a database of its own: `test_callrix_gw0`, `_gw1`, ….)"""
     from django.test.utils import setup_databases, teardown_databases
 
     with django_db_blocker.unblock():
@@ -54,8 +57,19 @@ def _end_other_sessions() -> None:
 def pytest_collection_modifyitems(items):
     """Browser tests last: Playwright's sync API leaves an event loop running on the main
     thread for the rest of the session, which code under test that starts its own loop
-    (the LiveKit SDK's) must not meet."""
+    (the LiveKit SDK's) must not meet. (In parallel runs they have a worker of their own.)"""
     items.sort(key=lambda item: item.nodeid.startswith("tests/browser/"))
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    """In place of xdist's default `load` (`-n 3` alone): the same, with the browser tests on
+    a worker of their own (tests/parallel.py). Another `--dist` asked for is left as it is."""
+    if config.getoption("dist") != "load":
+        return None
+    from tests.parallel import BrowserWorkerScheduling
+
+    return BrowserWorkerScheduling(config, log)
 
 
 @pytest.fixture(scope="session")

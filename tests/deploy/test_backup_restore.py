@@ -18,6 +18,7 @@ from django_tenants.utils import schema_context
 from tenant_apps.wallets import services
 from tenant_apps.wallets.models import AccountKind
 from tenant_apps.wallets.services import Leg, account_for
+from tests.postgres_clients import client_bin_dir, database_url
 
 ROOT = Path(__file__).resolve().parents[2]
 BACKUP = ROOT / "deploy" / "backup" / "backup"
@@ -29,16 +30,6 @@ pytestmark = pytest.mark.skipif(
     not all(shutil.which(tool) for tool in ("pg_dump", "pg_restore", "psql", "restic")),
     reason="needs PostgreSQL's client tools and restic (.ci/run installs restic)",
 )
-
-
-def _database_url(name: str) -> str:
-    settings = connection.settings_dict
-    user = settings["USER"] or "postgres"
-    password = f":{settings['PASSWORD']}" if settings["PASSWORD"] else ""
-    host = settings["HOST"] or "127.0.0.1"
-    if host.startswith("/"):  # a unix socket folder (the embedded PostgreSQL)
-        return f"postgresql://{user}{password}@/{name}?host={host}"
-    return f"postgresql://{user}{password}@{host}:{settings['PORT'] or 5432}/{name}"
 
 
 def _run(script: Path, *args: str, env: dict[str, str], cwd: Path):
@@ -69,12 +60,17 @@ def probe(throwaway_licensee):
 def environment(tmp_path, licensees):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "DJANGO_"))}
     env.update(
-        DATABASE_URL=_database_url(connection.settings_dict["NAME"]),
+        DATABASE_URL=database_url(),
         RESTIC_REPOSITORY=str(tmp_path / "repository"),
         RESTIC_PASSWORD="restore-test-passphrase",
         BACKUP_SPOOL=str(tmp_path / "spool"),
         CALLRIX=CALLRIX,
-        PATH=f"{Path(CALLRIX).parent}:{os.environ['PATH']}",
+        # The scripts' pg_dump, pg_restore and psql: those of the test server's version.
+        PATH=os.pathsep.join(
+            str(folder)
+            for folder in (Path(CALLRIX).parent, client_bin_dir(), os.environ["PATH"])
+            if folder
+        ),
     )
     env.pop("CALLRIX_TEST_DATABASE", None)
     return env
@@ -109,7 +105,7 @@ def test_one_licensee_round_trips_through_an_encrypted_backup(
         assert restored.returncode == 0, restored.stdout + restored.stderr
         assert "restore-probe: ledger clean" in restored.stdout
 
-        url = _database_url(scratch)
+        url = database_url(scratch)
         schemas = {
             name
             for (name,) in _rows(url, "SELECT nspname FROM pg_namespace")

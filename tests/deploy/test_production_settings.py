@@ -21,6 +21,7 @@ from django_tenants.utils import schema_context
 from callrix import production
 from kernel.log_format import JsonLogFormatter
 from tenants.models import Domain
+from tests.postgres_clients import database_url
 
 CALLRIX = str(Path(sys.executable).with_name("callrix"))
 
@@ -205,16 +206,10 @@ def test_the_web_command_serves_production_behind_the_proxy(tmp_path, licensees)
     import http.client
     import time
 
-    from django.db import connection
-
-    db = connection.settings_dict
     port = _free_port()
     env = _production_env(
         tmp_path,
-        DATABASE_URL=(
-            f"postgresql://{db['USER'] or 'postgres'}@{db['HOST'] or '127.0.0.1'}:"
-            f"{db['PORT'] or 5432}/{db['NAME']}"
-        ),
+        DATABASE_URL=database_url(),
         BASE_DOMAIN="localhost",
         WEB_WORKERS="1",
     )
