@@ -187,9 +187,9 @@ class WebhookSender:
     _lock: threading.Lock
     _outbox: list[str]
     _deliveries_out: DeliveryQueue
-
-    def _deliver(self, event_id: str) -> dict[str, Any]:
-        raise NotImplementedError
+    # Each sandbox's own delivery (signing and posting one stored event); declared here so
+    # the mixin's callers type-check, provided by the sandbox class.
+    _deliver: Callable[[str], dict[str, Any]]
 
     def wait_for_deliveries(self, timeout: float = 5.0) -> bool:
         """Block until the background sender is idle; False if it did not get there in time."""
