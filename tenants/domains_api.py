@@ -9,6 +9,7 @@ from ninja.responses import Status
 from pydantic import Field
 
 from identity.auth import ADMIN_ROLES, TokenAuth
+from kernel.inputs import Line
 from tenants import domains
 from tenants.models import Domain
 
@@ -16,7 +17,7 @@ router = Router(tags=["admin"])
 
 
 class DomainIn(Schema):
-    domain: str = Field(max_length=253)
+    domain: Line = Field(max_length=253)
 
 
 class TxtRecordOut(Schema):
@@ -64,11 +65,11 @@ def domain_add(request, payload: DomainIn):
 @router.post(
     "/admin/domains/{domain}/verify", response=DomainOut, auth=TokenAuth(roles=ADMIN_ROLES)
 )
-def domain_verify(request, domain: str):
+def domain_verify(request, domain: Line):
     return _domain_out(domains.custom_domain_verify(licensee=request.tenant, domain=domain))
 
 
 @router.delete("/admin/domains/{domain}", response={204: None}, auth=TokenAuth(roles=ADMIN_ROLES))
-def domain_remove(request, domain: str):
+def domain_remove(request, domain: Line):
     domains.custom_domain_remove(licensee=request.tenant, domain=domain)
     return Status(204, None)

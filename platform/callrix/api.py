@@ -11,7 +11,7 @@ from django.http import Http404
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, Throttled, ValidationError
 
-from kernel.errors import DomainError
+from kernel.errors import STATUS_CODES, DomainError
 
 
 def _field_of(error: dict) -> str | None:
@@ -78,11 +78,21 @@ def build_api(*, title: str, urls_namespace: str, version: str = "1") -> NinjaAP
         response["Retry-After"] = str(max(1, math.ceil(exc.wait or 1)))
         return response
 
+    @api.exception_handler(Exception)
+    def unexpected(request, exc: Exception):
+        # Not ninja's traceback-as-text in development: Django's handling reaches
+        # callrix.errors, which logs it under an error id and answers the JSON contract.
+        raise exc
+
     @api.exception_handler(HttpError)
     def http_error(request, exc: HttpError):
         return api.create_response(
             request,
-            {"detail": str(exc), "code": "http_error", "field": None},
+            {
+                "detail": str(exc),
+                "code": STATUS_CODES.get(exc.status_code, "http_error"),
+                "field": None,
+            },
             status=exc.status_code,
         )
 

@@ -9,6 +9,7 @@ from ninja import Router, Schema
 from ninja.responses import Status
 from pydantic import Field
 
+from kernel.inputs import Line
 from kernel.throttling import LicenseeRateThrottle
 from shared_apps.billing import selectors as billing_selectors
 from shared_apps.licensing import signup
@@ -18,22 +19,22 @@ router = Router(tags=["signup"])
 
 
 class BillingAddressIn(Schema):
-    line1: str = Field(max_length=200)
-    line2: str = Field(default="", max_length=200)
-    city: str = Field(max_length=100)
-    postal_code: str = Field(max_length=20)
-    country: str = Field(max_length=100)
+    line1: Line = Field(max_length=200)
+    line2: Line = Field(default="", max_length=200)
+    city: Line = Field(max_length=100)
+    postal_code: Line = Field(max_length=20)
+    country: Line = Field(max_length=100)
 
 
 class SignupIn(Schema):
-    slug: str = Field(max_length=100)
-    company: str = Field(max_length=200)
-    full_name: str = Field(max_length=200)
-    email: str = Field(max_length=254)
-    phone: str = Field(default="", max_length=40)
-    password: str = Field(max_length=128)
+    slug: Line = Field(max_length=100)
+    company: Line = Field(max_length=200)
+    full_name: Line = Field(max_length=200)
+    email: Line = Field(max_length=254)
+    phone: Line = Field(default="", max_length=40)
+    password: Line = Field(max_length=128)
     billing_address: BillingAddressIn
-    plan: str = Field(max_length=40)
+    plan: Line = Field(max_length=40)
 
 
 class PlanOut(Schema):

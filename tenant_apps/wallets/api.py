@@ -10,6 +10,7 @@ from ninja import Router, Schema
 from ninja.params.functions import Query
 
 from identity.auth import END_USER_ROLES, AuthenticatedRequest, TokenAuth
+from kernel.inputs import Offset
 from tenant_apps.wallets import selectors
 
 router = Router(tags=["wallet"])
@@ -53,7 +54,7 @@ def wallet(request: AuthenticatedRequest) -> dict[str, object]:
 def wallet_transactions(
     request: AuthenticatedRequest,
     limit: int = Query(default=20, ge=1, le=100),
-    offset: int = Query(default=0, ge=0),
+    offset: Offset = 0,
 ) -> dict[str, object]:
     entries = selectors.wallet_entries(user_id=request.auth.pk)
     page = entries[offset : offset + limit]

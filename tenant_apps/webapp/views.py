@@ -22,6 +22,7 @@ from identity import selectors as identity_selectors
 from identity import services as identity_services
 from identity.auth import session_user
 from identity.models import ConsentRecord, User
+from kernel.addresses import canonical_origin
 from kernel.errors import DomainError
 from kernel.money import exponent
 from kernel.security import csp_allow, livekit_origins
@@ -186,7 +187,7 @@ def register(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             user = identity_services.end_user_register(
-                origin=request.build_absolute_uri("/").rstrip("/"), **form.cleaned_data
+                origin=canonical_origin(request), **form.cleaned_data
             )
         except DomainError as error:
             form.add_error(error.field if error.field in form.fields else None, error.detail)

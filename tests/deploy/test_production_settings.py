@@ -107,7 +107,7 @@ def test_production_settings_are_hardened_whatever_debug_says(tmp_path):
         "'storage': s.STORAGES['staticfiles']['BACKEND'],"
         "'formatter': s.LOGGING['handlers']['console'].get('formatter'),"
         "'hosts': [str(h) for h in s.ALLOWED_HOSTS], 'proxies': s.NINJA_NUM_PROXIES,"
-        "'axes': s.AXES_IPWARE_META_PRECEDENCE_ORDER}))"
+        "'trusted': s.TRUSTED_PROXY_COUNT, 'axes': s.AXES_CLIENT_IP_CALLABLE}))"
     )
     result = _callrix(tmp_path, "shell", "-c", probe, DEBUG="1")
 
@@ -121,8 +121,8 @@ def test_production_settings_are_hardened_whatever_debug_says(tmp_path):
     assert found["formatter"] == "json"
     assert found["hosts"] == ["<hosts served by the tenant routing>"]
     # Behind Traefik, throttles and lockouts key on the client, not on Traefik's address.
-    assert found["proxies"] == 1
-    assert found["axes"] == ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"]
+    assert found["proxies"] == 1 and found["trusted"] == 1
+    assert found["axes"] == "kernel.client_address.axes_client_ip"
 
 
 def test_static_files_collect_as_the_image_build_does(tmp_path):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -49,6 +50,7 @@ class Command(BaseCommand):
         port = options["port"]
         os.environ["SITE_PORT"] = str(port)
         settings.SITE_PORT = str(port)
+        token_file = self._internal_token()
         self.stdout.write("Migrating …")
         call_command("migrate", verbosity=0)
         logins = demo_ensure()
@@ -82,7 +84,7 @@ class Command(BaseCommand):
             subprocess.Popen([*callrix, "scheduler"]),
         ]
         self._sample_calls(licensee, port)
-        self._print_welcome(port, logins)
+        self._print_welcome(port, logins, token_file)
         # A service manager or `kill` stops the demo as Ctrl-C does, children included.
         signal.signal(signal.SIGTERM, signal.default_int_handler)
         try:
@@ -177,7 +179,23 @@ class Command(BaseCommand):
         if played:
             self.stdout.write(f"Played {played} sample calls for the dashboard's charts.")
 
-    def _print_welcome(self, port: int, logins) -> None:
+    @staticmethod
+    def _internal_token() -> str:
+        """/internal/* wants its token in every mode: the demo makes one (kept across runs in
+        a file only its owner reads) unless CALLRIX_INTERNAL_TOKEN is set, and its servers
+        inherit it."""
+        path = embedded.home() / "internal-token"
+        token = os.environ.get("CALLRIX_INTERNAL_TOKEN", "")
+        where = "CALLRIX_INTERNAL_TOKEN" if token else str(path)
+        if not token:
+            if not path.exists():
+                path.touch(mode=0o600)
+                path.write_text(secrets.token_urlsafe(32))
+            token = path.read_text().strip()
+        os.environ["CALLRIX_INTERNAL_TOKEN"] = settings.CALLRIX_INTERNAL_TOKEN = token
+        return where
+
+    def _print_welcome(self, port: int, logins, token_file: str) -> None:
         base = settings.BASE_DOMAIN
         tenant = f"http://{DEMO_SLUG}.{base}:{port}"
         lines = [
@@ -190,6 +208,8 @@ class Command(BaseCommand):
             f"  Platform API docs:           http://{base}:{port}/api/platform/v1/docs",
             "  Without *.localhost name resolution: curl -H 'Host: aurora.localhost' "
             f"http://127.0.0.1:{port}/api/v1/health",
+            "  Internal endpoints (Host: web): /internal/traefik, /internal/metrics with",
+            f"    'Authorization: Bearer <token>', the token in {token_file}",
             "",
             "Logins:",
         ]
