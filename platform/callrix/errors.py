@@ -18,10 +18,12 @@ from types import TracebackType
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import BadRequest, PermissionDenied, SuspiciousOperation
 from django.core.signals import got_request_exception
 from django.db import InterfaceError, OperationalError
 from django.dispatch import receiver
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http.multipartparser import MultiPartParserError
 from django.shortcuts import render
 from django.utils.html import escape
 from django.utils.translation import gettext as _
@@ -35,6 +37,8 @@ logger = logging.getLogger("callrix.errors")
 
 # Failures of a service we depend on, not of the request: 503, try again.
 _UNAVAILABLE = (OperationalError, InterfaceError, RedisConnectionError, RedisTimeoutError)
+# Exceptions that are refusals, not failures: Django turns them into 400/403/404.
+_REFUSALS = (Http404, PermissionDenied, BadRequest, SuspiciousOperation, MultiPartParserError)
 # Headers a replaced response keeps (405's Allow, 401's challenge, 429's wait).
 _KEPT_HEADERS = ("Allow", "WWW-Authenticate", "Retry-After")
 
@@ -126,7 +130,9 @@ class ErrorContractMiddleware:
             return self._as_contract(response)
         return self._as_page(request, response)
 
-    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse:
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if isinstance(exception, _REFUSALS):  # Django answers these 4xx itself (then __call__)
+            return None
         return _failure(request, (type(exception), exception, exception.__traceback__))
 
     @staticmethod
