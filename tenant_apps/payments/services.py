@@ -35,10 +35,16 @@ from tenant_apps.payments.models import (
     TopUpPolicy,
 )
 from tenant_apps.payments.stripe_gateway import StripeJson
-from tenant_apps.wallets.errors import InvalidAmount
+from tenant_apps.wallets.errors import IdempotencyMismatch, InvalidAmount
 from tenant_apps.wallets.models import AccountKind, LedgerAccount
 from tenant_apps.wallets.selectors import licensee_currency
-from tenant_apps.wallets.services import Leg, account_for, accounts_lock, ledger_post
+from tenant_apps.wallets.services import (
+    Leg,
+    account_for,
+    accounts_lock,
+    credit_legs,
+    ledger_post,
+)
 from tenants.bridge import licensee_current
 
 logger = logging.getLogger(__name__)
@@ -207,15 +213,8 @@ def _lock_user_accounts(user_id: int) -> tuple[LedgerAccount, LedgerAccount]:
 
 
 def _incoming_legs(user_id: int, amount: int, source: LedgerAccount) -> list[Leg]:
-    """Money for a user: settles what they owe first, the rest goes to the wallet."""
-    wallet, debt = _lock_user_accounts(user_id)
-    to_debt = min(-debt.balance_minor, amount)
-    legs = [Leg(source, -amount)]
-    if to_debt:
-        legs.append(Leg(debt, to_debt))
-    if amount - to_debt:
-        legs.append(Leg(wallet, amount - to_debt))
-    return legs
+    """Money for a user: the posting settles what they owe first, the rest goes to the wallet."""
+    return credit_legs(user_id=user_id, amount_minor=amount, source=source)
 
 
 def _outgoing_legs(user_id: int, amount: int, destination: LedgerAccount) -> list[Leg]:
@@ -272,6 +271,15 @@ def _topup_failed(topup: TopUp, intent: StripeJson) -> str:
     return "marked failed"
 
 
+def bonus_reclaim_due(
+    *, bonus_minor: int, amount_minor: int, refunded_total_minor: int, reclaimed_minor: int
+) -> int:
+    """The bonus a refund takes back: the bonus share of everything refunded so far (rounded
+    down once, on the total), less what earlier refunds of the top-up already reclaimed."""
+    share = bonus_minor * min(refunded_total_minor, amount_minor) // amount_minor
+    return max(share - reclaimed_minor, 0)
+
+
 def _book_refund(topup: TopUp, refunded_total: int) -> str:
     """Bring the ledger to Stripe's cumulative refunded amount for this top-up. Keyed by that
     cumulative amount, so the admin's own booking and Stripe's `charge.refunded` for the same
@@ -281,12 +289,18 @@ def _book_refund(topup: TopUp, refunded_total: int) -> str:
         return "already booked"
     refunds = account_for(kind=AccountKind.REFUNDS)
     legs = _outgoing_legs(topup.user_id, delta, refunds)
-    # The package bonus goes back in proportion, from what is left in the wallet.
+    # The package bonus goes back in proportion to the refunded total, from what is left in
+    # the wallet. Counted cumulatively (what the total so far calls for, less what earlier
+    # refunds reclaimed), so rounding never loses a cent over several partial refunds.
     wallet, _ = _lock_user_accounts(topup.user_id)
     spent_from_wallet = next((-leg.amount_minor for leg in legs if leg.account.pk == wallet.pk), 0)
-    bonus_back = min(
-        topup.bonus_minor * delta // topup.amount_minor, wallet.balance_minor - spent_from_wallet
+    bonus_due = bonus_reclaim_due(
+        bonus_minor=topup.bonus_minor,
+        amount_minor=topup.amount_minor,
+        refunded_total_minor=refunded_total,
+        reclaimed_minor=topup.bonus_reclaimed_minor,
     )
+    bonus_back = min(bonus_due, wallet.balance_minor - spent_from_wallet)
     if bonus_back > 0:
         legs += [Leg(wallet, -bonus_back), Leg(account_for(kind=AccountKind.PROMO), bonus_back)]
     ledger_post(
@@ -301,7 +315,8 @@ def _book_refund(topup: TopUp, refunded_total: int) -> str:
         legs=legs,
     )
     topup.refunded_minor = refunded_total
-    topup.save(update_fields=["refunded_minor"])
+    topup.bonus_reclaimed_minor += max(bonus_back, 0)
+    topup.save(update_fields=["refunded_minor", "bonus_reclaimed_minor"])
     return f"refund of {delta} booked"
 
 
@@ -494,6 +509,11 @@ def credit_grant(
     with transaction.atomic():
         existing = CreditGrant.objects.filter(idempotency_key=idempotency_key).first()
         if existing is not None:
+            if (existing.user_id, existing.amount_minor) != (user_id, amount_minor):
+                raise IdempotencyMismatch(
+                    "This idempotency key was already used for a different credit.",
+                    field="idempotency_key",
+                )
             return existing
         user = User.objects.filter(pk=user_id, role=User.Role.END_USER).first()
         if user is None:
