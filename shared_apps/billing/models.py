@@ -7,9 +7,12 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
+
+from kernel import money
 
 CURRENCY_FORMAT = Q(currency__regex=r"^[A-Z]{3}$")
 
@@ -44,6 +47,13 @@ class Plan(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.code})"
+
+    def clean(self) -> None:
+        # Licensees inherit the plan's currency: only those Stripe takes payments in.
+        if not money.is_supported(self.currency):
+            raise ValidationError(
+                {"currency": f"{self.currency} is not a currency Stripe takes payments in."}
+            )
 
 
 class Subscription(models.Model):

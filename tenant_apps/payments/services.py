@@ -13,7 +13,7 @@ from branding.mail import branded_email_send
 from branding.selectors import brand_current
 from identity.models import User
 from kernel import crypto
-from kernel.money import format_minor
+from kernel.money import format_minor, stripe_amount_ok
 from kernel.tenant_connection import connection
 from tenant_apps.payments import connect_events, selectors, stripe_gateway
 from tenant_apps.payments.errors import (
@@ -141,11 +141,21 @@ def topup_package_create(
         raise InvalidTopUp("The amount must be positive.", field="amount")
     if bonus_minor < 0:
         raise InvalidTopUp("The bonus cannot be negative.", field="bonus")
+    _stripe_amount_check(amount_minor, licensee_currency())
     if TopUpPackage.objects.filter(code=code).exists():
         raise InvalidTopUp("A package with this code exists.", field="code")
     return TopUpPackage.objects.create(
         code=code, name=name.strip() or code, amount_minor=amount_minor, bonus_minor=bonus_minor
     )
+
+
+def _stripe_amount_check(amount_minor: int, currency: str, field: str = "amount") -> None:
+    """Stripe charges and refunds three-decimal currencies only in steps of ten minor units."""
+    if not stripe_amount_ok(amount_minor, currency):
+        raise InvalidTopUp(
+            f"Payments in {currency} must be a multiple of {format_minor(10, currency)}.",
+            field=field,
+        )
 
 
 # --- Top-ups -------------------------------------------------------------------------------
@@ -179,8 +189,9 @@ def topup_create(
                 f"The largest top-up is {format_minor(policy.max_amount_minor, currency)}.",
                 field="amount",
             )
-    secret_key = _secret_key()
     currency = licensee_currency()
+    _stripe_amount_check(amount_minor, currency)
+    secret_key = _secret_key()
     with transaction.atomic():
         topup = TopUp.objects.create(
             user=user,
@@ -465,6 +476,12 @@ def topup_refund(*, topup_id: int, amount_minor: int | None, reason: str, admin:
             raise RefundRefused("Only a completed top-up can be refunded.", field="topup_id")
         refundable = topup.amount_minor - topup.refunded_minor
         amount = refundable if amount_minor is None else amount_minor
+        if not stripe_amount_ok(amount, topup.currency):
+            raise RefundRefused(
+                f"Refunds in {topup.currency} must be a multiple of "
+                f"{format_minor(10, topup.currency)}.",
+                field="amount",
+            )
         if amount <= 0 or amount > refundable:
             raise RefundRefused(
                 f"At most {format_minor(refundable, topup.currency)} of this top-up can be "
