@@ -25,9 +25,11 @@ from tenants.domains import (
     custom_domain_verify,
 )
 from tenants.hooks import (
+    LicenseeTerms,
     admin_action_committed,
     figure_reader_register,
     licensee_terminated,
+    licensee_terms_at,
     licensee_terms_set,
 )
 from tenants.licensee_choice import licensee_named, licensees_chosen
@@ -58,6 +60,7 @@ class LicenseeView(Protocol):
 
 
 __all__ = [
+    "LicenseeTerms",
     "LicenseeView",
     "admin_action_committed",
     "custom_domain_add",
@@ -72,6 +75,7 @@ __all__ = [
     "licensee_named",
     "licensee_origin",
     "licensee_terminated",
+    "licensee_terms_at",
     "licensee_terms_set",
     "licensees_chosen",
     "public_origin",

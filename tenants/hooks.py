@@ -5,6 +5,8 @@ reach the other, tenancy carries the message. These hooks import no model."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from django.dispatch import Signal
@@ -35,3 +37,42 @@ def figure_reader(name: str) -> FigureReader:
         return _figure_readers[name]
     except KeyError:
         raise LookupError(f"No tenant app reads the figure '{name}'.") from None
+
+
+@dataclass(frozen=True)
+class LicenseeTerms:
+    """What a licensee's contract says at a moment: its plan, Callrix's fee on each call and
+    what the plan includes (0 included advisors: no limit), with the next larger plan."""
+
+    plan_code: str
+    plan_name: str
+    revenue_share_bps: int
+    included_advisors: int
+    included_minutes: int
+    effective_from: datetime
+    upgrade_plan_name: str | None = None
+    upgrade_included_advisors: int | None = None
+
+
+TermsReader = Callable[..., LicenseeTerms | None]  # (licensee_id, at, *, with_upgrade)
+_terms_readers: list[TermsReader] = []
+
+
+def terms_reader_register(reader: TermsReader) -> None:
+    """Callrix's billing offers the terms in force for a licensee at a moment (its
+    effective-dated history in the public schema); registered once, in `AppConfig.ready`."""
+    if reader not in _terms_readers:
+        _terms_readers.append(reader)
+
+
+def licensee_terms_at(
+    licensee_id: int, at: datetime, *, with_upgrade: bool = False
+) -> LicenseeTerms | None:
+    """The terms in force for the licensee at `at`, or None for a licensee on no plan (made
+    by `callrix licensee create`): its own pricing policy's fee then applies. The upgrade
+    plan costs another query, so it is looked up only `with_upgrade`."""
+    for reader in _terms_readers:
+        terms = reader(licensee_id, at, with_upgrade=with_upgrade)
+        if terms is not None:
+            return terms
+    return None

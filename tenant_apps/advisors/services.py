@@ -13,10 +13,16 @@ from identity import services as identity_services
 from identity.models import User
 from kernel.money import format_minor
 from kernel.tenant_connection import connection
-from tenant_apps.advisors.errors import AdvisorEmailTaken, AdvisorNotFound, InvalidAdvisor
+from tenant_apps.advisors.errors import (
+    AdvisorEmailTaken,
+    AdvisorNotFound,
+    InvalidAdvisor,
+    PlanLimit,
+)
 from tenant_apps.advisors.models import Advisor, Favorite
 from tenant_apps.notifications.services import push_request
 from tenant_apps.pricing.selectors import policy_get
+from tenants.bridge import licensee_current, licensee_terms_at
 
 # A favorite coming online is news; the same advisor flapping online/offline is not.
 FAVORITES_PUSH_INTERVAL = timedelta(hours=1)
@@ -33,6 +39,35 @@ def _rate_check(rate_minor: int) -> int:
             field="rate",
         )
     return rate_minor
+
+
+def advisor_seat_check() -> None:
+    """Refuse one advisor more than the licensee's plan includes (409 `plan_limit`, naming
+    the plan, its limit and the next plan up). Call inside the transaction that adds the
+    advisor: a transaction-scoped advisory lock makes concurrent additions count one by one."""
+    terms = licensee_terms_at(licensee_current().pk, timezone.now(), with_upgrade=True)
+    if terms is None or not terms.included_advisors:
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_advisory_xact_lock(hashtext(%s))",
+            [f"{connection.schema_name}:advisor-seats"],
+        )
+    seats = Advisor.objects.filter(user__erased_at__isnull=True).count()
+    if seats < terms.included_advisors:
+        return
+    if terms.upgrade_plan_name:
+        upgrade = (
+            f" Upgrade to {terms.upgrade_plan_name} ({terms.upgrade_included_advisors} advisors) "
+            "in your platform account's plan settings to add more."
+        )
+    else:
+        upgrade = " Contact your account manager about a larger plan to add more."
+    raise PlanLimit(
+        f"Your plan {terms.plan_name} includes {terms.included_advisors} advisors and all are "
+        f"in use.{upgrade}",
+        field="email",
+    )
 
 
 def _profile_clean(changes: dict) -> dict:
@@ -78,6 +113,7 @@ def advisor_create(
     with transaction.atomic():
         if User.objects.filter(email=email).exists():
             raise AdvisorEmailTaken("An account with this e-mail address exists.", field="email")
+        advisor_seat_check()
         try:
             with transaction.atomic():
                 user = User.objects.create_user(

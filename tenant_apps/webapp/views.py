@@ -24,7 +24,7 @@ from identity.auth import session_user
 from identity.models import ConsentRecord, User
 from kernel.addresses import canonical_origin
 from kernel.errors import DomainError
-from kernel.money import exponent
+from kernel.money import exponent, major_text
 from kernel.security import csp_allow, livekit_origins
 from kernel.throttling import LicenseeRateThrottle
 from tenant_apps.advisors import selectors as advisor_selectors
@@ -87,11 +87,6 @@ def _api_messages() -> dict[str, str]:
         "network": _("The connection failed. Please check your network and try again."),
         "default": _("That did not work. Please try again."),
     }
-
-
-def _decimal(amount_minor: int, digits: int) -> str:
-    whole, fraction = divmod(amount_minor, 10**digits)
-    return f"{whole}.{fraction:0{digits}d}" if digits else str(whole)
 
 
 def _page(request: HttpRequest, template: str, section: str, context: dict, status: int = 200):
@@ -333,8 +328,6 @@ def advisor_console(request: HttpRequest, user: User) -> HttpResponse:
             "calls": call_selectors.calls_for_party(user=user)[:10],
             "rate_bounds": {"min": pricing.min_rate_minor, "max": pricing.max_rate_minor},
             "advisor_currency": licensee_current().currency,
-            "rate_value": _decimal(
-                advisor.rate_minor_per_minute, exponent(licensee_current().currency)
-            ),
+            "rate_value": major_text(advisor.rate_minor_per_minute, licensee_current().currency),
         },
     )

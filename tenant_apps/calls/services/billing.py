@@ -22,7 +22,7 @@ from tenant_apps.calls.errors import CallStateConflict
 from tenant_apps.calls.models import Call, SpendingCap
 from tenant_apps.calls.services.rooms import room_name_for
 from tenant_apps.pricing import charges
-from tenant_apps.pricing.selectors import policy_get
+from tenant_apps.pricing.selectors import callrix_fee_bps_at, policy_get
 from tenant_apps.wallets import selectors as wallet_selectors
 from tenant_apps.wallets import services as wallet_services
 from tenant_apps.wallets.errors import InsufficientFunds
@@ -83,7 +83,8 @@ def call_settle(call: Call) -> None:
     parts = charges.split(
         amount_minor=cost,
         advisor_share_bps=policy.advisor_share_bps,
-        callrix_fee_bps=policy.callrix_fee_bps,
+        # The fee in force when the call started, whatever the plan says by now.
+        callrix_fee_bps=callrix_fee_bps_at(call.created_at, policy),
     )
     credits = [
         Leg(

@@ -8,6 +8,7 @@ from django.shortcuts import redirect
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from kernel.money import major_text
 from tenant_apps.advisors import selectors as advisor_selectors
 from tenant_apps.advisors import services as advisor_services
 from tenant_apps.dashboard import forms, selectors
@@ -23,6 +24,7 @@ def advisors(request: DashboardRequest, invite_form=None) -> HttpResponse | Stre
     query = (request.GET.get("q") or "").strip()
     rows = advisor_selectors.advisor_list_admin(text=query or None)
     if wants_csv(request):
+        currency = licensee_current().currency
         return csv_response(
             filename="advisors.csv",
             header=[
@@ -34,6 +36,7 @@ def advisors(request: DashboardRequest, invite_form=None) -> HttpResponse | Stre
                 "rate_minor_per_minute",
                 "rating",
                 "joined",
+                "rate_per_minute",
             ],
             rows=(
                 [
@@ -45,6 +48,7 @@ def advisors(request: DashboardRequest, invite_form=None) -> HttpResponse | Stre
                     a.rate_minor_per_minute,
                     a.rating,
                     a.created_at.date(),
+                    major_text(a.rate_minor_per_minute, currency),
                 ]
                 for a in rows
             ),
@@ -101,7 +105,7 @@ def advisor_detail(
     context = {
         "advisor": advisor,
         "rate_form": rate_form
-        or forms.AdvisorRateForm(initial={"rate": f"{advisor.rate_minor_per_minute / 100:.2f}"}),
+        or forms.AdvisorRateForm(initial={"rate": advisor.rate_minor_per_minute}),
         "suspend_form": suspend_form or forms.SuspendForm(),
         "calls": selectors.calls_admin(advisor_id=advisor.pk)[:20],
         "payout_state": payout_selectors.payout_state_get(advisor=advisor),
