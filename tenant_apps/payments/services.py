@@ -54,14 +54,33 @@ _KEY_PATTERNS = {
 
 
 def stripe_connect(
-    *, secret_key: str, publishable_key: str, webhook_secret: str, admin: User
+    *,
+    secret_key: str,
+    publishable_key: str,
+    webhook_secret: str,
+    admin: User,
+    connect_webhook_secret: str | None = None,
 ) -> StripeConnection:
-    """Connect (or rotate) the licensee's Stripe keys after proving them with a live call."""
+    """Connect (or rotate) the licensee's Stripe keys after proving them with a live call.
+    `connect_webhook_secret` (the Connect endpoint's signing secret) is kept as it is when
+    not given."""
     keys = {
         "secret_key": secret_key.strip(),
         "publishable_key": publishable_key.strip(),
         "webhook_secret": webhook_secret.strip(),
     }
+    connect_secret = (connect_webhook_secret or "").strip()
+    if connect_secret and not _KEY_PATTERNS["webhook_secret"].match(connect_secret):
+        raise InvalidStripeKeys(
+            "This does not look like a Stripe webhook signing secret.",
+            field="connect_webhook_secret",
+        )
+    if connect_secret and connect_secret == keys["webhook_secret"]:
+        raise InvalidStripeKeys(
+            "The Connect endpoint has its own signing secret at Stripe, not the account "
+            "endpoint's.",
+            field="connect_webhook_secret",
+        )
     for field, value in keys.items():
         if not _KEY_PATTERNS[field].match(value):
             raise InvalidStripeKeys(
@@ -81,6 +100,8 @@ def stripe_connect(
         connection_row.secret_key_encrypted = crypto.encrypt(keys["secret_key"])
         connection_row.publishable_key = keys["publishable_key"]
         connection_row.webhook_secret_encrypted = crypto.encrypt(keys["webhook_secret"])
+        if connect_secret:
+            connection_row.connect_webhook_secret_encrypted = crypto.encrypt(connect_secret)
         connection_row.account_id = account.account_id
         connection_row.account_name = account.name
         connection_row.livemode = account.livemode
@@ -368,6 +389,13 @@ def _topup_for_intent(intent_id: str | None) -> TopUp | None:
 def _handle(event: StripeEvent) -> str:
     obj = (event.payload.get("data") or {}).get("object") or {}
     kind = event.type
+    if event.account:
+        # From the Connect endpoint: an advisor's connected account; the app that owns
+        # advisors' accounts routes it by `account` (and ignores accounts not its own).
+        connected_handler = connect_events.connected_account_handler(kind)
+        if connected_handler is None:
+            return "ignored: not a Connect event we act on"
+        return connected_handler(obj, event.payload)
     if kind in ("payment_intent.succeeded", "payment_intent.payment_failed"):
         topup = _topup_for_intent(obj.get("id"))
         if topup is None:
@@ -390,12 +418,19 @@ def _handle(event: StripeEvent) -> str:
         if kind.endswith("created"):
             return _dispute_opened(topup, obj)
         return _dispute_closed(topup, obj)
-    # Connect: advisors' Express accounts and the transfers that pay them (`transfer.created`
+    # The platform's own Connect objects: the transfers that pay advisors (`transfer.created`
     # needs nothing: a payout is marked paid from Stripe's reply to the transfer itself).
-    connect_handler = connect_events.connect_event_handler(kind)
-    if connect_handler is not None:
-        return connect_handler(obj, event.payload)
+    platform_handler = connect_events.platform_event_handler(kind)
+    if platform_handler is not None:
+        return platform_handler(obj, event.payload)
     return "ignored: not an event we act on"
+
+
+def _event_store(event: StripeJson, *, account: str = "") -> tuple[StripeEvent, bool]:
+    return StripeEvent.objects.get_or_create(
+        event_id=event["id"],
+        defaults={"type": event["type"], "payload": event, "account": account},
+    )
 
 
 def stripe_event_record(*, payload: bytes, signature: str) -> tuple[StripeEvent, bool]:
@@ -409,10 +444,25 @@ def stripe_event_record(*, payload: bytes, signature: str) -> tuple[StripeEvent,
         signature=signature,
         secret=crypto.decrypt(row.webhook_secret_encrypted),
     )
-    stored, created = StripeEvent.objects.get_or_create(
-        event_id=event["id"], defaults={"type": event["type"], "payload": event}
+    return _event_store(event)
+
+
+def stripe_connect_event_record(*, payload: bytes, signature: str) -> tuple[StripeEvent, bool]:
+    """Verify a webhook of the licensee's Connect endpoint with that endpoint's own signing
+    secret and store it once by id, with the connected account it is about (the event's
+    top-level `account`, which Stripe sets on every Connect event)."""
+    row = selectors.stripe_connection_get()
+    if row is None or not row.connect_webhook_secret_encrypted:
+        raise BadWebhook("Stripe Connect webhooks are not set up for this platform.")
+    event = stripe_gateway.webhook_event_parse(
+        payload=payload,
+        signature=signature,
+        secret=crypto.decrypt(row.connect_webhook_secret_encrypted),
     )
-    return stored, created
+    account = event.get("account")
+    if not isinstance(account, str) or not account.startswith("acct_"):
+        raise BadWebhook("A Connect event names its connected account in `account`.")
+    return _event_store(event, account=account)
 
 
 def stripe_event_process(*, event_id: str) -> str:
