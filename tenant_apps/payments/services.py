@@ -5,14 +5,16 @@ from __future__ import annotations
 import logging
 import re
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from branding.mail import branded_email_send
 from branding.selectors import brand_current
 from identity.models import User
+from identity.services import user_lock
 from kernel import crypto
+from kernel.errors import DomainError
 from kernel.money import format_minor
 from kernel.tenant_connection import connection
 from tenant_apps.payments import connect_events, selectors, stripe_gateway
@@ -197,6 +199,9 @@ def topup_create(
     secret_key = _secret_key()
     currency = licensee_currency()
     with transaction.atomic():
+        # Under the person's lock, as erasure takes it: an erasure committed first is seen
+        # here; one starting now waits, then sees this pending top-up and refuses.
+        user_lock(user_id=user.pk)
         topup = TopUp.objects.create(
             user=user,
             package=package,
@@ -204,6 +209,9 @@ def topup_create(
             bonus_minor=bonus,
             currency=currency,
         )
+    # Stripe is asked with no lock held; the top-up row is already there (pending), so
+    # nothing is lost if the reply never comes: it is marked failed instead.
+    try:
         intent = stripe_gateway.payment_intent_create(
             secret_key=secret_key,
             amount_minor=amount_minor,
@@ -212,9 +220,14 @@ def topup_create(
             metadata={"topup_id": str(topup.pk), "schema": connection.schema_name},
             idempotency_key=f"topup-{connection.schema_name}-{topup.pk}",
         )
-        topup.payment_intent_id = intent.id
-        topup.client_secret = intent.client_secret
-        topup.save(update_fields=["payment_intent_id", "client_secret"])
+    except DomainError as error:
+        TopUp.objects.filter(pk=topup.pk, status=TopUp.Status.PENDING).update(
+            status=TopUp.Status.FAILED, failure_message=error.detail[:500]
+        )
+        raise
+    topup.payment_intent_id = intent.id
+    topup.client_secret = intent.client_secret
+    topup.save(update_fields=["payment_intent_id", "client_secret"])
     return topup
 
 
@@ -548,13 +561,22 @@ def credit_grant(
         user = User.objects.filter(pk=user_id, role=User.Role.END_USER).first()
         if user is None:
             raise TopUpNotFound("There is no such end user.", field="user_id")
-        grant = CreditGrant.objects.create(
-            user=user,
-            amount_minor=amount_minor,
-            reason=reason[:500],
-            granted_by_id=admin.pk,
-            idempotency_key=idempotency_key,
-        )
+        # Concurrent grants for one person queue here; the later ones then find the first.
+        user_lock(user_id=user.pk)
+        existing = CreditGrant.objects.filter(idempotency_key=idempotency_key).first()
+        if existing is not None:
+            return existing
+        try:
+            with transaction.atomic():
+                grant = CreditGrant.objects.create(
+                    user=user,
+                    amount_minor=amount_minor,
+                    reason=reason[:500],
+                    granted_by_id=admin.pk,
+                    idempotency_key=idempotency_key,
+                )
+        except IntegrityError:  # the key was used meanwhile (for another person): its grant
+            return CreditGrant.objects.get(idempotency_key=idempotency_key)
         ledger_post(
             idempotency_key=f"credit:{grant.pk}",
             kind="credit",
