@@ -381,6 +381,23 @@ LIVEKIT_API_SECRET = os.environ.get(
 FCM_API_BASE = os.environ.get("FCM_API_BASE", "")
 FCM_DEFAULT_CREDENTIALS = os.environ.get("FCM_DEFAULT_CREDENTIALS", "")
 
+# Every call to an outside provider, in one place: how long it may take and how often it is
+# retried, so that no request waits on a slow provider for more than a few seconds (gunicorn
+# gives a request 30 s). Seconds unless said otherwise.
+STRIPE_TIMEOUT_SECONDS = float(os.environ.get("STRIPE_TIMEOUT_SECONDS", "8"))
+# The SDK retries network errors and 409/429/5xx; every write carries an idempotency key.
+STRIPE_MAX_NETWORK_RETRIES = int(os.environ.get("STRIPE_MAX_NETWORK_RETRIES", "1"))
+LIVEKIT_TIMEOUT_SECONDS = float(os.environ.get("LIVEKIT_TIMEOUT_SECONDS", "5"))
+FCM_TIMEOUT_SECONDS = float(os.environ.get("FCM_TIMEOUT_SECONDS", "5"))
+EMAIL_TIMEOUT = float(os.environ.get("EMAIL_TIMEOUT", "10"))  # SMTP (Django's own setting)
+# LiveKit's circuit breaker: after this many calls in a row could not reach it, it is not
+# asked for the cooldown; then one call tries again.
+LIVEKIT_BREAKER_FAILURES = int(os.environ.get("LIVEKIT_BREAKER_FAILURES", "3"))
+LIVEKIT_BREAKER_COOLDOWN_SECONDS = float(os.environ.get("LIVEKIT_BREAKER_COOLDOWN_SECONDS", "20"))
+# While LiveKit cannot be asked, a running call keeps its last known presence and is billed on
+# it; once nothing confirmed the call for this long, it ends as `provider_unreachable`.
+LIVEKIT_OUTAGE_ALLOWANCE_SECONDS = int(os.environ.get("LIVEKIT_OUTAGE_ALLOWANCE_SECONDS", "300"))
+
 # Callrix's own Stripe account, which bills licensees (public schema): its secret key and the
 # signing secret of its `/webhooks/stripe` endpoint on the public host. Stripe Tax is asked to
 # add VAT to licensees' invoices unless BILLING_AUTOMATIC_TAX=0.

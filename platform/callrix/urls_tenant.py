@@ -56,6 +56,11 @@ api.add_router("", privacy_requests_router)
 urlpatterns = [
     path("api/v1/", api.urls),
     path("webhooks/stripe", payment_views.stripe_webhook, name="stripe-webhook"),
+    path(
+        "webhooks/stripe/connect",
+        payment_views.stripe_connect_webhook,
+        name="stripe-connect-webhook",
+    ),
     path("manifest.webmanifest", brand_views.web_manifest, name="web-manifest"),
     path("favicon.ico", brand_views.favicon, name="favicon"),
     path("brand/theme.css", brand_views.theme, name="brand-theme"),

@@ -132,7 +132,7 @@ def demo_stripe_connect(*, licensee, sandbox_url: str, web_origin: str) -> None:
     """Connect the demo licensee to the Stripe sandbox unless its keys already work there."""
     with tenant_context(licensee):
         row = payment_selectors.stripe_connection_get()
-        if row is not None:
+        if row is not None and row.connect_webhook_secret_encrypted:
             # Sandbox keys from an earlier run still work if the sandbox kept its state.
             try:
                 stripe_gateway.account_fetch(secret_key=crypto.decrypt(row.secret_key_encrypted))
@@ -144,6 +144,8 @@ def demo_stripe_connect(*, licensee, sandbox_url: str, web_origin: str) -> None:
             {
                 "webhook_url": f"{web_origin}/webhooks/stripe",
                 "webhook_host": f"{licensee.slug}.localhost",
+                "connect_webhook_url": f"{web_origin}/webhooks/stripe/connect",
+                "connect_webhook_host": f"{licensee.slug}.localhost",
                 "display_name": licensee.display_name,
             },
         )
@@ -152,6 +154,7 @@ def demo_stripe_connect(*, licensee, sandbox_url: str, web_origin: str) -> None:
             secret_key=creds["secret_key"],
             publishable_key=creds["publishable_key"],
             webhook_secret=creds["webhook_secret"],
+            connect_webhook_secret=creds["connect_webhook_secret"],
             admin=owner,
         )
 

@@ -157,6 +157,12 @@ class StripeForm(DashboardForm):
     secret_key = forms.CharField(label=_("Secret key"), widget=forms.PasswordInput)
     publishable_key = forms.CharField(label=_("Publishable key"))
     webhook_secret = forms.CharField(label=_("Webhook signing secret"), widget=forms.PasswordInput)
+    connect_webhook_secret = forms.CharField(
+        label=_("Connect webhook signing secret"),
+        widget=forms.PasswordInput,
+        required=False,
+        help_text=_("Leave empty to keep the one you gave before."),
+    )
 
 
 class FirebaseForm(DashboardForm):

@@ -151,6 +151,8 @@ class StripeKeysIn(Schema):
     secret_key: Line = Field(max_length=255)
     publishable_key: Line = Field(max_length=255)
     webhook_secret: Line = Field(max_length=255)
+    # The Connect endpoint's own signing secret; left as it is when not given.
+    connect_webhook_secret: Line | None = Field(default=None, max_length=255)
 
 
 class StripeConnectionOut(Schema):
@@ -161,6 +163,7 @@ class StripeConnectionOut(Schema):
     secret_key: str | None = None
     publishable_key: str | None = None
     webhook_secret: str | None = None
+    connect_webhook_secret: str | None = None
     connected_at: datetime | None = None
 
 
@@ -223,6 +226,7 @@ def stripe_connection_put(
         secret_key=payload.secret_key,
         publishable_key=payload.publishable_key,
         webhook_secret=payload.webhook_secret,
+        connect_webhook_secret=payload.connect_webhook_secret,
         admin=request.auth,
     )
     return selectors.stripe_connection_summary()

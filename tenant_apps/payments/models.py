@@ -15,6 +15,10 @@ class StripeConnection(models.Model):
     secret_key_encrypted = models.TextField()
     publishable_key = models.CharField(max_length=255)
     webhook_secret_encrypted = models.TextField()
+    # The signing secret of the licensee's Connect endpoint (`/webhooks/stripe/connect`):
+    # Stripe signs connected accounts' events with that endpoint's own secret. Empty until
+    # the admin gives it; the Connect endpoint refuses everything meanwhile.
+    connect_webhook_secret_encrypted = models.TextField(blank=True, default="")
     account_id = models.CharField(max_length=255)
     account_name = models.CharField(max_length=255, blank=True)
     livemode = models.BooleanField(default=False)
@@ -169,6 +173,9 @@ class StripeEvent(models.Model):
     event_id = models.CharField(max_length=255, unique=True)
     type = models.CharField(max_length=100)
     payload = models.JSONField()
+    # The connected account (`acct_…`) of an event received at the Connect endpoint; empty
+    # for the licensee's own account's events.
+    account = models.CharField(max_length=255, blank=True, default="")
     received_at = models.DateTimeField(auto_now_add=True)
     processed_at = models.DateTimeField(null=True, blank=True)
     outcome = models.CharField(max_length=300, blank=True)

@@ -5,14 +5,16 @@ from __future__ import annotations
 import logging
 import re
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from branding.mail import branded_email_send
 from branding.selectors import brand_current
 from identity.models import User
+from identity.services import user_lock
 from kernel import crypto
+from kernel.errors import DomainError
 from kernel.money import format_minor, stripe_amount_ok
 from kernel.tenant_connection import connection
 from tenant_apps.payments import connect_events, selectors, stripe_gateway
@@ -60,14 +62,33 @@ _KEY_PATTERNS = {
 
 
 def stripe_connect(
-    *, secret_key: str, publishable_key: str, webhook_secret: str, admin: User
+    *,
+    secret_key: str,
+    publishable_key: str,
+    webhook_secret: str,
+    admin: User,
+    connect_webhook_secret: str | None = None,
 ) -> StripeConnection:
-    """Connect (or rotate) the licensee's Stripe keys after proving them with a live call."""
+    """Connect (or rotate) the licensee's Stripe keys after proving them with a live call.
+    `connect_webhook_secret` (the Connect endpoint's signing secret) is kept as it is when
+    not given."""
     keys = {
         "secret_key": secret_key.strip(),
         "publishable_key": publishable_key.strip(),
         "webhook_secret": webhook_secret.strip(),
     }
+    connect_secret = (connect_webhook_secret or "").strip()
+    if connect_secret and not _KEY_PATTERNS["webhook_secret"].match(connect_secret):
+        raise InvalidStripeKeys(
+            "This does not look like a Stripe webhook signing secret.",
+            field="connect_webhook_secret",
+        )
+    if connect_secret and connect_secret == keys["webhook_secret"]:
+        raise InvalidStripeKeys(
+            "The Connect endpoint has its own signing secret at Stripe, not the account "
+            "endpoint's.",
+            field="connect_webhook_secret",
+        )
     for field, value in keys.items():
         if not _KEY_PATTERNS[field].match(value):
             raise InvalidStripeKeys(
@@ -87,6 +108,8 @@ def stripe_connect(
         connection_row.secret_key_encrypted = crypto.encrypt(keys["secret_key"])
         connection_row.publishable_key = keys["publishable_key"]
         connection_row.webhook_secret_encrypted = crypto.encrypt(keys["webhook_secret"])
+        if connect_secret:
+            connection_row.connect_webhook_secret_encrypted = crypto.encrypt(connect_secret)
         connection_row.account_id = account.account_id
         connection_row.account_name = account.name
         connection_row.livemode = account.livemode
@@ -193,6 +216,9 @@ def topup_create(
     _stripe_amount_check(amount_minor, currency)
     secret_key = _secret_key()
     with transaction.atomic():
+        # Under the person's lock, as erasure takes it: an erasure committed first is seen
+        # here; one starting now waits, then sees this pending top-up and refuses.
+        user_lock(user_id=user.pk)
         topup = TopUp.objects.create(
             user=user,
             package=package,
@@ -200,6 +226,9 @@ def topup_create(
             bonus_minor=bonus,
             currency=currency,
         )
+    # Stripe is asked with no lock held; the top-up row is already there (pending), so
+    # nothing is lost if the reply never comes: it is marked failed instead.
+    try:
         intent = stripe_gateway.payment_intent_create(
             secret_key=secret_key,
             amount_minor=amount_minor,
@@ -208,9 +237,14 @@ def topup_create(
             metadata={"topup_id": str(topup.pk), "schema": connection.schema_name},
             idempotency_key=f"topup-{connection.schema_name}-{topup.pk}",
         )
-        topup.payment_intent_id = intent.id
-        topup.client_secret = intent.client_secret
-        topup.save(update_fields=["payment_intent_id", "client_secret"])
+    except DomainError as error:
+        TopUp.objects.filter(pk=topup.pk, status=TopUp.Status.PENDING).update(
+            status=TopUp.Status.FAILED, failure_message=error.detail[:500]
+        )
+        raise
+    topup.payment_intent_id = intent.id
+    topup.client_secret = intent.client_secret
+    topup.save(update_fields=["payment_intent_id", "client_secret"])
     return topup
 
 
@@ -394,6 +428,13 @@ def _topup_for_intent(intent_id: str | None) -> TopUp | None:
 def _handle(event: StripeEvent) -> str:
     obj = (event.payload.get("data") or {}).get("object") or {}
     kind = event.type
+    if event.account:
+        # From the Connect endpoint: an advisor's connected account; the app that owns
+        # advisors' accounts routes it by `account` (and ignores accounts not its own).
+        connected_handler = connect_events.connected_account_handler(kind)
+        if connected_handler is None:
+            return "ignored: not a Connect event we act on"
+        return connected_handler(obj, event.payload)
     if kind in ("payment_intent.succeeded", "payment_intent.payment_failed"):
         topup = _topup_for_intent(obj.get("id"))
         if topup is None:
@@ -416,12 +457,19 @@ def _handle(event: StripeEvent) -> str:
         if kind.endswith("created"):
             return _dispute_opened(topup, obj)
         return _dispute_closed(topup, obj)
-    # Connect: advisors' Express accounts and the transfers that pay them (`transfer.created`
+    # The platform's own Connect objects: the transfers that pay advisors (`transfer.created`
     # needs nothing: a payout is marked paid from Stripe's reply to the transfer itself).
-    connect_handler = connect_events.connect_event_handler(kind)
-    if connect_handler is not None:
-        return connect_handler(obj, event.payload)
+    platform_handler = connect_events.platform_event_handler(kind)
+    if platform_handler is not None:
+        return platform_handler(obj, event.payload)
     return "ignored: not an event we act on"
+
+
+def _event_store(event: StripeJson, *, account: str = "") -> tuple[StripeEvent, bool]:
+    return StripeEvent.objects.get_or_create(
+        event_id=event["id"],
+        defaults={"type": event["type"], "payload": event, "account": account},
+    )
 
 
 def stripe_event_record(*, payload: bytes, signature: str) -> tuple[StripeEvent, bool]:
@@ -435,10 +483,25 @@ def stripe_event_record(*, payload: bytes, signature: str) -> tuple[StripeEvent,
         signature=signature,
         secret=crypto.decrypt(row.webhook_secret_encrypted),
     )
-    stored, created = StripeEvent.objects.get_or_create(
-        event_id=event["id"], defaults={"type": event["type"], "payload": event}
+    return _event_store(event)
+
+
+def stripe_connect_event_record(*, payload: bytes, signature: str) -> tuple[StripeEvent, bool]:
+    """Verify a webhook of the licensee's Connect endpoint with that endpoint's own signing
+    secret and store it once by id, with the connected account it is about (the event's
+    top-level `account`, which Stripe sets on every Connect event)."""
+    row = selectors.stripe_connection_get()
+    if row is None or not row.connect_webhook_secret_encrypted:
+        raise BadWebhook("Stripe Connect webhooks are not set up for this platform.")
+    event = stripe_gateway.webhook_event_parse(
+        payload=payload,
+        signature=signature,
+        secret=crypto.decrypt(row.connect_webhook_secret_encrypted),
     )
-    return stored, created
+    account = event.get("account")
+    if not isinstance(account, str) or not account.startswith("acct_"):
+        raise BadWebhook("A Connect event names its connected account in `account`.")
+    return _event_store(event, account=account)
 
 
 def stripe_event_process(*, event_id: str) -> str:
@@ -535,13 +598,22 @@ def credit_grant(
         user = User.objects.filter(pk=user_id, role=User.Role.END_USER).first()
         if user is None:
             raise TopUpNotFound("There is no such end user.", field="user_id")
-        grant = CreditGrant.objects.create(
-            user=user,
-            amount_minor=amount_minor,
-            reason=reason[:500],
-            granted_by_id=admin.pk,
-            idempotency_key=idempotency_key,
-        )
+        # Concurrent grants for one person queue here; the later ones then find the first.
+        user_lock(user_id=user.pk)
+        existing = CreditGrant.objects.filter(idempotency_key=idempotency_key).first()
+        if existing is not None:
+            return existing
+        try:
+            with transaction.atomic():
+                grant = CreditGrant.objects.create(
+                    user=user,
+                    amount_minor=amount_minor,
+                    reason=reason[:500],
+                    granted_by_id=admin.pk,
+                    idempotency_key=idempotency_key,
+                )
+        except IntegrityError:  # the key was used meanwhile (for another person): its grant
+            return CreditGrant.objects.get(idempotency_key=idempotency_key)
         ledger_post(
             idempotency_key=f"credit:{grant.pk}",
             kind="credit",

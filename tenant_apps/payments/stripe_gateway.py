@@ -215,6 +215,15 @@ def connected_account_from(account: StripeJson) -> ConnectedAccount:
     )
 
 
+def connected_account_fetch(*, secret_key: str, account_id: str) -> ConnectedAccount:
+    """The connected account as Stripe holds it now (`GET /v1/accounts/{id}`)."""
+    try:
+        account = _client(secret_key).v1.accounts.retrieve(account_id).to_dict()
+    except stripe.StripeError as error:
+        raise _translate(error) from None
+    return connected_account_from(account)
+
+
 def account_link_create(
     *, secret_key: str, account_id: str, refresh_url: str, return_url: str
 ) -> AccountLink:

@@ -35,6 +35,7 @@ from tenant_apps.calls.services import REVIEW_MIN_TALK_SECONDS
 from tenant_apps.payments import selectors as payment_selectors
 from tenant_apps.payments import stripe_gateway
 from tenant_apps.payouts import selectors as payout_selectors
+from tenant_apps.payouts import services as payout_services
 from tenant_apps.pricing.selectors import policy_get
 from tenant_apps.wallets import selectors as wallet_selectors
 from tenant_apps.webapp.forms import DirectoryFilterForm, RegisterForm
@@ -315,6 +316,13 @@ def advisor_console(request: HttpRequest, user: User) -> HttpResponse:
     advisor = advisor_selectors.advisor_for_user(user_id=user.pk)
     if advisor is None:
         return render(request, "webapp/forbidden.html", status=403)
+    if request.GET.get("payouts") in ("return", "refresh"):
+        # Back from Stripe's onboarding: ask Stripe for the account rather than wait for
+        # its webhook (which may come late, or not at all).
+        try:
+            payout_services.payout_account_refresh(advisor_id=advisor.pk)
+        except DomainError:
+            pass  # Stripe unreachable: the page shows what we knew, the webhook still counts
     clearing_days = payout_selectors.policy_get().clearing_days
     pricing = policy_get()
     return _page(
