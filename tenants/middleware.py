@@ -12,6 +12,7 @@ from django.urls import set_urlconf
 
 from kernel.tenant_connection import connection
 from tenants.models import Licensee
+from tenants.request_host import request_host
 from tenants.routing import HostTarget, resolve_host
 
 if TYPE_CHECKING:
@@ -76,7 +77,7 @@ class LicenseeHostMiddleware:
         return licensee
 
     def __call__(self, request: TenantRequest) -> HttpResponse:
-        host = request.get_host().rsplit(":", 1)[0]
+        host = request_host(request)
         target = resolve_host(host) if host and not host.startswith("[") else None
         if target is None:
             connection.set_schema_to_public()
