@@ -21,9 +21,9 @@ _validated: dict[str, str] = {}
 def request_host(request: HttpRequest) -> str:
     """The host name (no port) the request was sent to, as `get_host()` validates it."""
     meta = request.META
-    raw = meta.get("HTTP_HOST")
+    raw: str = meta.get("HTTP_HOST") or ""
     # With X-Forwarded-Host the answer also depends on USE_X_FORWARDED_HOST: ask Django.
-    cacheable = raw is not None and "HTTP_X_FORWARDED_HOST" not in meta
+    cacheable = bool(raw) and "HTTP_X_FORWARDED_HOST" not in meta
     if cacheable:
         known = _validated.get(raw)
         if known is not None:
