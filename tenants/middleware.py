@@ -14,6 +14,7 @@ from django.urls import set_urlconf
 from kernel.errors import error_body, is_api_path
 from kernel.tenant_connection import connection
 from tenants.models import Licensee
+from tenants.request_host import request_host
 from tenants.routing import HostTarget, resolve_host
 
 if TYPE_CHECKING:
@@ -79,7 +80,7 @@ class LicenseeHostMiddleware:
 
     def __call__(self, request: TenantRequest) -> HttpResponse:
         try:
-            host = request.get_host().rsplit(":", 1)[0]
+            host = request_host(request)
         except DisallowedHost:  # not even a host name (e.g. `pg_catalog.localhost`)
             host = ""
         target = resolve_host(host) if host and not host.startswith("[") else None

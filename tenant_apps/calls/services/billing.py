@@ -1,15 +1,16 @@
 """A call's money, which moves only through the ledger: a hold sized for the licensee's minimum
-when the call is requested, extended ahead of the talk while it runs, and one settlement
-transaction at the end that captures what was talked and releases the rest. The caller's own
-monthly spending cap bounds every hold.
+when the call is requested, extended in chunks ahead of the talk while it runs, and one
+settlement transaction at the end that captures what was talked and releases the rest. The
+caller's own monthly spending cap bounds every hold.
 
-The billing tick that extends the hold, and ends a call whose funds ran out, belongs to the
-call's lifecycle (`lifecycle.call_bill`); the functions here run inside its transaction.
+The billing job that refills the hold at its due time, and ends a call whose funds ran out,
+belongs to the call's lifecycle (`lifecycle.call_bill`); the functions here run inside its
+transaction (docs/decisions/0009-due-time-billing.md).
 """
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.db import transaction
 from django.db.models import Sum
@@ -30,8 +31,14 @@ from tenant_apps.wallets.models import AccountKind
 from tenant_apps.wallets.services import Leg, account_for
 from tenants.bridge import licensee_current
 
-# The hold is kept this far ahead of the talk, so the next minutes are always paid for.
-HOLD_LOOKAHEAD_SECONDS = 120
+# A refill extends the hold this far ahead of the talk (as far as the wallet and the spending
+# cap allow): one ledger posting buys ten minutes of talk, so a call costs a billing job every
+# eight minutes or so rather than one every few seconds. The caller's money is only reserved,
+# and the settlement releases what was not talked.
+HOLD_LOOKAHEAD_SECONDS = 600
+# A refill is due this long before the low-credit warning would be, so a caller whose wallet
+# can pay on is never warned.
+HOLD_REFILL_MARGIN_SECONDS = 30
 
 
 def _month_spent_minor(caller_id: int) -> int:
@@ -73,6 +80,20 @@ def hold_extend(call: Call, talk_now: int, lookahead_seconds: int = HOLD_LOOKAHE
         return
     call.hold_extensions += 1
     call.held_minor += extra
+
+
+def hold_runs_out_at(call: Call) -> datetime | None:
+    """The moment the open talk segment uses up what is held, or None when nobody talks."""
+    if call.segment_started_at is None:
+        return None
+    left = talk.talk_seconds_covered(call) - call.talk_seconds_closed
+    return call.segment_started_at + timedelta(seconds=max(0, left))
+
+
+def hold_refill_wanted(call: Call, talk_now: int, warning_seconds: int) -> bool:
+    """Whether the hold is close enough to running out for its next chunk."""
+    left = talk.talk_seconds_covered(call) - talk_now
+    return left <= warning_seconds + HOLD_REFILL_MARGIN_SECONDS
 
 
 def call_settle(call: Call) -> None:
