@@ -42,6 +42,10 @@ class Brand(models.Model):
     currency_display = models.CharField(
         max_length=8, choices=CurrencyDisplay.choices, default=CurrencyDisplay.SYMBOL
     )
+    # Where the licensee's people live: money, numbers and dates follow the region's customs
+    # within the language ("en" + "GB" reads 06/12/2026, 05:29), times its zone.
+    region = models.CharField(max_length=2, blank=True)  # ISO 3166-1 alpha-2, "" = none
+    time_zone = models.CharField(max_length=64, default="UTC")  # IANA, e.g. "Europe/London"
     # Bumped on every change: asset URLs carry it, so browsers fetch a changed logo at once.
     version = models.PositiveIntegerField(default=1)
     updated_at = models.DateTimeField(auto_now=True)

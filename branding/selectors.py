@@ -7,11 +7,12 @@ import dataclasses
 from dataclasses import dataclass
 
 from django.db import connection
+from django.utils import translation
 from django_tenants.utils import schema_context
 
 from branding.models import Brand
+from kernel.formatting import Formats, locale_code
 from kernel.generational_cache import GenerationalCache
-from kernel.money import format_minor
 
 DEFAULT_PRIMARY = "#1f4e79"
 DEFAULT_ACCENT = "#9d2a5b"
@@ -35,6 +36,8 @@ class BrandView:
     terms_url: str = ""
     default_language: str = "en"
     currency_display: str = "symbol"
+    region: str = ""
+    time_zone: str = "UTC"
     has_logo: bool = False
     has_icon: bool = False
     has_favicon: bool = False
@@ -65,10 +68,20 @@ class BrandView:
         # /favicon.ico always answers on a licensee host (branding.views.favicon).
         return f"/favicon.ico?v={self.version}" if self.licensee_id else ""
 
+    def formats(self, language: str | None = None) -> Formats:
+        """How this brand's people read money and time, in `language` (default: the active
+        one) with the brand's region and time zone."""
+        return Formats(
+            locale=locale_code(language or translation.get_language() or "en", self.region),
+            time_zone=self.time_zone,
+            currency=self.currency,
+            currency_code=self.currency_display == Brand.CurrencyDisplay.CODE,
+        )
+
     def money(self, amount_minor: int) -> str:
-        """An amount as this brand shows money: "€12.50" or "12.50 EUR"."""
-        code = self.currency_display == Brand.CurrencyDisplay.CODE
-        return format_minor(amount_minor, self.currency, code=code)
+        """An amount as this brand shows money in the active language: "€12.50", "12,50 €"
+        or "12.50 EUR"."""
+        return self.formats().money(amount_minor)
 
 
 def _load(licensee_id: int, slug: str, display_name: str, currency: str) -> BrandView:
@@ -92,6 +105,8 @@ def _load(licensee_id: int, slug: str, display_name: str, currency: str) -> Bran
         terms_url=row.terms_url,
         default_language=row.default_language,
         currency_display=row.currency_display,
+        region=row.region,
+        time_zone=row.time_zone,
         has_logo=bool(row.logo),
         has_icon=bool(row.icon),
         has_favicon=bool(row.favicon),

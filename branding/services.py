@@ -15,6 +15,7 @@ from branding.contrast import AA_TEXT, HEX_COLOUR, WHITE, contrast_ratio
 from branding.errors import BrandColourContrast, BrandError
 from branding.models import Brand
 from branding.selectors import DEFAULT_ACCENT, DEFAULT_PRIMARY, brand_cache
+from kernel.formatting import valid_time_zone
 
 TEXT_FIELDS = {
     "app_name": 60,
@@ -79,6 +80,14 @@ def _clean(fields: dict) -> dict:
         elif field == "default_language":
             if value not in Brand.Language.values:
                 raise BrandError(f"Choose one of: {', '.join(Brand.Language.values)}.", field=field)
+        elif field == "region":
+            value = value.strip().upper()
+            if value and (len(value) != 2 or not value.isalpha()):
+                raise BrandError("Give a two-letter country code, e.g. GB.", field=field)
+        elif field == "time_zone":
+            value = value.strip()
+            if not valid_time_zone(value):
+                raise BrandError("Give a time zone such as Europe/London.", field=field)
         elif field == "currency_display":
             if value not in Brand.CurrencyDisplay.values:
                 raise BrandError(
