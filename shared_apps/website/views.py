@@ -5,8 +5,9 @@ licensee watches until its first payment has arrived and its platform is ready."
 from __future__ import annotations
 
 from django.conf import settings
+from django.contrib.staticfiles import finders
 from django.core import signing
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.utils.cache import patch_vary_headers
@@ -32,6 +33,17 @@ def render(request, template: str, context: dict, status: int = 200) -> HttpResp
     matomo_csp_allow(request)
     response = TemplateResponse(request, template, context, status=status).render()
     patch_vary_headers(response, ["DNT"])
+    return response
+
+
+def favicon(request: HttpRequest) -> FileResponse:
+    """`/favicon.ico` on the public host: browsers ask for it even where a page names its icon
+    (the admin, the API's docs), so Callrix's icon answers instead of a 404."""
+    found = finders.find("website/favicon.png")
+    if not found:
+        raise Http404("No icon.")
+    response = FileResponse(open(str(found), "rb"), content_type="image/png")
+    response["Cache-Control"] = "public, max-age=86400"
     return response
 
 

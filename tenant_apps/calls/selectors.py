@@ -55,3 +55,8 @@ def reviews_for_advisor(*, advisor_id: int, limit: int = 20) -> QuerySet[Review]
     """An advisor's latest reviews for their public page: rating, comment and date only,
     never who wrote them."""
     return Review.objects.filter(advisor_id=advisor_id).order_by("-created_at", "-id")[:limit]
+
+
+def call_advisor_names(call_ids: list[int]) -> dict[int, str]:
+    """{call id: its advisor's display name}, for the wallet history's call lines."""
+    return dict(Call.objects.filter(pk__in=call_ids).values_list("pk", "advisor__display_name"))

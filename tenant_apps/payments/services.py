@@ -630,10 +630,12 @@ def topup_receipt_send(*, topup_id: int) -> None:
         return
     brand = brand_current()
     # Sent from a job: written in the licensee's default language.
+    paid_at = receipt["paid_at"] or timezone.now()
     with translation.override(brand.default_language):
         lines = [
             _("Receipt number: %(number)s") % {"number": receipt["number"]},
-            _("Date: %(date)s UTC") % {"date": f"{receipt['paid_at']:%Y-%m-%d %H:%M}"},
+            # In the licensee's time zone and its people's customs (kernel.formatting).
+            _("Date: %(date)s") % {"date": brand.formats().datetime(paid_at, "medium")},
             _("Amount paid: %(amount)s") % {"amount": brand.money(receipt["amount_minor"])},
         ]
         if receipt["bonus_minor"]:

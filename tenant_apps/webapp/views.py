@@ -18,6 +18,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods
 
+from branding.selectors import brand_current
 from identity import selectors as identity_selectors
 from identity import services as identity_services
 from identity.auth import session_user
@@ -37,6 +38,7 @@ from tenant_apps.payments import stripe_gateway
 from tenant_apps.payouts import selectors as payout_selectors
 from tenant_apps.payouts import services as payout_services
 from tenant_apps.pricing.selectors import policy_get
+from tenant_apps.wallets import history as wallet_history
 from tenant_apps.wallets import selectors as wallet_selectors
 from tenant_apps.webapp.forms import DirectoryFilterForm, RegisterForm
 from tenants.bridge import licensee_current
@@ -226,9 +228,9 @@ def wallet(request: HttpRequest, user: User) -> HttpResponse:
         "wallet",
         {
             "balance": wallet_selectors.wallet_balance_get(user_id=user.pk),
-            "entries": wallet_selectors.wallet_entries(user_id=user.pk).select_related(
-                "transaction", "account"
-            )[:20],
+            "lines": wallet_history.wallet_lines(
+                user_id=user.pk, limit=20, money=brand_current().money
+            )[1],
             "packages": payment_selectors.topup_packages_active(),
             "payments_ready": bool(publishable_key),
             "topup_config": {
