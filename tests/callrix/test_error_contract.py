@@ -128,3 +128,15 @@ def test_internal_endpoints_answer_the_contract(settings):
         405,
     )
     _contract(client.get("/internal/nowhere"), 404, "not_found")
+
+
+def test_a_form_with_too_many_fields_is_a_branded_400_not_a_debug_page(alpha):
+    client = Client(HTTP_HOST="alpha.localhost", REMOTE_ADDR=OUTSIDER)
+    body = "&".join(f"f{i}=x" for i in range(1_500))
+    with override_settings(DEBUG=True):
+        response = client.generic(
+            "POST", "/account/login/", body, "application/x-www-form-urlencoded"
+        )
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert "Traceback" not in page and "NOARCHIVE" not in page and "Alpha Advice" in page
