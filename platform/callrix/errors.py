@@ -75,6 +75,8 @@ def _failure(request: HttpRequest, exc_info: ExcInfo | None) -> HttpResponse:
         request.path,
         type(exc).__name__ if exc else "a server error",
         exc_info=exc_info,
+        # The JSON log format writes the route, never the path's ids and tokens.
+        extra={"request": request, "status_code": status},
     )
     body = {**error_body(_detail_for(status), code=STATUS_CODES[status]), "error_id": error_id}
     if is_api_path(request.path):

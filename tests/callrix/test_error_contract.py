@@ -9,6 +9,8 @@ import logging
 import pytest
 from django.test import Client, override_settings
 
+from kernel.log_format import JsonLogFormatter
+
 pytestmark = pytest.mark.django_db
 
 OUTSIDER = "203.0.113.9"  # documentation address: not this machine
@@ -67,6 +69,16 @@ def test_a_500_shows_no_sql_and_returns_the_error_id_it_logs(alpha, caplog, debu
     assert len(body["error_id"]) == 32
     logged = [r for r in caplog.records if body["error_id"] in r.getMessage()]
     assert logged and logged[0].exc_info is not None  # the log has what the answer leaves out
+    line = json.loads(JsonLogFormatter().format(logged[0]))
+    assert line["route"] == "/api/v1/failing" and line["status"] == 500
+    assert "division by zero" in line["exception"]
+
+
+@override_settings(ROOT_URLCONF="tests.callrix.failing_urls")
+def test_a_dependency_that_is_down_is_a_503_with_its_error_id(alpha):
+    client = Client(HTTP_HOST="alpha.localhost", raise_request_exception=False)
+    body = _contract(client.get("/api/v1/unavailable"), 503, "unavailable")
+    assert len(body["error_id"]) == 32 and "6379" not in body["detail"]
 
 
 @override_settings(ROOT_URLCONF="tests.callrix.failing_urls")
