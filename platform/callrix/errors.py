@@ -75,6 +75,8 @@ def _failure(request: HttpRequest, exc_info: ExcInfo | None) -> HttpResponse:
         request.path,
         type(exc).__name__ if exc else "a server error",
         exc_info=exc_info,
+        # The JSON log format writes the route, never the path's ids and tokens.
+        extra={"request": request, "status_code": status},
     )
     body = {**error_body(_detail_for(status), code=STATUS_CODES[status]), "error_id": error_id}
     if is_api_path(request.path):
@@ -104,6 +106,17 @@ def _remember_exception(sender: object, request: HttpRequest | None = None, **kw
     """Django turned an exception from a middleware into its own 500; keep it for the log."""
     if request is not None:
         request.callrix_exc_info = sys.exc_info()  # type: ignore[attr-defined]
+
+
+def _is_debug_page(response: HttpResponse) -> bool:
+    """One of Django's technical pages (404 with the URL patterns, 400/500 with the
+    traceback): they alone carry this robots line."""
+    return (
+        settings.DEBUG
+        and not getattr(response, "streaming", False)
+        and response.get("Content-Type", "").startswith("text/html")
+        and b'content="NONE,NOARCHIVE"' in response.content[:2000]
+    )
 
 
 def _is_json(response: HttpResponse) -> bool:
@@ -162,12 +175,7 @@ class ErrorContractMiddleware:
         if marked is not None:
             return _keep_headers(response, error_page(request, response.status_code, marked))
         # Development's debug pages (URL patterns, tracebacks, settings) stay on this machine.
-        if (
-            settings.DEBUG
-            and response.status_code in (404, 500)
-            and not _is_json(response)
-            and not is_loopback(request)
-        ):
+        if _is_debug_page(response) and not is_loopback(request):
             status = response.status_code
             body = error_body(_detail_for(status), code=STATUS_CODES[status])
             return error_page(request, status, dict(body))

@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import SuspiciousOperation
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.http.multipartparser import MultiPartParserError
 from django.utils.http import parse_header_parameters
@@ -109,7 +110,11 @@ class RequestGuardMiddleware:
         return self.get_response(request)
 
     def _inspect(self, request: HttpRequest) -> None:
-        for key, values in request.GET.lists():
+        try:
+            query = request.GET
+        except SuspiciousOperation:  # more parameters than DATA_UPLOAD_MAX_NUMBER_FIELDS
+            raise Refusal(400, "bad_request", _("The query has too many parameters.")) from None
+        for key, values in query.lists():
             for value in values:
                 _check_text(key, value, multiline=False)
         length = _declared_length(request)
@@ -153,6 +158,8 @@ class RequestGuardMiddleware:
             raise Refusal(
                 400, "malformed_multipart", _("The multipart body is malformed.")
             ) from None
+        except SuspiciousOperation:  # too many fields or files
+            raise Refusal(400, "bad_request", _("The form has too many fields.")) from None
         for key, values in fields.lists():
             for value in values:
                 _check_text(key, value, multiline=True)

@@ -9,6 +9,8 @@ import logging
 import pytest
 from django.test import Client, override_settings
 
+from kernel.log_format import JsonLogFormatter
+
 pytestmark = pytest.mark.django_db
 
 OUTSIDER = "203.0.113.9"  # documentation address: not this machine
@@ -67,6 +69,16 @@ def test_a_500_shows_no_sql_and_returns_the_error_id_it_logs(alpha, caplog, debu
     assert len(body["error_id"]) == 32
     logged = [r for r in caplog.records if body["error_id"] in r.getMessage()]
     assert logged and logged[0].exc_info is not None  # the log has what the answer leaves out
+    line = json.loads(JsonLogFormatter().format(logged[0]))
+    assert line["route"] == "/api/v1/failing" and line["status"] == 500
+    assert "division by zero" in line["exception"]
+
+
+@override_settings(ROOT_URLCONF="tests.callrix.failing_urls")
+def test_a_dependency_that_is_down_is_a_503_with_its_error_id(alpha):
+    client = Client(HTTP_HOST="alpha.localhost", raise_request_exception=False)
+    body = _contract(client.get("/api/v1/unavailable"), 503, "unavailable")
+    assert len(body["error_id"]) == 32 and "6379" not in body["detail"]
 
 
 @override_settings(ROOT_URLCONF="tests.callrix.failing_urls")
@@ -128,3 +140,15 @@ def test_internal_endpoints_answer_the_contract(settings):
         405,
     )
     _contract(client.get("/internal/nowhere"), 404, "not_found")
+
+
+def test_a_form_with_too_many_fields_is_a_branded_400_not_a_debug_page(alpha):
+    client = Client(HTTP_HOST="alpha.localhost", REMOTE_ADDR=OUTSIDER)
+    body = "&".join(f"f{i}=x" for i in range(1_500))
+    with override_settings(DEBUG=True):
+        response = client.generic(
+            "POST", "/account/login/", body, "application/x-www-form-urlencoded"
+        )
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert "Traceback" not in page and "NOARCHIVE" not in page and "Alpha Advice" in page

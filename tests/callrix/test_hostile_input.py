@@ -219,3 +219,9 @@ def test_one_licensees_refusals_never_show_anothers_data(people, beta, make_user
     response = _call(client, "get", "/api/v1/admin/users?q=hostile", token=token)
     assert response.status_code == 401
     assert "hostile-" not in response.content.decode()
+
+
+def test_a_query_with_too_many_parameters_is_400_json(alpha):
+    query = "&".join(f"p{i}=1" for i in range(1_500))
+    response = Client(HTTP_HOST="alpha.localhost").get(f"/api/v1/advisors?{query}")
+    assert _refused(response, 400)["code"] == "bad_request"
