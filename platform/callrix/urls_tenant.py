@@ -87,4 +87,5 @@ urlpatterns = [
     path("account/register/", webapp_views.register, name="app-register"),
     path("account/closed/", webapp_views.account_closed, name="app-account-closed"),
     path("advisor/", webapp_views.advisor_console, name="advisor-console"),
+    path("advise/", webapp_views.advisor_apply, name="advisor-apply"),
 ]

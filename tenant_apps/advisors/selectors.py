@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.db.models import Case, F, IntegerField, OrderBy, QuerySet, Value, When
 
-from tenant_apps.advisors.models import Advisor, Favorite
+from tenant_apps.advisors.models import Advisor, AdvisorApplication, CommissionOverride, Favorite
 
 SORTS: dict[str, list[OrderBy | str]] = {
     "rating": [F("rating_avg").desc(nulls_last=True), "display_name"],
@@ -60,3 +60,16 @@ def advisor_list_admin(*, text: str | None = None) -> QuerySet[Advisor]:
             user__email__icontains=text
         )
     return advisors
+
+
+def commission_share_bps(*, advisor_id: int, month_minutes: int) -> int | None:
+    """The advisor's own share of a call at `month_minutes` talked this month, or None for
+    the licensee-wide share."""
+    override = CommissionOverride.objects.filter(advisor_id=advisor_id).first()
+    return override.share_bps(month_minutes) if override else None
+
+
+def applications_pending() -> QuerySet[AdvisorApplication]:
+    return AdvisorApplication.objects.filter(status=AdvisorApplication.Status.PENDING).order_by(
+        "created_at"
+    )
