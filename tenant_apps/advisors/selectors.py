@@ -73,3 +73,14 @@ def applications_pending() -> QuerySet[AdvisorApplication]:
     return AdvisorApplication.objects.filter(status=AdvisorApplication.Status.PENDING).order_by(
         "created_at"
     )
+
+
+def commission_summary(*, advisor_id: int, default_bps: int) -> str:
+    """The advisor's commission as they read it on their earnings: "70 %", or the tiers
+    ("50 % from 0 min, 60 % from 600 min") or the licensee-wide share."""
+    override = CommissionOverride.objects.filter(advisor_id=advisor_id).first()
+    if override is None:
+        return f"{default_bps / 100:g} %"
+    if override.fixed_bps is not None:
+        return f"{override.fixed_bps / 100:g} %"
+    return ", ".join(f"{bps / 100:g} % ≥ {minutes} min" for minutes, bps in override.tiers)

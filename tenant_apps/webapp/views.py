@@ -327,6 +327,9 @@ def advisor_console(request: HttpRequest, user: User) -> HttpResponse:
             "payout_state": payout_selectors.payout_state_get(advisor=advisor),
             "calls": call_selectors.calls_for_party(user=user)[:10],
             "rate_bounds": {"min": pricing.min_rate_minor, "max": pricing.max_rate_minor},
+            "commission": advisor_selectors.commission_summary(
+                advisor_id=advisor.pk, default_bps=pricing.advisor_share_bps
+            ),
             "advisor_currency": licensee_current().currency,
             "rate_value": major_text(advisor.rate_minor_per_minute, licensee_current().currency),
         },

@@ -116,7 +116,12 @@ def _approved_advisor(alpha) -> Advisor:
         )
 
 
-def test_a_fixed_override_is_billed_and_shown_on_the_receipt(alpha, signed_in, api):  # noqa: F811
+def test_a_fixed_override_is_billed_and_shown_on_the_receipt(
+    alpha,
+    signed_in,  # noqa: F811
+    api,
+    host_client,
+):
     advisor = _approved_advisor(alpha)
     admin = signed_in("alpha", "admin")
     saved = admin.post(f"/dashboard/advisors/{advisor.pk}/commission", {"fixed_percent": "70"})
@@ -150,6 +155,12 @@ def test_a_fixed_override_is_billed_and_shown_on_the_receipt(alpha, signed_in, a
     assert receipt["split"]["advisor"] == 420 and receipt["split"]["advisor_share_bps"] == 7_000
     caller_receipt = api("alpha").get(f"/api/v1/calls/{call.pk}/receipt", token=token["access"])
     assert caller_receipt.json()["split"] is None
+    # And on the advisor's earnings in their console.
+    with schema_context("alpha"):
+        console = host_client("alpha.localhost")
+        console.force_login(advisor.user)
+    page = console.get("/advisor/").content.decode()
+    assert 'data-testid="commission">70 %<' in page
 
 
 def test_tiers_follow_the_advisors_talk_minutes_this_month(alpha, api, make_user):
