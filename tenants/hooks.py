@@ -18,6 +18,10 @@ licensee_terms_set = Signal()
 # Sent inside the transaction that ends a licensee's contract; kwargs: licensee.
 licensee_terminated = Signal()
 
+# Sent after the nightly check of a licensee's ledger; kwargs: licensee, breaches (list of
+# str, empty when clean). Callrix's side records a failure, tells staff and pauses payouts.
+ledger_checked = Signal()
+
 # Sent once a licensee admin's dashboard action is committed; kwargs: licensee_id (int),
 # action (str). It becomes an anonymous count in the public schema (privacy policy §2.3).
 admin_action_committed = Signal()
@@ -75,4 +79,24 @@ def licensee_terms_at(
         terms = reader(licensee_id, at, with_upgrade=with_upgrade)
         if terms is not None:
             return terms
+    return None
+
+
+PauseReader = Callable[[int], str | None]
+_pause_readers: list[PauseReader] = []
+
+
+def payouts_pause_reader_register(reader: PauseReader) -> None:
+    """Callrix's side says why a licensee's advisor payouts are paused (None: they are not),
+    e.g. an unresolved ledger breach; registered once, in `AppConfig.ready`."""
+    if reader not in _pause_readers:
+        _pause_readers.append(reader)
+
+
+def licensee_payouts_paused(licensee_id: int) -> str | None:
+    """Why the licensee's payouts are paused, or None."""
+    for reader in _pause_readers:
+        reason = reader(licensee_id)
+        if reason:
+            return reason
     return None

@@ -12,6 +12,8 @@ def schedule() -> list[Periodic]:
         Periodic(3600, "tenant_apps.payouts.tasks.payouts_run_all"),
         Periodic(86400, "shared_apps.usage.tasks.usage_collect_all"),
         Periodic(86400, "shared_apps.licensing.tasks.dunning_run_all"),
+        # Every licensee's ledger invariants; a breach pauses its payouts until resolved.
+        Periodic(86400, "tenant_apps.wallets.tasks.ledger_verify_all"),
         # Every retention rule of the privacy policy, expired exports included.
         Periodic(86400, "compliance.callrix.tasks.retention_run_all"),
     ]

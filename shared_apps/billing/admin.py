@@ -12,6 +12,7 @@ from shared_apps.billing import services
 from shared_apps.billing.models import (
     BillingEvent,
     Invoice,
+    LedgerAlert,
     LicenseeTerms,
     LicenseeUsage,
     Plan,
@@ -187,3 +188,22 @@ class LicenseeTermsAdmin(ReadOnlyAdmin):
     )
     list_filter = ("reason", "plan")
     search_fields = ("licensee__slug",)
+
+
+@admin.action(description="Mark resolved (the licensee's payouts resume)")
+def ledger_alert_resolve(modeladmin, request, queryset):
+    for alert in queryset.filter(resolved_at__isnull=True):
+        services.ledger_alert_resolve(
+            alert_id=alert.pk, staff_id=request.user.pk, resolution="Resolved in the admin."
+        )
+        modeladmin.log_change(request, alert, "Resolved by staff; payouts resume.")
+
+
+@admin.register(LedgerAlert)
+class LedgerAlertAdmin(ReadOnlyAdmin):
+    """Breaches the nightly `callrix ledger verify` found; open ones pause payouts."""
+
+    list_display = ("licensee", "found_at", "last_seen_at", "resolved_at", "resolved_by_id")
+    list_filter = (("resolved_at", admin.EmptyFieldListFilter),)
+    readonly_fields = ("licensee", "breaches", "found_at", "last_seen_at", "resolved_at")
+    actions = [ledger_alert_resolve]

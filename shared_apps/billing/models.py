@@ -92,6 +92,36 @@ class LicenseeTerms(models.Model):
         return f"{self.licensee_id} on {self.plan_id} from {self.effective_from:%Y-%m-%d %H:%M}"
 
 
+class LedgerAlert(models.Model):
+    """A breach the nightly ledger check found in a licensee's books (transaction ids, account
+    ids and sums only, never a person). While unresolved, the licensee's advisor payouts are
+    paused; staff resolve it in the admin once the books are put right."""
+
+    licensee = models.ForeignKey(
+        "tenants.Licensee", on_delete=models.CASCADE, related_name="ledger_alerts"
+    )
+    breaches = models.JSONField(default=list)
+    found_at = models.DateTimeField(auto_now_add=True)
+    last_seen_at = models.DateTimeField(auto_now=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolved_by_id = models.BigIntegerField(null=True, blank=True)
+    resolution = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        constraints = [
+            # One open alert per licensee; later nights update it.
+            models.UniqueConstraint(
+                fields=["licensee"],
+                condition=Q(resolved_at__isnull=True),
+                name="ledger_alert_one_open_per_licensee",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        state = "resolved" if self.resolved_at else "open"
+        return f"ledger alert {self.licensee_id} ({state}, {len(self.breaches)} breach(es))"
+
+
 class Subscription(models.Model):
     """One licensee's contract on Callrix's Stripe account. It reserves its slug from sign-up
     until the licensee is provisioned (first payment, or at once on a trial)."""

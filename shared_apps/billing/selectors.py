@@ -5,7 +5,7 @@ from datetime import datetime, timedelta
 from django.db.models import QuerySet
 from django_tenants.utils import schema_context
 
-from shared_apps.billing.models import Invoice, LicenseeTerms, Plan, Subscription
+from shared_apps.billing.models import Invoice, LedgerAlert, LicenseeTerms, Plan, Subscription
 from tenants import hooks
 
 
@@ -100,4 +100,19 @@ def licensee_terms_at(
         effective_from=row.effective_from,
         upgrade_plan_name=upgrade.name if upgrade else None,
         upgrade_included_advisors=upgrade.included_advisors if upgrade else None,
+    )
+
+
+def payouts_pause_reason(licensee_id: int) -> str | None:
+    """Why the licensee's advisor payouts are paused on Callrix's side, or None."""
+    alert = (
+        LedgerAlert.objects.filter(licensee_id=licensee_id, resolved_at__isnull=True)
+        .only("found_at")
+        .first()
+    )
+    if alert is None:
+        return None
+    return (
+        f"Payouts are paused: the ledger check of {alert.found_at:%Y-%m-%d} found a breach "
+        "that is being investigated."
     )

@@ -30,6 +30,7 @@ from shared_apps.billing.errors import (
 from shared_apps.billing.models import (
     BillingEvent,
     Invoice,
+    LedgerAlert,
     LicenseeTerms,
     LicenseeUsage,
     Plan,
@@ -611,3 +612,37 @@ def plan_terms_changed(*, plan: Plan, changed_by_id: int | None = None) -> list[
                 changed_by_id=changed_by_id,
             )
     return licensee_ids
+
+
+# --- Books watched -------------------------------------------------------------------------
+
+
+def ledger_check_record(*, licensee_id: int, breaches: list[str]) -> LedgerAlert | None:
+    """Record the nightly check's outcome: breaches open (or refresh) the licensee's one open
+    alert, which pauses its payouts. A clean night resolves nothing: staff do, once they know
+    why the books broke. Returns the alert when it is new."""
+    if not breaches:
+        return None
+    with schema_context("public"), transaction.atomic():
+        alert = (
+            LedgerAlert.objects.select_for_update()
+            .filter(licensee_id=licensee_id, resolved_at__isnull=True)
+            .first()
+        )
+        if alert is not None:
+            alert.breaches = breaches[:200]
+            alert.save(update_fields=["breaches", "last_seen_at"])
+            return None
+        return LedgerAlert.objects.create(licensee_id=licensee_id, breaches=breaches[:200])
+
+
+def ledger_alert_resolve(*, alert_id: int, staff_id: int, resolution: str) -> LedgerAlert:
+    """Staff close an alert: the licensee's payouts resume with the next run."""
+    with schema_context("public"), transaction.atomic():
+        alert = LedgerAlert.objects.select_for_update().get(pk=alert_id)
+        if alert.resolved_at is None:
+            alert.resolved_at = timezone.now()
+            alert.resolved_by_id = staff_id
+            alert.resolution = (resolution or "").strip()[:500]
+            alert.save(update_fields=["resolved_at", "resolved_by_id", "resolution"])
+    return alert

@@ -8,8 +8,11 @@ from datetime import datetime
 from django.db import transaction
 from django_tenants.utils import schema_context
 
+from shared_apps.accounts.errors import AccountNotFound
+from shared_apps.accounts.models import AccountHolder
 from shared_apps.billing import selectors as billing_selectors
 from shared_apps.billing import services as billing_services
+from shared_apps.billing import stripe_gateway
 from shared_apps.billing.errors import PlanUnavailable
 from shared_apps.billing.models import LicenseeTerms, Plan
 from shared_apps.billing.tasks import subscription_cancel
@@ -91,8 +94,30 @@ def licensee_plan_change(
                 f"{licensee.currency}.",
                 field="plan",
             )
+        subscription = billing_selectors.subscription_for_licensee(licensee_id=licensee.pk)
+        if (
+            subscription is not None
+            and subscription.stripe_subscription_id
+            and not subscription.has_ended
+            and subscription.plan_id != plan.pk
+        ):
+            # Outside the transaction: Stripe prorates the rest of the period onto the next
+            # invoice (the key makes a retry of this change one change).
+            price_id = stripe_gateway.plan_price_id(
+                plan_code=plan.code,
+                plan_name=plan.name,
+                monthly_fee_minor=plan.monthly_fee_minor,
+                currency=plan.currency,
+            )
+            stripe_gateway.subscription_price_change(
+                subscription_id=subscription.stripe_subscription_id,
+                price_id=price_id,
+                idempotency_key=(
+                    f"plan-change-{subscription.pk}-"
+                    f"{LicenseeTerms.objects.filter(licensee_id=licensee.pk).count()}"
+                ),
+            )
         with transaction.atomic():
-            subscription = billing_selectors.subscription_for_licensee(licensee_id=licensee.pk)
             if subscription is not None:
                 subscription.plan = plan
                 subscription.save(update_fields=["plan"])
@@ -109,3 +134,13 @@ def licensee_plan_change(
                     sender=Licensee, licensee=licensee, revenue_share_bps=plan.revenue_share_bps
                 )
     return terms
+
+
+def account_plan_change(*, user_id: int, plan_code: str) -> LicenseeTerms:
+    """The account holder moves their own licensee to another plan (prorated by Stripe;
+    Callrix's fee and the plan's inclusions apply from now)."""
+    with schema_context("public"):
+        holder = AccountHolder.objects.select_related("licensee").filter(user_id=user_id).first()
+    if holder is None or holder.licensee is None:
+        raise AccountNotFound("This sign-in has no licensee account.")
+    return licensee_plan_change(slug=holder.licensee.slug, plan_code=plan_code, changed_by_id=None)

@@ -14,6 +14,7 @@ from pydantic import Field
 from identity.auth import ADMIN_ROLES, ADVISOR_ROLES, END_USER_ROLES, TokenAuth, request_user
 from kernel.addresses import canonical_origin
 from kernel.inputs import Id, Line, Offset, Text
+from kernel.throttling import LicenseeRateThrottle
 from tenant_apps.advisors import selectors, services
 from tenant_apps.advisors.errors import AdvisorNotFound
 
@@ -244,3 +245,65 @@ def advisor_me_update(request, payload: AdvisorSelfIn):
         **changes,
     )
     return _admin_out(advisor, request)
+
+
+# --- Applications and commission -------------------------------------------------------------
+
+
+class AdvisorApplicationIn(Schema):
+    email: str = Field(max_length=254)
+    display_name: str = Field(max_length=120)
+    rate: int = Field(gt=0, le=1_000_000)
+    headline: str = Field(default="", max_length=200)
+    bio: str = Field(default="", max_length=5_000)
+    categories: list[str] = Field(default_factory=list, max_length=20)
+    languages: list[str] = Field(default_factory=list, max_length=20)
+
+
+class AdvisorApplicationOut(Schema):
+    id: int
+    status: str
+
+
+@router.post(
+    "/advisor-applications",
+    response={201: AdvisorApplicationOut},
+    auth=None,
+    throttle=[LicenseeRateThrottle("register")],
+)
+def advisor_application_submit(request, payload: AdvisorApplicationIn):
+    """Apply to advise on this platform; the licensee's admins review the application."""
+    application = services.application_submit(
+        email=payload.email,
+        display_name=payload.display_name,
+        rate_minor=payload.rate,
+        headline=payload.headline,
+        bio=payload.bio,
+        categories=payload.categories,
+        languages=payload.languages,
+    )
+    return Status(201, {"id": application.pk, "status": application.status})
+
+
+class CommissionIn(Schema):
+    fixed_bps: int | None = Field(default=None, ge=0, le=10_000)
+    # [[from_minutes, share_bps], ...]: the highest tier this month's talk minutes reached
+    tiers: list[tuple[int, int]] = Field(default_factory=list, max_length=20)
+
+
+class CommissionOut(Schema):
+    fixed_bps: int | None
+    tiers: list[tuple[int, int]]
+
+
+@admin_router.put("/admin/advisors/{advisor_id}/commission", response=CommissionOut, auth=ADMIN)
+def admin_commission_set(request, advisor_id: int, payload: CommissionIn):
+    override = services.commission_set(
+        advisor_id=advisor_id,
+        fixed_bps=payload.fixed_bps,
+        tiers=payload.tiers,
+        admin=request.auth,
+    )
+    if override is None:
+        return {"fixed_bps": None, "tiers": []}
+    return {"fixed_bps": override.fixed_bps, "tiers": [tuple(t) for t in override.tiers]}

@@ -206,6 +206,8 @@ def call_receipt(request: AuthenticatedRequest, call_id: Id) -> dict[str, object
             "advisor": call.advisor_minor,
             "licensee": call.licensee_minor,
             "callrix": call.callrix_minor,
+            # The commission the advisor was paid at (their own override, or the default).
+            **selectors.settlement_shares(call_id=call.pk),
         }
         if is_advisor
         else None,

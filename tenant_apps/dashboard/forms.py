@@ -203,3 +203,38 @@ class CallFilterForm(DashboardForm):
         if data.get("since") and data.get("until") and data["since"] > data["until"]:
             self.add_error("until", _("The end is before the start."))
         return data
+
+
+class ApplicationRejectForm(DashboardForm):
+    note = forms.CharField(label=_("Note (kept with the decision)"), required=False, max_length=500)
+
+
+class CommissionForm(DashboardForm):
+    """An advisor's own commission: a fixed percentage, or tiers written as
+    "minutes:percent" pairs ("0:50, 600:60" = 60 % from 600 minutes this month)."""
+
+    fixed_percent = forms.DecimalField(
+        label=_("Fixed commission (%)"),
+        required=False,
+        min_value=0,
+        max_value=100,
+        decimal_places=2,
+    )
+    tiers = forms.CharField(
+        label=_("Or tiers by talk minutes this month (minutes:percent, …)"),
+        required=False,
+        max_length=400,
+    )
+
+    def clean_tiers(self) -> list[tuple[int, int]]:
+        text = (self.cleaned_data.get("tiers") or "").strip()
+        tiers = []
+        for part in filter(None, (piece.strip() for piece in text.split(","))):
+            minutes, _sep, percent = part.partition(":")
+            try:
+                tiers.append((int(minutes), round(float(percent) * 100)))
+            except ValueError:
+                raise forms.ValidationError(
+                    _("Write each tier as minutes:percent, e.g. 600:60.")
+                ) from None
+        return tiers

@@ -26,11 +26,13 @@ from tenant_apps.payouts.errors import (
     PayoutRefused,
     PayoutsHeld,
     PayoutsNotEnabled,
+    PayoutsPaused,
 )
 from tenant_apps.payouts.models import LEDGER_PAYOUT_REVERSAL, Payout, PayoutAccount, PayoutPolicy
 from tenant_apps.wallets.models import AccountKind
 from tenant_apps.wallets.selectors import licensee_currency
 from tenant_apps.wallets.services import Leg, account_for, ledger_post
+from tenants.bridge import licensee_current, licensee_payouts_paused
 
 MAX_CLEARING_DAYS = 90
 
@@ -263,6 +265,9 @@ def payouts_run(*, respect_schedule: bool = False) -> RunReport:
     """Pay every advisor their cleared earnings for the current period of the schedule, and
     finish payouts left pending. Safe to run twice at once: each advisor is locked (SKIP
     LOCKED) and paid at most once per period (a unique constraint)."""
+    paused = licensee_payouts_paused(licensee_current().pk)
+    if paused:
+        return RunReport(skipped=paused)
     connection_row = payment_selectors.stripe_connection_get()
     if connection_row is None:
         return RunReport(skipped="Stripe is not connected")
@@ -296,6 +301,9 @@ def payouts_run(*, respect_schedule: bool = False) -> RunReport:
 def payout_request(*, advisor: Advisor, amount_minor: int | None = None) -> Payout:
     """The advisor asks to be paid now, outside the schedule: all that has cleared, or
     `amount_minor` of it, at least the licensee's minimum."""
+    paused = licensee_payouts_paused(licensee_current().pk)
+    if paused:
+        raise PayoutsPaused(paused)
     secret_key = _secret_key()
     policy = selectors.policy_get()
     payout_account_refresh(advisor_id=advisor.pk, secret_key=secret_key)

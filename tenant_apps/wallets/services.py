@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from django.db import IntegrityError, connection, transaction
 from django.db.models import QuerySet
+from django_tenants.utils import tenant_context
 
 from tenant_apps.wallets.errors import (
     IdempotencyMismatch,
@@ -23,7 +24,8 @@ from tenant_apps.wallets.models import (
     LedgerEntry,
     LedgerTransaction,
 )
-from tenant_apps.wallets.selectors import licensee_currency
+from tenant_apps.wallets.selectors import ledger_verify, licensee_currency
+from tenants.bridge import LicenseeView, ledger_checked
 
 # What a posting keeps beside it for people tracing money (the call, top-up or payout it came
 # from): JSON scalars by name.
@@ -333,3 +335,15 @@ def hold_capture(
         metadata=metadata,
         legs=legs,
     )
+
+
+# --- Books watched -------------------------------------------------------------------------
+
+
+def ledger_check_report(*, licensee: LicenseeView) -> list[str]:
+    """Check one licensee's ledger and tell Callrix's side the outcome (`ledger_checked`): a
+    breach is recorded, e-mailed to staff and pauses the licensee's payouts until resolved."""
+    with tenant_context(licensee):
+        breaches = ledger_verify()
+    ledger_checked.send(sender=LedgerTransaction, licensee=licensee, breaches=breaches)
+    return breaches

@@ -25,10 +25,11 @@ from identity.auth import session_user
 from identity.models import ConsentRecord, User
 from kernel.addresses import canonical_origin
 from kernel.errors import DomainError
-from kernel.money import exponent, major_text
+from kernel.money import InvalidMoney, exponent, format_minor, major_text, parse_major
 from kernel.security import csp_allow, livekit_origins
 from kernel.throttling import LicenseeRateThrottle
 from tenant_apps.advisors import selectors as advisor_selectors
+from tenant_apps.advisors import services as advisor_services
 from tenant_apps.calls import livekit_gateway
 from tenant_apps.calls import selectors as call_selectors
 from tenant_apps.calls.models import Call
@@ -40,7 +41,7 @@ from tenant_apps.payouts import services as payout_services
 from tenant_apps.pricing.selectors import policy_get
 from tenant_apps.wallets import history as wallet_history
 from tenant_apps.wallets import selectors as wallet_selectors
-from tenant_apps.webapp.forms import DirectoryFilterForm, RegisterForm
+from tenant_apps.webapp.forms import AdvisorApplicationForm, DirectoryFilterForm, RegisterForm
 from tenants.bridge import licensee_current
 
 END_USER = User.Role.END_USER
@@ -337,7 +338,50 @@ def advisor_console(request: HttpRequest, user: User) -> HttpResponse:
             "payout_state": payout_selectors.payout_state_get(advisor=advisor),
             "calls": call_selectors.calls_for_party(user=user)[:10],
             "rate_bounds": {"min": pricing.min_rate_minor, "max": pricing.max_rate_minor},
+            "commission": advisor_selectors.commission_summary(
+                advisor_id=advisor.pk, default_bps=pricing.advisor_share_bps
+            ),
             "advisor_currency": licensee_current().currency,
             "rate_value": major_text(advisor.rate_minor_per_minute, licensee_current().currency),
         },
     )
+
+
+@require_http_methods(["GET", "POST"])
+def advisor_apply(request: HttpRequest) -> HttpResponse:
+    """Apply to advise here; the licensee's admins approve or decline in the dashboard."""
+    form = AdvisorApplicationForm(request.POST or None, label_suffix="")
+    currency = licensee_current().currency
+    policy = policy_get()
+    bounds = {
+        "min": format_minor(policy.min_rate_minor, currency),
+        "max": format_minor(policy.max_rate_minor, currency),
+    }
+    context = {"form": form, "bounds": bounds, "sent": False}
+    if request.method == "POST" and not LicenseeRateThrottle("register").allow_request(request):
+        form.add_error(None, _("Too many attempts. Please wait a moment and try again."))
+        return _page(request, "webapp/apply.html", "apply", context, status=429)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            advisor_services.application_submit(
+                email=data["email"],
+                display_name=data["display_name"],
+                headline=data["headline"],
+                bio=data["bio"],
+                categories=data["categories"],
+                languages=data["languages"],
+                rate_minor=parse_major(data["rate"], currency, field="rate"),
+            )
+        except InvalidMoney:
+            form.add_error(
+                "rate",
+                _("Enter the rate as an amount, such as %(example)s.")
+                % {"example": major_text(2 * 10 ** exponent(currency), currency)},
+            )
+        except DomainError as error:
+            form.add_error(error.field if error.field in form.fields else None, error.detail)
+        else:
+            return _page(request, "webapp/apply.html", "apply", context | {"sent": True})
+    status = 400 if request.method == "POST" else 200
+    return _page(request, "webapp/apply.html", "apply", context, status=status)
