@@ -130,6 +130,7 @@ HOST_CACHE_SECONDS = 300
 AUTH_USER_MODEL = "identity.User"
 
 MIDDLEWARE = [
+    "kernel.outage.RedisOutageMiddleware",
     "tenants.middleware.LicenseeHostMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -170,6 +171,8 @@ CACHES = {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": _RUN_NAMESPACE,
+        # A lost Redis must cost a request a second at most, not a hung worker.
+        "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 2},
     }
 }
 
@@ -264,7 +267,12 @@ MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 # Jobs: dramatiq on Redis. The tenant middleware carries the active schema with every message.
 DRAMATIQ_BROKER = {
     "BROKER": "dramatiq.brokers.redis.RedisBroker",
-    "OPTIONS": {"url": REDIS_URL, "namespace": _RUN_NAMESPACE},
+    "OPTIONS": {
+        "url": REDIS_URL,
+        "namespace": _RUN_NAMESPACE,
+        "socket_connect_timeout": 1,
+        "socket_timeout": 5,  # above the broker's own blocking reads (1 s)
+    },
     "MIDDLEWARE": [
         "dramatiq.middleware.AgeLimit",
         "dramatiq.middleware.TimeLimit",
