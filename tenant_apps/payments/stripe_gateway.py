@@ -57,7 +57,10 @@ def _client(secret_key: str) -> stripe.StripeClient:
     return stripe.StripeClient(
         secret_key,
         base_addresses={"api": base} if base else None,
-        max_network_retries=2,  # safe: every write carries an idempotency key
+        # Explicit limits (settings, one block for every provider): no request waits out the
+        # SDK's 80 s default; retries are safe, every write carries an idempotency key.
+        max_network_retries=settings.STRIPE_MAX_NETWORK_RETRIES,
+        http_client=stripe.new_default_http_client(timeout=settings.STRIPE_TIMEOUT_SECONDS),
     )
 
 
@@ -300,7 +303,7 @@ def sandbox_card_payment(*, secret_key: str, payment_intent_id: str, succeed: bo
         headers={"Content-Type": "application/json"},
     )
     try:
-        with urllib.request.urlopen(request, timeout=15):
+        with urllib.request.urlopen(request, timeout=settings.STRIPE_TIMEOUT_SECONDS):
             pass
     except urllib.error.HTTPError as error:
         raise StripeUnavailable(f"The Stripe sandbox refused: {error.read()[:200]!r}") from None
