@@ -10,6 +10,8 @@ def schedule() -> list[Periodic]:
         Periodic(15, "tenant_apps.calls.tasks.calls_reconcile_all"),
         Periodic(300, "tenants.tasks.spare_pool_refill"),
         Periodic(3600, "tenant_apps.payouts.tasks.payouts_run_all"),
+        # Refunds whose Stripe answer never came, asked again with their idempotency key.
+        Periodic(300, "tenant_apps.payments.tasks.refunds_pending_retry_all"),
         Periodic(86400, "shared_apps.usage.tasks.usage_collect_all"),
         Periodic(86400, "shared_apps.licensing.tasks.dunning_run_all"),
         # Every retention rule of the privacy policy, expired exports included.

@@ -18,6 +18,7 @@ from tenant_apps.payments.errors import (
     InvalidStripeKeys,
     NotASandbox,
     PaymentError,
+    RefundRefused,
     StripeUnavailable,
 )
 
@@ -130,6 +131,10 @@ def refund_create(
             },
             options={"idempotency_key": idempotency_key},
         )
+    except (stripe.InvalidRequestError, stripe.CardError) as error:
+        # Stripe answered and made no refund (e.g. the charge is already refunded).
+        message = getattr(error, "user_message", None) or str(error) or "Stripe refused."
+        raise RefundRefused(f"Stripe refused the refund: {message}", field=None) from None
     except stripe.StripeError as error:
         raise _translate(error) from None
     return StripeRefund(id=refund["id"], status=refund["status"])
