@@ -12,6 +12,7 @@ def schedule() -> list[Periodic]:
         Periodic(3600, "tenant_apps.payouts.tasks.payouts_run_all"),
         # Refunds whose Stripe answer never came, asked again with their idempotency key.
         Periodic(300, "tenant_apps.payments.tasks.refunds_pending_retry_all"),
+        Periodic(300, "tenants.tasks.mail_unqueued_requeue_all"),
         Periodic(86400, "shared_apps.usage.tasks.usage_collect_all"),
         Periodic(86400, "shared_apps.licensing.tasks.dunning_run_all"),
         # Every retention rule of the privacy policy, expired exports included.

@@ -93,6 +93,7 @@ SHARED_APPS = [
     "shared_apps.usage",
     "shared_apps.billing",
     "branding",
+    "branding.outbox",
     "shared_apps.privacy",
     "shared_apps.licensing",
     "shared_apps.website",
@@ -107,6 +108,7 @@ TENANT_APPS = [
     "identity",
     "axes",
     "ninja_jwt.token_blacklist",
+    "branding.outbox",  # mail that could not go out stays in the schema it was written in
     "tenant_apps.wallets",
     "tenant_apps.payments",
     "tenant_apps.pricing",
@@ -226,12 +228,15 @@ MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT") or embedded.home() / "media")
 BRAND_IMAGE_MAX_BYTES = 1_000_000
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-EMAIL_BACKEND = os.environ.get(
+# Every e-mail is queued (branding.outbox) and sent by a job through the transport that
+# `EMAIL_BACKEND` in the environment names, with retries and a dead-letter record.
+MAIL_TRANSPORT_BACKEND = os.environ.get(
     "EMAIL_BACKEND",
     "django.core.mail.backends.smtp.EmailBackend"
     if PRODUCTION
     else "django.core.mail.backends.console.EmailBackend",
 )
+EMAIL_BACKEND = "branding.outbox.backend.QueuedEmailBackend"
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "no-reply@callrix.io")
 # The SMTP relay production sends through (an EU provider; STARTTLS on 587 by default).
 EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
@@ -278,6 +283,7 @@ DRAMATIQ_BROKER = {
         "dramatiq.middleware.TimeLimit",
         "dramatiq.middleware.Callbacks",
         "dramatiq.middleware.Retries",
+        "dramatiq.middleware.CurrentMessage",  # a job can tell its last attempt (mail)
         "tenants.jobs.TenantMessageMiddleware",
         "django_dramatiq.middleware.DbConnectionsMiddleware",
     ],
