@@ -13,6 +13,9 @@ def schedule() -> list[Periodic]:
         # Refunds whose Stripe answer never came, asked again with their idempotency key.
         Periodic(300, "tenant_apps.payments.tasks.refunds_pending_retry_all"),
         Periodic(300, "tenants.tasks.mail_unqueued_requeue_all"),
+        # Stored provider events whose job was lost, queued again.
+        Periodic(300, "tenant_apps.payments.tasks.stripe_events_sweep_all"),
+        Periodic(300, "shared_apps.licensing.tasks.billing_events_sweep"),
         Periodic(86400, "shared_apps.usage.tasks.usage_collect_all"),
         Periodic(86400, "shared_apps.licensing.tasks.dunning_run_all"),
         # Every retention rule of the privacy policy, expired exports included.

@@ -496,6 +496,21 @@ def stripe_event_process(*, event_id: str) -> str:
     return outcome
 
 
+# The job of a stored event is sent when it is stored; one still unprocessed this much later
+# lost its job (Redis lost it, or it was never queued).
+EVENT_SWEEP_AFTER = timedelta(minutes=5)
+
+
+def stripe_events_unprocessed() -> list[str]:
+    """Ids of stored events whose job should have run by now, oldest first."""
+    cutoff = timezone.now() - EVENT_SWEEP_AFTER
+    return list(
+        StripeEvent.objects.filter(processed_at__isnull=True, received_at__lt=cutoff)
+        .order_by("received_at")
+        .values_list("event_id", flat=True)[:1000]
+    )
+
+
 # --- Admin actions -------------------------------------------------------------------------
 
 

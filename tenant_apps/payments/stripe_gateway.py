@@ -289,6 +289,26 @@ def transfer_create(
     return Transfer(id=transfer["id"], amount_minor=int(transfer["amount"]))
 
 
+def transfer_find(
+    *, secret_key: str, transfer_group: str, metadata: dict[str, str]
+) -> Transfer | None:
+    """The transfer of this group whose metadata carries these values, if Stripe made one:
+    asked before a transfer is sent again once its idempotency key may be forgotten (Stripe
+    keeps keys 24 hours)."""
+    try:
+        listed = _client(secret_key).v1.transfers.list(
+            params={"transfer_group": transfer_group, "limit": 100}
+        )
+    except stripe.StripeError as error:
+        raise _translate(error) from None
+    for transfer in listed.data:
+        found = transfer.to_dict()
+        carried = found.get("metadata") or {}
+        if all(carried.get(key) == value for key, value in metadata.items()):
+            return Transfer(id=found["id"], amount_minor=int(found["amount"]))
+    return None
+
+
 def is_sandbox_key(key: str) -> bool:
     return key.startswith((SANDBOX_SECRET_PREFIX, SANDBOX_PUBLISHABLE_PREFIX))
 

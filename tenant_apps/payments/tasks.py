@@ -22,3 +22,13 @@ def refunds_pending_retry_all() -> None:
     for licensee in bridge.licensee_list_serving():
         with tenant_context(licensee):
             refunds_pending_retry.send()
+
+
+@dramatiq.actor(queue_name="maintenance", max_retries=0)
+def stripe_events_sweep_all() -> None:
+    """Queue again every stored Stripe event that was never processed, licensee by licensee
+    (processing is idempotent, so a job that was merely slow is harmless to repeat)."""
+    for licensee in bridge.licensee_list_serving():
+        with tenant_context(licensee):
+            for event_id in services.stripe_events_unprocessed():
+                stripe_event_process.send(event_id)
