@@ -93,6 +93,7 @@ SHARED_APPS = [
     "shared_apps.usage",
     "shared_apps.billing",
     "branding",
+    "branding.outbox",
     "shared_apps.privacy",
     "shared_apps.licensing",
     "shared_apps.website",
@@ -107,6 +108,7 @@ TENANT_APPS = [
     "identity",
     "axes",
     "ninja_jwt.token_blacklist",
+    "branding.outbox",  # mail that could not go out stays in the schema it was written in
     "tenant_apps.wallets",
     "tenant_apps.payments",
     "tenant_apps.pricing",
@@ -133,6 +135,8 @@ MIDDLEWARE = [
     # Outermost: every error under /api/, /webhooks/, /internal/ becomes the JSON contract,
     # every page error the brand's page (callrix.errors).
     "callrix.errors.ErrorContractMiddleware",
+    # Without Redis, what needs it answers a JSON 503 (kernel.outage).
+    "kernel.outage.RedisOutageMiddleware",
     "tenants.middleware.LicenseeHostMiddleware",
     # Hostile input refused once, before any view or query (kernel.edge).
     "kernel.edge.RequestGuardMiddleware",
@@ -175,6 +179,8 @@ CACHES = {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": _RUN_NAMESPACE,
+        # A lost Redis must cost a request a second at most, not a hung worker.
+        "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 2},
     }
 }
 
@@ -228,12 +234,15 @@ MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT") or embedded.home() / "media")
 BRAND_IMAGE_MAX_BYTES = 1_000_000
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-EMAIL_BACKEND = os.environ.get(
+# Every e-mail is queued (branding.outbox) and sent by a job through the transport that
+# `EMAIL_BACKEND` in the environment names, with retries and a dead-letter record.
+MAIL_TRANSPORT_BACKEND = os.environ.get(
     "EMAIL_BACKEND",
     "django.core.mail.backends.smtp.EmailBackend"
     if PRODUCTION
     else "django.core.mail.backends.console.EmailBackend",
 )
+EMAIL_BACKEND = "branding.outbox.backend.QueuedEmailBackend"
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "no-reply@callrix.io")
 # The SMTP relay production sends through (an EU provider; STARTTLS on 587 by default).
 EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
@@ -281,12 +290,18 @@ MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 # Jobs: dramatiq on Redis. The tenant middleware carries the active schema with every message.
 DRAMATIQ_BROKER = {
     "BROKER": "dramatiq.brokers.redis.RedisBroker",
-    "OPTIONS": {"url": REDIS_URL, "namespace": _RUN_NAMESPACE},
+    "OPTIONS": {
+        "url": REDIS_URL,
+        "namespace": _RUN_NAMESPACE,
+        "socket_connect_timeout": 1,
+        "socket_timeout": 5,  # above the broker's own blocking reads (1 s)
+    },
     "MIDDLEWARE": [
         "dramatiq.middleware.AgeLimit",
         "dramatiq.middleware.TimeLimit",
         "dramatiq.middleware.Callbacks",
         "dramatiq.middleware.Retries",
+        "dramatiq.middleware.CurrentMessage",  # a job can tell its last attempt (mail)
         "tenants.jobs.TenantMessageMiddleware",
         "django_dramatiq.middleware.DbConnectionsMiddleware",
     ],

@@ -65,7 +65,10 @@ def _client() -> stripe.StripeClient:
     return stripe.StripeClient(
         secret_key,
         base_addresses={"api": base} if base else None,
-        max_network_retries=2,  # safe: every write carries an idempotency key
+        # Explicit limits (settings, one block for every provider): no request waits out the
+        # SDK's 80 s default; retries are safe, every write carries an idempotency key.
+        max_network_retries=settings.STRIPE_MAX_NETWORK_RETRIES,
+        http_client=stripe.new_default_http_client(timeout=settings.STRIPE_TIMEOUT_SECONDS),
     )
 
 

@@ -177,7 +177,10 @@ class RefundOut(Schema):
     topup_id: int
     amount: int
     reason: str
-    stripe_refund_id: str
+    # `pending` while Stripe's answer has not come (asked again shortly); `failed` when
+    # Stripe refused it (the booking is reversed)
+    status: str
+    stripe_refund_id: str | None
 
 
 class CreditIn(Schema):
@@ -279,6 +282,7 @@ def topup_refund(
             "topup_id": refund.topup_id,
             "amount": refund.amount_minor,
             "reason": refund.reason,
+            "status": refund.status,
             "stripe_refund_id": refund.stripe_refund_id,
         },
     )

@@ -119,13 +119,28 @@ class TopUp(models.Model):
 
 
 class Refund(models.Model):
-    """A refund the licensee's admin made through Stripe, with who and why."""
+    """A refund the licensee's admin made through Stripe, with who and why.
+
+    Also the outbox of the Stripe call: booked and committed (pending) before Stripe is asked,
+    outside any lock; Stripe's answer settles it (succeeded, or failed with the booking
+    reversed); a pending one whose answer never came is asked again with the same
+    idempotency key (`services.refunds_pending_retry`)."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        SUCCEEDED = "succeeded"
+        FAILED = "failed"
 
     topup = models.ForeignKey(TopUp, on_delete=models.PROTECT, related_name="refunds")
     amount_minor = models.PositiveIntegerField()
+    # The top-up's refunded total this refund brings it to: the key of its booking and of
+    # the Stripe call.
+    refunded_total_minor = models.PositiveIntegerField(default=0)
     reason = models.CharField(max_length=500)
     requested_by_id = models.BigIntegerField()
-    stripe_refund_id = models.CharField(max_length=255, unique=True)
+    stripe_refund_id = models.CharField(max_length=255, unique=True, null=True, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.SUCCEEDED)
+    failure_message = models.CharField(max_length=500, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     def __str__(self) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+from datetime import timedelta
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone, translation
@@ -24,6 +25,7 @@ from tenant_apps.payments.errors import (
     InvalidTopUp,
     RefundRefused,
     StripeNotConnected,
+    StripeUnavailable,
     TopUpNotFound,
 )
 from tenant_apps.payments.models import (
@@ -38,7 +40,7 @@ from tenant_apps.payments.models import (
 )
 from tenant_apps.payments.stripe_gateway import StripeJson
 from tenant_apps.wallets.errors import IdempotencyMismatch, InvalidAmount
-from tenant_apps.wallets.models import AccountKind, LedgerAccount
+from tenant_apps.wallets.models import AccountKind, LedgerAccount, LedgerTransaction
 from tenant_apps.wallets.selectors import licensee_currency
 from tenant_apps.wallets.services import (
     Leg,
@@ -520,12 +522,29 @@ def stripe_event_process(*, event_id: str) -> str:
     return outcome
 
 
+# The job of a stored event is sent when it is stored; one still unprocessed this much later
+# lost its job (Redis lost it, or it was never queued).
+EVENT_SWEEP_AFTER = timedelta(minutes=5)
+
+
+def stripe_events_unprocessed() -> list[str]:
+    """Ids of stored events whose job should have run by now, oldest first."""
+    cutoff = timezone.now() - EVENT_SWEEP_AFTER
+    return list(
+        StripeEvent.objects.filter(processed_at__isnull=True, received_at__lt=cutoff)
+        .order_by("received_at")
+        .values_list("event_id", flat=True)[:1000]
+    )
+
+
 # --- Admin actions -------------------------------------------------------------------------
 
 
 def topup_refund(*, topup_id: int, amount_minor: int | None, reason: str, admin: User) -> Refund:
-    """Refund (part of) a top-up through Stripe and book it at once. Limited to what the
-    user still has available, so an admin refund never puts a user in debt."""
+    """Refund (part of) a top-up through Stripe. Limited to what the user still has
+    available, so an admin refund never puts a user in debt. Booked and recorded first, under
+    the top-up's and the wallet's locks; Stripe is asked after that commits, with no lock
+    held; its answer settles the refund (a pending one is asked again later)."""
     reason = (reason or "").strip()
     if not reason:
         raise RefundRefused("Say why you refund.", field="reason")
@@ -559,22 +578,89 @@ def topup_refund(*, topup_id: int, amount_minor: int | None, reason: str, admin:
                 field="amount",
             )
         refunded_total = topup.refunded_minor + amount
-        stripe_refund = stripe_gateway.refund_create(
-            secret_key=secret_key,
-            payment_intent_id=topup.payment_intent_id,
-            amount_minor=amount,
-            metadata={"topup_id": str(topup.pk)},
-            idempotency_key=f"refund-{connection.schema_name}-{topup.pk}-{refunded_total}",
-        )
         refund = Refund.objects.create(
             topup=topup,
             amount_minor=amount,
+            refunded_total_minor=refunded_total,
             reason=reason[:500],
             requested_by_id=admin.pk,
-            stripe_refund_id=stripe_refund.id,
+            status=Refund.Status.PENDING,
         )
         _book_refund(topup, refunded_total)
+    return _refund_at_stripe(refund, secret_key=secret_key)
+
+
+def _refund_at_stripe(refund: Refund, *, secret_key: str) -> Refund:
+    """Ask Stripe for a booked refund (no lock held) and settle it by the answer."""
+    topup = refund.topup
+    assert topup.payment_intent_id  # refunds are made of completed top-ups only
+    try:
+        stripe_refund = stripe_gateway.refund_create(
+            secret_key=secret_key,
+            payment_intent_id=topup.payment_intent_id,
+            amount_minor=refund.amount_minor,
+            metadata={"topup_id": str(topup.pk), "refund_id": str(refund.pk)},
+            idempotency_key=(
+                f"refund-{connection.schema_name}-{topup.pk}-{refund.refunded_total_minor}"
+            ),
+        )
+    except RefundRefused as refusal:
+        return _refund_failed(refund.pk, refusal.detail)
+    except StripeUnavailable as error:
+        logger.warning("Refund %s stays pending: %s", refund.pk, error.detail)
+        return refund
+    with transaction.atomic():
+        settled = Refund.objects.select_for_update().get(pk=refund.pk)
+        if settled.status == Refund.Status.PENDING:
+            settled.status = Refund.Status.SUCCEEDED
+            settled.stripe_refund_id = stripe_refund.id
+            settled.save(update_fields=["status", "stripe_refund_id"])
+    return settled
+
+
+def _refund_failed(refund_id: int, message: str) -> Refund:
+    """Stripe made no refund: the booking is reversed entry for entry, in one transaction."""
+    with transaction.atomic():
+        refund = Refund.objects.select_for_update().select_related("topup").get(pk=refund_id)
+        if refund.status != Refund.Status.PENDING:
+            return refund
+        topup = TopUp.objects.select_for_update().get(pk=refund.topup_id)
+        booking = LedgerTransaction.objects.filter(
+            idempotency_key=f"topup:{topup.pk}:refunded:{refund.refunded_total_minor}"
+        ).first()
+        if booking is not None:
+            ledger_post(
+                idempotency_key=f"{booking.idempotency_key}:reversed",
+                kind="refund",
+                description="Refund not made by Stripe: booking reversed",
+                metadata={"topup_id": topup.pk, "refund_id": refund.pk},
+                legs=[
+                    Leg(entry.account, -entry.amount_minor)
+                    for entry in booking.entries.select_related("account")
+                ],
+            )
+            topup.refunded_minor = max(topup.refunded_minor - refund.amount_minor, 0)
+            topup.save(update_fields=["refunded_minor"])
+        refund.status = Refund.Status.FAILED
+        refund.failure_message = message[:500]
+        refund.save(update_fields=["status", "failure_message"])
     return refund
+
+
+def refunds_pending_retry(*, older_than_seconds: int = 60) -> int:
+    """Ask Stripe again about refunds whose answer never came (same idempotency key, so
+    Stripe returns the refund it may have made). Returns how many were asked."""
+    row = selectors.stripe_connection_get()
+    if row is None:
+        return 0
+    secret_key = crypto.decrypt(row.secret_key_encrypted)
+    cutoff = timezone.now() - timedelta(seconds=older_than_seconds)
+    pending = Refund.objects.filter(status=Refund.Status.PENDING, created_at__lt=cutoff)
+    asked = 0
+    for refund in pending.select_related("topup").order_by("pk"):
+        _refund_at_stripe(refund, secret_key=secret_key)
+        asked += 1
+    return asked
 
 
 def credit_grant(
