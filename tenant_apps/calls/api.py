@@ -204,7 +204,8 @@ def call_receipt(request: AuthenticatedRequest, call_id: int) -> dict[str, objec
         "split": {
             "advisor": call.advisor_minor,
             "licensee": call.licensee_minor,
-            "callrix": call.callrix_minor,
+            "platform": call.callrix_minor,  # the platform fee
+            "callrix": call.callrix_minor,  # its earlier name, for existing clients
         }
         if is_advisor
         else None,
