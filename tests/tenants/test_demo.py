@@ -144,3 +144,25 @@ def test_demo_offers_the_plans_for_signup():
             "starter",
             "growth",
         }
+
+
+def test_sandbox_call_on_a_finished_call_says_it_is_over(alpha, livekit, monkeypatch, tmp_path):
+    from demo import offline
+    from tenant_apps.calls import services as call_services
+    from tests.tenant_apps.calls.conftest import make_advisor, make_caller
+
+    monkeypatch.setenv("CALLRIX_HOME", str(tmp_path))
+    offline._record({"livekit": "http://127.0.0.1:7880"})
+    with schema_context("alpha"):
+        connection.tenant = alpha
+        advisor = make_advisor("played@example.test")
+        caller = make_caller("player@example.test")
+        ringing = call_services.call_request(caller=caller, advisor_id=advisor.pk)
+    with pytest.raises(CommandError, match="is ringing; the advisor must accept it first"):
+        call_command("sandbox", "call", str(ringing.pk), "--licensee", "alpha")
+    with schema_context("alpha"):
+        connection.tenant = alpha
+        call_services.call_decline(user=advisor.user, call_id=ringing.pk)
+    with pytest.raises(CommandError, match="cannot be played any more") as over:
+        call_command("sandbox", "call", str(ringing.pk), "--licensee", "alpha")
+    assert "accept" not in str(over.value)

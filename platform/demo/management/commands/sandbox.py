@@ -95,10 +95,16 @@ class Command(BaseCommand):
             call = Call.objects.select_related("advisor").filter(pk=call_id).first()
             if call is None:
                 raise CommandError(f"{licensee.slug} has no call {call_id}.")
-            if call.status != Call.Status.CONNECTED:
+            if call.status == Call.Status.RINGING:
                 raise CommandError(
-                    f"Call {call_id} is {call.status}; the advisor must accept it first "
+                    f"Call {call_id} is ringing; the advisor must accept it first "
                     f"(POST /api/v1/calls/{call_id}/accept)."
+                )
+            if call.status != Call.Status.CONNECTED:
+                # Over already: accepting it would not help; only a new call can be played.
+                raise CommandError(
+                    f"Call {call_id} is {call.status} and cannot be played any more; "
+                    "request a new call (POST /api/v1/calls)."
                 )
             parties = [identity_of(call.caller_id), identity_of(call.advisor.user_id)]
         room = f"{base}/_sandbox/rooms/{call.room_name}"
