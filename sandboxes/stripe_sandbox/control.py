@@ -19,7 +19,6 @@ from sandboxes.stripe_sandbox.params import Params
 from sandboxes.stripe_sandbox.payments import Payments
 from sandboxes.stripe_sandbox.subscriptions import Subscriptions
 
-
 # A plain, readable page (the sandbox's own pages; Stripe's are its own design).
 _STYLE = (
     "<style>body{margin:0;background:#f6f9fc;font:16px/1.5 system-ui,sans-serif;color:#1a1f36}"
