@@ -166,3 +166,31 @@ def test_sandbox_call_on_a_finished_call_says_it_is_over(alpha, livekit, monkeyp
     with pytest.raises(CommandError, match="cannot be played any more") as over:
         call_command("sandbox", "call", str(ringing.pk), "--licensee", "alpha")
     assert "accept" not in str(over.value)
+
+
+def test_the_demos_mail_goes_to_eml_files_that_a_command_lists(
+    alpha, monkeypatch, tmp_path, settings
+):
+    from email import message_from_bytes
+
+    from branding.mail import branded_email_send
+    from branding.selectors import brand_for_licensee
+    from demo import mailbox
+
+    monkeypatch.setenv("CALLRIX_HOME", str(tmp_path))
+    monkeypatch.delenv("EMAIL_BACKEND", raising=False)
+    mailbox.use_mail_folder()
+    assert settings.EMAIL_BACKEND == "demo.mailbox.MailFolderBackend"
+    branded_email_send(
+        to=["casey@example.test"],
+        subject="Your receipt from Alpha",
+        paragraphs=["Thank you."],
+        brand=brand_for_licensee(alpha),
+    )
+    [stored] = list((tmp_path / "mail").glob("*.eml"))
+    assert message_from_bytes(stored.read_bytes())["To"] == "casey@example.test"
+    out = StringIO()
+    call_command("sandbox", "mail", stdout=out)
+    assert stored.name in out.getvalue()
+    assert "Subject: Your receipt from Alpha" in out.getvalue()
+    assert "To: casey@example.test" in out.getvalue()

@@ -15,7 +15,7 @@ from django.core.management.base import BaseCommand
 from django.db import connections
 
 from callrix import embedded
-from demo import offline
+from demo import mailbox, offline
 from demo.aurora import (
     DEMO_SLUG,
     SANDBOX_KEY_PREFIX,
@@ -49,12 +49,14 @@ class Command(BaseCommand):
         port = options["port"]
         os.environ["SITE_PORT"] = str(port)
         settings.SITE_PORT = str(port)
+        mailbox.use_mail_folder()
         self.stdout.write("Migrating …")
         call_command("migrate", verbosity=0)
         logins = demo_ensure()
         licensee = selectors.licensee_get_by_slug(slug=DEMO_SLUG)
         children = self._start_sandboxes(licensee, port)
         if options["setup_only"]:
+            self._history(licensee, port)
             for child in children:
                 child.terminate()
             self.stdout.write(self.style.SUCCESS("Demo data ready."))
@@ -81,8 +83,15 @@ class Command(BaseCommand):
             subprocess.Popen([*callrix, "worker", "--processes", "1", "--threads", "4"]),
             subprocess.Popen([*callrix, "scheduler"]),
         ]
-        self._sample_calls(licensee, port)
+        # The banner comes first, once the web server answers; the history's webhooks and the
+        # sample calls' go to that server, so they are played only now (none is refused).
+        try:
+            offline.wait_for_port(port, timeout=60)
+        except RuntimeError as error:
+            self.stderr.write(f"The web server is slow to start: {error}")
         self._print_welcome(port, logins)
+        self._history(licensee, port)
+        self._sample_calls(licensee, port)
         # A service manager or `kill` stops the demo as Ctrl-C does, children included.
         signal.signal(signal.SIGTERM, signal.default_int_handler)
         try:
@@ -131,9 +140,6 @@ class Command(BaseCommand):
                 os.environ["CALLRIX_STRIPE_WEBHOOK_SECRET"] = billing["webhook_secret"]
                 settings.CALLRIX_STRIPE_SECRET_KEY = billing["secret_key"]
                 settings.CALLRIX_STRIPE_WEBHOOK_SECRET = billing["webhook_secret"]
-            origin = f"http://{DEMO_SLUG}.{settings.BASE_DOMAIN}:{port}"
-            if demo_history_ensure(licensee=licensee, stripe_base=url, origin=origin):
-                self.stdout.write("Wrote three weeks of demo history (top-ups, calls).")
         if not os.environ.get("LIVEKIT_URL"):
             process, url = offline.start(
                 offline.LIVEKIT,
@@ -161,6 +167,15 @@ class Command(BaseCommand):
             os.environ["FCM_DEFAULT_CREDENTIALS"] = json.dumps(account)
             settings.FCM_DEFAULT_CREDENTIALS = os.environ["FCM_DEFAULT_CREDENTIALS"]
             self.stdout.write(f"FCM sandbox on {url} (no Firebase credentials configured).")
+
+    def _history(self, licensee, port: int) -> None:
+        """Three past weeks for the demo licensee, written once through the Stripe sandbox."""
+        stripe_base = offline.recorded_url("stripe")
+        if not stripe_base or settings.STRIPE_API_BASE != stripe_base:
+            return
+        origin = f"http://{DEMO_SLUG}.{settings.BASE_DOMAIN}:{port}"
+        if demo_history_ensure(licensee=licensee, stripe_base=stripe_base, origin=origin):
+            self.stdout.write("Wrote three weeks of demo history (top-ups, calls).")
 
     def _sample_calls(self, licensee, port: int) -> None:
         """Once the web server answers (the sandbox's webhooks go to it), play the sample
@@ -213,6 +228,8 @@ class Command(BaseCommand):
                 "sandbox's invoice page; the status page links to the new platform when ready.",
             ]
         lines += [
+            f"E-mails: written to {mailbox.mail_folder()} as .eml files; list them with:",
+            "  callrix sandbox mail",
             "Payouts: Luna has three weeks of cleared earnings and a Stripe Connect account;",
             "the scheduler pays them within the hour, or now with:  callrix payouts run",
             "",
