@@ -52,8 +52,9 @@ DEMO_PEOPLE = [
 
 
 DEMO_PACKAGES = [
-    ("starter", "€20 + €2 bonus", 2_000, 200),
-    ("regular", "€50 + €7.50 bonus", 5_000, 750),
+    # Names, not amounts: the wallet shows the amount and bonus beside the name.
+    ("starter", "Starter", 2_000, 200),
+    ("regular", "Regular", 5_000, 750),
 ]
 DEMO_CREDIT_MINOR = 2_500
 # (e-mail, name, headline, rate per minute, categories, languages, online)

@@ -205,7 +205,8 @@ def call_receipt(request: AuthenticatedRequest, call_id: Id) -> dict[str, object
         "split": {
             "advisor": call.advisor_minor,
             "licensee": call.licensee_minor,
-            "callrix": call.callrix_minor,
+            "platform": call.callrix_minor,  # the platform fee
+            "callrix": call.callrix_minor,  # its earlier name, for existing clients
             # The commission the advisor was paid at (their own override, or the default).
             **selectors.settlement_shares(call_id=call.pk),
         }

@@ -61,13 +61,17 @@ def reviews_for_advisor(*, advisor_id: int, limit: int = 20) -> QuerySet[Review]
 def call_advisor_names(call_ids: list[int]) -> dict[int, str]:
     """{call id: its advisor's display name}, for the wallet history's call lines."""
     return dict(Call.objects.filter(pk__in=call_ids).values_list("pk", "advisor__display_name"))
+
+
 def settlement_shares(*, call_id: int) -> dict[str, int]:
-    """The advisor's commission and Callrix's fee (basis points) the call was settled with,
-    as its settlement posting recorded them (empty for calls settled before they were)."""
+    """The advisor's commission and the platform fee (basis points) the call was settled
+    with, as its settlement posting recorded them (empty for calls settled before they were),
+    named as the licensee's API names them."""
     posting = LedgerTransaction.objects.filter(idempotency_key=f"call:{call_id}:settle").first()
     metadata = posting.metadata if posting else {}
+    names = {"advisor_share_bps": "advisor_share_bps", "callrix_fee_bps": "platform_fee_bps"}
     return {
-        key: int(metadata[key])
-        for key in ("advisor_share_bps", "callrix_fee_bps")
+        shown: int(metadata[key])
+        for key, shown in names.items()
         if isinstance(metadata.get(key), int)
     }

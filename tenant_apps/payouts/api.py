@@ -9,6 +9,7 @@ from typing import Literal
 from ninja import Query, Router, Schema
 from ninja.responses import Status
 from pydantic import Field
+from pydantic.json_schema import SkipJsonSchema
 
 from identity.auth import ADMIN_ROLES, ADVISOR_ROLES, TokenAuth
 from kernel.addresses import canonical_origin
@@ -86,7 +87,9 @@ class EarningsLineOut(Schema):
     amount_charged: int
     advisor_share: int
     licensee_share: int
-    callrix_fee: int
+    platform_fee: int
+    # The earlier name, still sent for clients written against it; left out of the docs.
+    callrix_fee: SkipJsonSchema[int]
     cleared_at: datetime
     cleared: bool
 

@@ -4,7 +4,8 @@ scheduled and requested payouts, and reversed transfers. Money moves in `transfe
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from django.db import transaction
@@ -210,6 +211,8 @@ class RunReport:
     pending: int = 0  # outcome unknown; retried next run with the same key
     unchecked: int = 0  # Stripe could not tell the account's state: not paid this run
     skipped: str = ""
+    # Why payouts failed, with how many failed so: "3 failed" alone tells an operator nothing.
+    failure_reasons: Counter[str] = field(default_factory=Counter)
 
     def count(self, payout: Payout | None) -> None:
         if payout is None:
@@ -218,6 +221,7 @@ class RunReport:
             self.paid += 1
         elif payout.status == Payout.Status.FAILED:
             self.failed += 1
+            self.failure_reasons[payout.failure_reason or payout.failure_code or "unknown"] += 1
         elif payout.status == Payout.Status.PENDING:
             self.pending += 1
 

@@ -280,6 +280,12 @@ def call_screen(request: HttpRequest, user: User, call_id: int) -> HttpResponse:
             and review is None
             and call.status == Call.Status.COMPLETED
             and call.talk_seconds >= REVIEW_MIN_TALK_SECONDS,
+            # Say why there is no rating form after a short call, instead of nothing.
+            "too_short_to_rate": is_caller
+            and review is None
+            and call.status == Call.Status.COMPLETED
+            and call.talk_seconds < REVIEW_MIN_TALK_SECONDS,
+            "review_min_seconds": REVIEW_MIN_TALK_SECONDS,
             "call_config": {
                 "id": call.pk,
                 "role": "caller" if is_caller else "advisor",

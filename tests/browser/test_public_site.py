@@ -138,12 +138,13 @@ def test_a_paid_sign_up_is_paid_on_the_sandbox_invoice_page_and_provisioned(
     page.goto("/signup/?plan=web-basic")
     _fill_sign_up(page, plan="web-basic", slug="web-paid-co")
     page.locator("#waiting").wait_for()
-    status_url = page.url
-    page.get_by_role("link", name="Pay the first invoice").click()
-    page.get_by_role("button", name="Pay").click()
-    page.get_by_text("paid").first.wait_for()
-    screenshot(page, "site-signup-invoice-paid")
-    page.goto(status_url)
+    # The invoice opens in a new tab; the status page stays open behind it.
+    with page.expect_popup() as opened:
+        page.get_by_role("link", name="Pay the first invoice (opens a new tab)").click()
+    invoice = opened.value
+    invoice.get_by_role("button", name="Pay", exact=True).click()
+    invoice.get_by_text("This invoice is settled.").wait_for()
+    screenshot(invoice, "site-signup-invoice-paid")
     # The status page refreshes itself until the worker has provisioned the platform.
     page.locator("#ready").wait_for(timeout=45_000)
     screenshot(page, "site-signup-paid-ready")

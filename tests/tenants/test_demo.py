@@ -147,3 +147,53 @@ def test_demo_offers_the_plans_for_signup():
             "starter",
             "growth",
         }
+
+
+def test_sandbox_call_on_a_finished_call_says_it_is_over(alpha, livekit, monkeypatch, tmp_path):
+    from demo import offline
+    from tenant_apps.calls import services as call_services
+    from tests.tenant_apps.calls.conftest import make_advisor, make_caller
+
+    monkeypatch.setenv("CALLRIX_HOME", str(tmp_path))
+    offline._record({"livekit": "http://127.0.0.1:7880"})
+    with schema_context("alpha"):
+        connection.tenant = alpha
+        advisor = make_advisor("played@example.test")
+        caller = make_caller("player@example.test")
+        ringing = call_services.call_request(caller=caller, advisor_id=advisor.pk)
+    with pytest.raises(CommandError, match="is ringing; the advisor must accept it first"):
+        call_command("sandbox", "call", str(ringing.pk), "--licensee", "alpha")
+    with schema_context("alpha"):
+        connection.tenant = alpha
+        call_services.call_decline(user=advisor.user, call_id=ringing.pk)
+    with pytest.raises(CommandError, match="cannot be played any more") as over:
+        call_command("sandbox", "call", str(ringing.pk), "--licensee", "alpha")
+    assert "accept" not in str(over.value)
+
+
+def test_the_demos_mail_goes_to_eml_files_that_a_command_lists(
+    alpha, monkeypatch, tmp_path, settings
+):
+    from email import message_from_bytes
+
+    from branding.mail import branded_email_send
+    from branding.selectors import brand_for_licensee
+    from demo import mailbox
+
+    monkeypatch.setenv("CALLRIX_HOME", str(tmp_path))
+    monkeypatch.delenv("EMAIL_BACKEND", raising=False)
+    mailbox.use_mail_folder()
+    assert settings.EMAIL_BACKEND == "demo.mailbox.MailFolderBackend"
+    branded_email_send(
+        to=["casey@example.test"],
+        subject="Your receipt from Alpha",
+        paragraphs=["Thank you."],
+        brand=brand_for_licensee(alpha),
+    )
+    [stored] = list((tmp_path / "mail").glob("*.eml"))
+    assert message_from_bytes(stored.read_bytes())["To"] == "casey@example.test"
+    out = StringIO()
+    call_command("sandbox", "mail", stdout=out)
+    assert stored.name in out.getvalue()
+    assert "Subject: Your receipt from Alpha" in out.getvalue()
+    assert "To: casey@example.test" in out.getvalue()

@@ -16,7 +16,7 @@ from django.core.management.base import BaseCommand
 from django.db import connections
 
 from callrix import embedded
-from demo import offline
+from demo import mailbox, offline
 from demo.aurora import (
     DEMO_SLUG,
     SANDBOX_KEY_PREFIX,
@@ -52,6 +52,7 @@ class Command(BaseCommand):
         os.environ["SITE_PORT"] = str(port)
         settings.SITE_PORT = str(port)
         token_file = self._internal_token()
+        mailbox.use_mail_folder()
         self.stdout.write("Migrating …")
         call_command("migrate", verbosity=0)
         logins = demo_ensure()
@@ -59,6 +60,7 @@ class Command(BaseCommand):
         self.supervisor = Supervisor(say=lambda line: self.stderr.write(line))
         self._start_sandboxes(licensee, port)
         if options["setup_only"]:
+            self._history(licensee, port)
             self.supervisor.stop(timeout=5)
             self.stdout.write(self.style.SUCCESS("Demo data ready."))
             return
@@ -83,8 +85,15 @@ class Command(BaseCommand):
         self.supervisor.spawn("worker", lambda: subprocess.Popen(worker))
         self.supervisor.spawn("scheduler", lambda: subprocess.Popen([*callrix, "scheduler"]))
         self._watch_embedded()
-        self._sample_calls(licensee, port)
+        # The banner comes first, once the web server answers; the history's webhooks and the
+        # sample calls' go to that server, so they are played only now (none is refused).
+        try:
+            offline.wait_for_port(port, timeout=60)
+        except RuntimeError as error:
+            self.stderr.write(f"The web server is slow to start: {error}")
         self._print_welcome(port, logins, token_file)
+        self._history(licensee, port)
+        self._sample_calls(licensee, port)
         # A service manager or `kill` stops the demo as Ctrl-C does, children included.
         signal.signal(signal.SIGTERM, signal.default_int_handler)
         try:
@@ -149,9 +158,6 @@ class Command(BaseCommand):
                 os.environ["CALLRIX_STRIPE_WEBHOOK_SECRET"] = billing["webhook_secret"]
                 settings.CALLRIX_STRIPE_SECRET_KEY = billing["secret_key"]
                 settings.CALLRIX_STRIPE_WEBHOOK_SECRET = billing["webhook_secret"]
-            origin = f"http://{DEMO_SLUG}.{settings.BASE_DOMAIN}:{port}"
-            if demo_history_ensure(licensee=licensee, stripe_base=url, origin=origin):
-                self.stdout.write("Wrote three weeks of demo history (top-ups, calls).")
         if not os.environ.get("LIVEKIT_URL"):
             url = self._sandbox(
                 offline.LIVEKIT,
@@ -192,6 +198,15 @@ class Command(BaseCommand):
             return
         if played:
             self.stdout.write(f"Played {played} sample calls for the dashboard's charts.")
+
+    def _history(self, licensee, port: int) -> None:
+        """Three past weeks for the demo licensee, written once through the Stripe sandbox."""
+        stripe_base = offline.recorded_url("stripe")
+        if not stripe_base or settings.STRIPE_API_BASE != stripe_base:
+            return
+        origin = f"http://{DEMO_SLUG}.{settings.BASE_DOMAIN}:{port}"
+        if demo_history_ensure(licensee=licensee, stripe_base=stripe_base, origin=origin):
+            self.stdout.write("Wrote three weeks of demo history (top-ups, calls).")
 
     @staticmethod
     def _internal_token() -> str:
@@ -247,6 +262,8 @@ class Command(BaseCommand):
                 "sandbox's invoice page; the status page links to the new platform when ready.",
             ]
         lines += [
+            f"E-mails: written to {mailbox.mail_folder()} as .eml files; list them with:",
+            "  callrix sandbox mail",
             "Payouts: Luna has three weeks of cleared earnings and a Stripe Connect account;",
             "the scheduler pays them within the hour, or now with:  callrix payouts run",
             "",
