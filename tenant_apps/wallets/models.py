@@ -86,7 +86,8 @@ class LedgerTransaction(models.Model):
     metadata = models.JSONField(default=dict, blank=True)
     # SHA-256 of the legs as the caller asked for them (before a credit was split between debt
     # and wallet), so a replay of the key with other legs is told apart from a true replay.
-    legs_digest = models.CharField(max_length=64, blank=True, default="")
+    # (A database default too: bulk SQL and older rows have no digest, which reads as "any".)
+    legs_digest = models.CharField(max_length=64, blank=True, default="", db_default="")
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     def __str__(self) -> str:

@@ -24,6 +24,17 @@ from tests.tenant_apps.calls.conftest import make_advisor
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(autouse=True)
+def _currency_restored(alpha):
+    """The licensee object is shared by the whole session: put its currency back (the
+    database's change is rolled back) and drop what the caches kept of the test's."""
+    original = alpha.currency
+    yield
+    alpha.currency = original
+    invalidate_hosts()
+    brand_cache.invalidate()
+
+
 def _inputs(html: str) -> dict[str, str]:
     return dict(re.findall(r'<input type="text" name="(\w+)" value="([^"]*)"', html))
 

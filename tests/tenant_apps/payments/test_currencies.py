@@ -16,6 +16,17 @@ from tests.tenant_apps.payments.test_topups import _pay, _topup, _wallet
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(autouse=True)
+def _currency_restored(alpha):
+    """The licensee object is shared by the whole session: put its currency back (the
+    database's change is rolled back) and drop what the caches kept of the test's."""
+    original = alpha.currency
+    yield
+    alpha.currency = original
+    invalidate_hosts()
+    brand_cache.invalidate()
+
+
 def _in_currency(licensee, code: str) -> None:
     licensee.currency = code
     licensee.save(update_fields=["currency"])
