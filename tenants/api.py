@@ -29,6 +29,14 @@ class PlatformHealthOut(Schema):
     redis: bool
 
 
+class PlatformHealthDownOut(PlatformHealthOut):
+    """A 503 is also the error contract, with the parts that answered and those that did not."""
+
+    detail: str
+    code: str
+    field: str | None
+
+
 @licensee_router.get("/health", response=LicenseeHealthOut, auth=None)
 def licensee_health(request):
     tenant = request.tenant
@@ -41,10 +49,17 @@ def licensee_health(request):
 
 
 @platform_router.get(
-    "/health", response={200: PlatformHealthOut, 503: PlatformHealthOut}, auth=None
+    "/health", response={200: PlatformHealthOut, 503: PlatformHealthDownOut}, auth=None
 )
 def platform_health(request):
     database, redis = database_answers(connection), redis_answers(cache)
     healthy = database and redis
-    body = {"status": "ok" if healthy else "degraded", "database": database, "redis": redis}
-    return Status(200 if healthy else 503, body)
+    body: dict[str, object] = {
+        "status": "ok" if healthy else "degraded",
+        "database": database,
+        "redis": redis,
+    }
+    if healthy:
+        return Status(200, body)
+    down = ", ".join(part for part, up in (("database", database), ("Redis", redis)) if not up)
+    return Status(503, {**body, "detail": f"Down: {down}.", "code": "unavailable", "field": None})

@@ -6,6 +6,7 @@ brands fall back to the database, `kernel.generational_cache`; rate limits follo
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -24,10 +25,13 @@ _PAGE = (
 )
 
 
-def unavailable_response(request: HttpRequest) -> HttpResponse:
+def unavailable_response(request: HttpRequest, error_id: str = "") -> HttpResponse:
+    """The 503; `error_id` (logged by the caller) lets support find the failure's log line."""
     detail = _("This is not available right now. Please try again in a minute.")
     if request.path.startswith(("/api/", "/webhooks/", "/internal/")):
         body = {"detail": detail, "code": "unavailable", "field": None}
+        if error_id:
+            body["error_id"] = error_id
         response: HttpResponse = JsonResponse(body, status=503)
     else:
         page = _PAGE.format(
@@ -37,7 +41,21 @@ def unavailable_response(request: HttpRequest) -> HttpResponse:
         )
         response = HttpResponse(page, status=503)
     response["Retry-After"] = "30"
+    if error_id:
+        response.callrix_error_id = error_id  # type: ignore[attr-defined]
     return response
+
+
+def _redis_down(request: HttpRequest, error: BaseException) -> HttpResponse:
+    error_id = uuid.uuid4().hex
+    logger.warning(
+        "error_id=%s Redis unavailable during %s %s: %s",
+        error_id,
+        request.method,
+        request.path,
+        error,
+    )
+    return unavailable_response(request, error_id)
 
 
 class RedisOutageMiddleware:
@@ -50,15 +68,9 @@ class RedisOutageMiddleware:
         try:
             return self.get_response(request)
         except REDIS_DOWN as error:  # raised in a middleware or after the view (on commit)
-            logger.warning(
-                "Redis unavailable during %s %s: %s", request.method, request.path, error
-            )
-            return unavailable_response(request)
+            return _redis_down(request, error)
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
         if isinstance(exception, REDIS_DOWN):
-            logger.warning(
-                "Redis unavailable in %s %s: %s", request.method, request.path, exception
-            )
-            return unavailable_response(request)
+            return _redis_down(request, exception)
         return None

@@ -143,7 +143,7 @@ def signup_create(request, payload: SignupIn):
 
 
 class PlanChangeIn(Schema):
-    plan: str = Field(max_length=40)
+    plan: Line = Field(max_length=40)
 
 
 class PlanChangeOut(Schema):

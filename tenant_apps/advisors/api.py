@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Set
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from ninja import Query, Router, Schema
 from ninja.responses import Status
@@ -13,7 +13,7 @@ from pydantic import Field
 
 from identity.auth import ADMIN_ROLES, ADVISOR_ROLES, END_USER_ROLES, TokenAuth, request_user
 from kernel.addresses import canonical_origin
-from kernel.inputs import Id, Line, Offset, Text
+from kernel.inputs import INT32_MAX, Id, Line, Offset, Text
 from kernel.throttling import LicenseeRateThrottle
 from tenant_apps.advisors import selectors, services
 from tenant_apps.advisors.errors import AdvisorNotFound
@@ -251,13 +251,13 @@ def advisor_me_update(request, payload: AdvisorSelfIn):
 
 
 class AdvisorApplicationIn(Schema):
-    email: str = Field(max_length=254)
-    display_name: str = Field(max_length=120)
+    email: Line = Field(max_length=254)
+    display_name: Line = Field(max_length=120)
     rate: int = Field(gt=0, le=1_000_000)
-    headline: str = Field(default="", max_length=200)
-    bio: str = Field(default="", max_length=5_000)
-    categories: list[str] = Field(default_factory=list, max_length=20)
-    languages: list[str] = Field(default_factory=list, max_length=20)
+    headline: Line = Field(default="", max_length=200)
+    bio: Text = Field(default="", max_length=5_000)
+    categories: list[Line] = Field(default_factory=list, max_length=20)
+    languages: list[Line] = Field(default_factory=list, max_length=20)
 
 
 class AdvisorApplicationOut(Schema):
@@ -285,10 +285,14 @@ def advisor_application_submit(request, payload: AdvisorApplicationIn):
     return Status(201, {"id": application.pk, "status": application.status})
 
 
+TierMinutes = Annotated[int, Field(ge=0, le=INT32_MAX)]
+TierShare = Annotated[int, Field(ge=0, le=10_000)]
+
+
 class CommissionIn(Schema):
     fixed_bps: int | None = Field(default=None, ge=0, le=10_000)
     # [[from_minutes, share_bps], ...]: the highest tier this month's talk minutes reached
-    tiers: list[tuple[int, int]] = Field(default_factory=list, max_length=20)
+    tiers: list[tuple[TierMinutes, TierShare]] = Field(default_factory=list, max_length=20)
 
 
 class CommissionOut(Schema):
@@ -297,7 +301,7 @@ class CommissionOut(Schema):
 
 
 @admin_router.put("/admin/advisors/{advisor_id}/commission", response=CommissionOut, auth=ADMIN)
-def admin_commission_set(request, advisor_id: int, payload: CommissionIn):
+def admin_commission_set(request, advisor_id: Id, payload: CommissionIn):
     override = services.commission_set(
         advisor_id=advisor_id,
         fixed_bps=payload.fixed_bps,

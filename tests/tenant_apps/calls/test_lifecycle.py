@@ -59,7 +59,15 @@ def test_a_full_call_is_billed_per_second_and_split_exactly(world, clock):
         .get(f"/api/v1/calls/{call['id']}/receipt", token=world.advisor_token)
         .json()
     )
-    assert advisor_view["split"] == {"advisor": 190, "licensee": 95, "platform": 32, "callrix": 32}
+    assert advisor_view["split"] == {
+        "advisor": 190,
+        "licensee": 95,
+        "platform": 32,
+        "callrix": 32,
+        # The shares it was settled at: the licensee-wide commission and the plan's fee.
+        "advisor_share_bps": 6_000,
+        "platform_fee_bps": 1_000,
+    }
 
 
 def test_per_minute_billing_and_intro_seconds(world, clock):
