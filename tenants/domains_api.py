@@ -13,6 +13,7 @@ from pydantic import Field
 from branding.models import Brand
 from branding.selectors import brand_for_licensee
 from identity.auth import ADMIN_ROLES, TokenAuth
+from kernel.inputs import Line
 from tenants import domains, mail_sender
 from tenants.models import Domain
 
@@ -20,7 +21,7 @@ router = Router(tags=["admin"])
 
 
 class DomainIn(Schema):
-    domain: str = Field(max_length=253)
+    domain: Line = Field(max_length=253)
 
 
 class TxtRecordOut(Schema):
@@ -68,22 +69,22 @@ def domain_add(request, payload: DomainIn):
 @router.post(
     "/admin/domains/{domain}/verify", response=DomainOut, auth=TokenAuth(roles=ADMIN_ROLES)
 )
-def domain_verify(request, domain: str):
+def domain_verify(request, domain: Line):
     return _domain_out(domains.custom_domain_verify(licensee=request.tenant, domain=domain))
 
 
 @router.delete("/admin/domains/{domain}", response={204: None}, auth=TokenAuth(roles=ADMIN_ROLES))
-def domain_remove(request, domain: str):
+def domain_remove(request, domain: Line):
     domains.custom_domain_remove(licensee=request.tenant, domain=domain)
     return Status(204, None)
 
 
 class MailSenderIn(Schema):
-    sender_email: str = Field(default="", max_length=254)
-    smtp_host: str = Field(default="", max_length=255)
+    sender_email: Line = Field(default="", max_length=254)
+    smtp_host: Line = Field(default="", max_length=255)
     smtp_port: int = Field(default=587, ge=1, le=65_535)
-    smtp_username: str = Field(default="", max_length=255)
-    smtp_password: str | None = Field(default=None, max_length=500)  # None keeps the stored one
+    smtp_username: Line = Field(default="", max_length=255)
+    smtp_password: Line | None = Field(default=None, max_length=500)  # None keeps the stored one
     smtp_use_tls: bool = True
 
 

@@ -42,3 +42,9 @@ urlpatterns = [
     path("privacy/register", compliance_views.processing_register, name="privacy-register"),
     path("privacy/final-export/<str:token>", compliance_views.final_export, name="final-export"),
 ]
+
+# Page errors in the host's brand (callrix.errors); the API paths answer JSON in any case.
+handler400 = "callrix.errors.bad_request"
+handler403 = "callrix.errors.permission_denied"
+handler404 = "callrix.errors.page_not_found"
+handler500 = "callrix.errors.server_error"

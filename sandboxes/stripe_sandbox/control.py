@@ -109,9 +109,11 @@ class Control(Payments, Connect, Subscriptions):
         webhook_host: str | None = None,
         display_name: str = "",
         email: str = "",
+        connect_webhook_url: str | None = None,
+        connect_webhook_host: str | None = None,
     ) -> dict[str, Any]:
         """A new platform account; returns `account_id`, `secret_key`, `publishable_key`,
-        `webhook_secret` (and the webhook settings)."""
+        `webhook_secret`, `connect_webhook_secret` (and the webhook settings)."""
         account_id = new_id("acct", 16)
         account = SandboxAccount(
             id=account_id,
@@ -120,6 +122,9 @@ class Control(Payments, Connect, Subscriptions):
             webhook_secret=new_id("whsec", 32),
             webhook_url=webhook_url,
             webhook_host=webhook_host,
+            connect_webhook_secret=new_id("whsec", 32),
+            connect_webhook_url=connect_webhook_url,
+            connect_webhook_host=connect_webhook_host,
             display_name=display_name,
             email=email or f"{account_id.lower()}@sandbox.invalid",
         )
@@ -128,13 +133,21 @@ class Control(Payments, Connect, Subscriptions):
             return account.credentials()
 
     def update_account(
-        self, account_id: str, *, webhook_url: str | None = None, webhook_host: str | None = None
+        self,
+        account_id: str,
+        *,
+        webhook_url: str | None = None,
+        webhook_host: str | None = None,
+        connect_webhook_url: str | None = None,
+        connect_webhook_host: str | None = None,
     ) -> dict[str, Any]:
         """Point an account's webhooks elsewhere (a demo restarted on another port)."""
         with self._transaction():
             account = self._platform(account_id)
             account.webhook_url = webhook_url
             account.webhook_host = webhook_host
+            account.connect_webhook_url = connect_webhook_url
+            account.connect_webhook_host = connect_webhook_host
             return account.credentials()
 
     def _ctl_account_create(self, request: Request) -> Response:
@@ -144,6 +157,8 @@ class Control(Payments, Connect, Subscriptions):
             webhook_host=data.get("webhook_host"),
             display_name=data.get("display_name") or "",
             email=data.get("email") or "",
+            connect_webhook_url=data.get("connect_webhook_url"),
+            connect_webhook_host=data.get("connect_webhook_host"),
         )
         return json_response(200, credentials)
 
@@ -155,6 +170,8 @@ class Control(Payments, Connect, Subscriptions):
                 object_id,
                 webhook_url=data.get("webhook_url"),
                 webhook_host=data.get("webhook_host"),
+                connect_webhook_url=data.get("connect_webhook_url"),
+                connect_webhook_host=data.get("connect_webhook_host"),
             ),
         )
 

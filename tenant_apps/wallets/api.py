@@ -11,6 +11,7 @@ from ninja import Router, Schema
 from ninja.params.functions import Query
 
 from identity.auth import ADMIN_ROLES, END_USER_ROLES, AuthenticatedRequest, TokenAuth
+from kernel.inputs import Id, Offset
 from tenant_apps.wallets import history, selectors
 
 router = Router(tags=["wallet"])
@@ -77,7 +78,7 @@ def wallet(request: AuthenticatedRequest) -> dict[str, object]:
 def wallet_transactions(
     request: AuthenticatedRequest,
     limit: int = Query(default=20, ge=1, le=100),
-    offset: int = Query(default=0, ge=0),
+    offset: Offset = 0,
 ) -> dict[str, object]:
     count, lines = history.wallet_lines(user_id=request.auth.pk, limit=limit, offset=offset)
     return {
@@ -108,9 +109,9 @@ def wallet_transactions(
 )
 def wallet_entries_for_admin(
     request: AuthenticatedRequest,
-    user_id: int,
+    user_id: Id,
     limit: int = Query(default=50, ge=1, le=500),
-    offset: int = Query(default=0, ge=0),
+    offset: Offset = 0,
 ) -> dict[str, object]:
     """The raw ledger entries of a person's wallet, hold and debt, for tracing money."""
     entries = selectors.wallet_entries(user_id=user_id)

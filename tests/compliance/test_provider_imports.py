@@ -88,6 +88,7 @@ NETWORK_MODULES_OUTSIDE_GATEWAYS = {
 # Every runtime dependency: the processor it talks to, or None when it talks to no one
 # outside (a new dependency needs a line here, i.e. a decision).
 DEPENDENCIES = {
+    "croniter": None,  # computes schedule times in the scheduler; no data leaves the process
     "django": None,
     "django-tenants": None,
     "django-ninja": None,

@@ -22,7 +22,7 @@ from demo.aurora import (
 )
 from demo.history import HISTORY_CALLERS, PAID_ADVISOR, demo_history_ensure
 from identity.models import User
-from shared_apps.billing.models import Plan
+from shared_apps.billing.models import LicenseeTerms, Plan
 from tenant_apps.advisors.models import Advisor
 from tenant_apps.calls.models import Call
 from tenant_apps.payments import services as payment_services
@@ -51,6 +51,9 @@ def test_demo_data_is_created_once_with_credit_for_the_callers(stripe):
         assert ledger_verify() == []
     with schema_context("public"):
         assert User.objects.filter(email="staff@callrix.test", is_staff=True).exists()
+        # Aurora is on Starter: its 5 included advisors are the contract.
+        terms = LicenseeTerms.objects.get(licensee=aurora)
+        assert (terms.plan.code, terms.included_advisors) == ("starter", 5)
 
 
 def test_demo_connects_to_the_sandbox_only_without_real_keys(stripe, settings):
