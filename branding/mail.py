@@ -55,6 +55,8 @@ def branded_email_build(
         reply_to=[brand.support_email] if brand.support_email else None,
         connection=_licensee_relay(brand),
     )
+    # Queued mail (branding.outbox) is sent later by a job: it carries whose relay to use.
+    message.relay_licensee_id = brand.licensee_id if brand.has_smtp else None  # type: ignore[attr-defined]
     message.attach_alternative(html, "text/html")
     return message
 
@@ -64,11 +66,17 @@ SMTP_TIMEOUT_SECONDS = 15
 
 
 def _licensee_relay(brand: BrandView) -> BaseEmailBackend | None:
-    """The licensee's own SMTP relay where it has one and mail goes out over SMTP at all (in
-    development the configured backend, e.g. the demo's mail folder, keeps every message)."""
+    """For mail sent at once over SMTP (EMAIL_BACKEND is SMTP itself, not the queue)."""
     if brand.licensee_id is None or not brand.has_smtp or settings.EMAIL_BACKEND != SMTP_BACKEND:
         return None
-    relay = brand_smtp_relay(licensee_id=brand.licensee_id)
+    return licensee_relay_connection(licensee_id=brand.licensee_id)
+
+
+def licensee_relay_connection(*, licensee_id: int) -> BaseEmailBackend | None:
+    """The licensee's own SMTP relay, or None (then the platform's transport sends). Only
+    where mail goes out over SMTP at all: in development the configured backend, e.g. the
+    demo's mail folder, keeps every message."""
+    relay = brand_smtp_relay(licensee_id=licensee_id)
     if relay is None:
         return None
     return get_connection(

@@ -10,6 +10,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.mail import get_connection
+from django.core.mail.backends.base import BaseEmailBackend
 
 from branding.outbox.models import UndeliveredMail
 from branding.outbox.wire import message_load
@@ -35,9 +36,7 @@ def mail_deliver(data: dict[str, Any], *, attempt: int, last_attempt: bool) -> s
     """Send one queued e-mail. Raises to be retried; on the last attempt, records the dead
     letter instead."""
     try:
-        get_connection(settings.MAIL_TRANSPORT_BACKEND, fail_silently=False).send_messages(
-            [message_load(data)]
-        )
+        _transport(data).send_messages([message_load(data)])
     except Exception as error:  # SMTP, DNS, TLS, refused recipients: all worth a retry
         if not last_attempt:
             raise
@@ -50,6 +49,19 @@ def mail_deliver(data: dict[str, Any], *, attempt: int, last_attempt: bool) -> s
         )
         return "dead"
     return "sent"
+
+
+def _transport(data: dict[str, Any]) -> BaseEmailBackend:
+    """The licensee's own SMTP relay for its mail when it set one and the transport is SMTP;
+    the platform's transport otherwise."""
+    from branding.mail import SMTP_BACKEND, licensee_relay_connection
+
+    licensee_id = data.get("relay_licensee_id")
+    if licensee_id and settings.MAIL_TRANSPORT_BACKEND == SMTP_BACKEND:
+        relay = licensee_relay_connection(licensee_id=int(licensee_id))
+        if relay is not None:
+            return relay
+    return get_connection(settings.MAIL_TRANSPORT_BACKEND, fail_silently=False)
 
 
 def mail_unqueued_requeue() -> int:

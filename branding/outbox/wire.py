@@ -22,6 +22,8 @@ def message_dump(message: EmailMessage) -> dict[str, Any]:
         "reply_to": list(message.reply_to),
         "headers": dict(message.extra_headers),
         "alternatives": [[content, mimetype] for content, mimetype in alternatives],
+        # A licensee with its own SMTP relay: the job sends through it (branding.mail).
+        "relay_licensee_id": getattr(message, "relay_licensee_id", None),
     }
 
 

@@ -142,3 +142,37 @@ def test_mail_goes_through_the_licensees_own_relay(branded, relay, settings):
     [(mail_from, recipients, data)] = relay.received
     assert mail_from == "no-reply@alpha.localhost" and recipients == ["casey@example.test"]
     assert message_from_bytes(data)["From"] == "Alpha Oracles <no-reply@alpha.localhost>"
+
+
+def test_queued_mail_goes_through_the_licensees_relay_when_the_job_sends_it(
+    branded, relay, settings
+):
+    from branding.outbox import services as outbox_services
+    from branding.outbox.wire import message_dump
+
+    settings.MAIL_TRANSPORT_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", 1  # Callrix's relay: unreachable
+    with schema_context("public"):
+        brand_services.brand_mail_set(
+            licensee=branded,
+            sender_email="",
+            own_domains=["alpha.localhost"],
+            smtp_host="127.0.0.1",
+            smtp_port=relay.socket.getsockname()[1],
+            smtp_use_tls=False,
+        )
+    brand_cache.invalidate()
+    connection.set_schema_to_public()
+    queued = message_dump(
+        branded_email_build(
+            to=["casey@example.test"],
+            subject="Receipt",
+            paragraphs=["Thanks"],
+            brand=brand_for_licensee(branded),
+        )
+    )
+    assert queued["relay_licensee_id"] == branded.pk
+    outcome = outbox_services.mail_deliver(queued, attempt=0, last_attempt=True)
+    assert outcome == "sent"
+    [(mail_from, _recipients, _data)] = relay.received
+    assert mail_from == "no-reply@alpha.localhost"

@@ -30,7 +30,23 @@ PUBLIC_PAGES = [
 ]
 LICENSEE_PAGES = {
     None: ["/", "/account/login/", "/account/register/"],
-    "owner@aurora.test": ["/dashboard/", "/dashboard/advisors/", "/dashboard/payouts/"],
+    "axe-caller@vega.test": ["/wallet/", "/calls/", "/favorites/", "/privacy/", "/account/"],
+    "axe-advisor@vega.test": ["/advisor/"],
+    "owner@vega.test": [
+        "/dashboard/",
+        "/dashboard/advisors/",
+        "/dashboard/users/",
+        "/dashboard/calls/",
+        "/dashboard/payouts/",
+        "/dashboard/packages/",
+        "/dashboard/pricing/",
+        "/dashboard/brand/",
+        "/dashboard/integrations/",
+        "/dashboard/domains/",
+        "/dashboard/exports/",
+        "/dashboard/team/",
+        "/dashboard/audit/",
+    ],
 }
 
 
@@ -93,12 +109,48 @@ def test_the_public_site_has_no_serious_accessibility_violation(
     assert not failures, "\n".join(failures)
 
 
+@pytest.fixture(scope="module")
+def vega(django_db_setup, django_db_blocker):
+    """A branded licensee of its own, with a caller and an advisor, dropped afterwards."""
+    from django.db import connections
+    from django_tenants.utils import tenant_context
+
+    from branding import services as brand_services
+    from branding.selectors import brand_cache
+    from identity.models import User
+    from tests.browser.conftest import AURORA_BRAND
+    from tests.factories import licensee_destroy, licensee_make, password_hash
+    from tests.tenant_apps.calls.conftest import make_advisor
+
+    with django_db_blocker.unblock():
+        licensee = licensee_make(
+            slug="vega", name="Vega Insight", owner_password_hash=password_hash(), status="active"
+        )
+        brand_services.brand_update(licensee=licensee, **(AURORA_BRAND | {"app_name": "Vega"}))
+        with tenant_context(licensee):
+            User.objects.create(
+                email="axe-caller@vega.test",
+                role="end_user",
+                password=password_hash(),
+                display_name="Axe Caller",
+            )
+            make_advisor("axe-advisor@vega.test", display_name="Axe Advisor")
+        connection.set_schema_to_public()
+        connections.close_all()
+    yield licensee
+    with django_db_blocker.unblock():
+        licensee_destroy(licensee)
+        brand_cache.invalidate()
+        connection.set_schema_to_public()
+        connections.close_all()
+
+
 def test_a_licensees_pages_have_no_serious_accessibility_violation(
-    browser, web_licensees, licensee_url, committed
+    browser, vega, licensee_url, committed
 ):
     failures = []
     for who, paths in LICENSEE_PAGES.items():
-        context = browser.new_context(base_url=licensee_url("aurora"), bypass_csp=True)
+        context = browser.new_context(base_url=licensee_url("vega"), bypass_csp=True)
         page = context.new_page()
         if who:
             page.goto("/account/login/")
@@ -108,7 +160,7 @@ def test_a_licensees_pages_have_no_serious_accessibility_violation(
             page.wait_for_load_state()
         for path in paths:
             page.goto(path)
-            name = "aurora" + (path.rstrip("/").replace("/", "-") or "-home")
+            name = "licensee" + (path.rstrip("/").replace("/", "-") or "-home")
             found = _axe(page, name)
             if found:
                 failures.append(f"{path}: {_summary(found)}")

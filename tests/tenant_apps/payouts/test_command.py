@@ -50,7 +50,7 @@ def test_the_scheduler_queues_payouts_hourly():
     )
 
 
-def test_payouts_run_says_why_payouts_failed(payouts, luna):
+def test_payouts_run_says_why_payouts_failed(payouts, luna, make_user):
     advisor, _token = luna
     settle_call(advisor, talk_seconds=600)
     payouts.fund(5_000)  # but the advisor never set up payouts with Stripe
@@ -59,3 +59,11 @@ def test_payouts_run_says_why_payouts_failed(payouts, luna):
         "alpha: 0 paid, 1 failed, 0 pending "
         "(failed: 1 × The advisor has not set up payouts with Stripe yet.)"
     ) in output
+    # The dashboard says why too, in the reader's language for the status.
+    from tests.tenant_apps.webapp.conftest import client_for
+
+    admin = make_user("alpha", "payout-admin@example.test", role="admin")
+    client = client_for("alpha", admin)
+    client.cookies["language"] = "de"
+    page = client.get("/dashboard/payouts/").content.decode()
+    assert "Fehlgeschlagen: The advisor has not set up payouts with Stripe yet." in page
