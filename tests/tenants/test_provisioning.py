@@ -140,7 +140,12 @@ def test_committed_provisioning_is_served_and_refill_restores_the_pool(
 ):
     licensee = throwaway_licensee("iota", "Iota Insight")
     response = host_client("iota.localhost").get("/api/v1/health")
-    assert response.json() == {"licensee": "iota", "name": "Iota Insight", "status": "trial"}
+    assert response.json() == {
+        "licensee": "iota",
+        "name": "Iota Insight",
+        "status": "trial",
+        "redis": True,
+    }
     provisioning.spare_pool_refill(size=2)
     assert SpareSchema.objects.count() == 2
     connection.set_schema_to_public()
