@@ -29,6 +29,14 @@ class PlatformHealthOut(Schema):
     redis: bool
 
 
+class PlatformDegradedOut(PlatformHealthOut):
+    """503: the error contract, and which part does not answer."""
+
+    detail: str
+    code: str
+    field: str | None = None
+
+
 @licensee_router.get("/health", response=LicenseeHealthOut, auth=None)
 def licensee_health(request):
     tenant = request.tenant
@@ -41,10 +49,18 @@ def licensee_health(request):
 
 
 @platform_router.get(
-    "/health", response={200: PlatformHealthOut, 503: PlatformHealthOut}, auth=None
+    "/health", response={200: PlatformHealthOut, 503: PlatformDegradedOut}, auth=None
 )
 def platform_health(request):
     database, redis = database_answers(connection), redis_answers(cache)
     healthy = database and redis
-    body = {"status": "ok" if healthy else "degraded", "database": database, "redis": redis}
-    return Status(200 if healthy else 503, body)
+    body: dict[str, object] = {
+        "status": "ok" if healthy else "degraded",
+        "database": database,
+        "redis": redis,
+    }
+    if healthy:
+        return Status(200, body)
+    down = " and ".join(part for part, up in (("database", database), ("Redis", redis)) if not up)
+    detail = f"Degraded: the {down} does not answer." if down else "Degraded."
+    return Status(503, body | {"detail": detail, "code": "unavailable", "field": None})

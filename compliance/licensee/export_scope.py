@@ -25,6 +25,8 @@ EVERYTHING = Exported()
 
 EXPORTED_TABLES: dict[str, Exported] = {
     "advisors_advisor": EVERYTHING,
+    "advisors_advisorapplication": EVERYTHING,
+    "advisors_commissionoverride": EVERYTHING,
     "advisors_favorite": EVERYTHING,
     # Django's catalogue of models and permissions: needed to read the grants below.
     "auth_group": EVERYTHING,

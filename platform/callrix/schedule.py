@@ -22,6 +22,8 @@ def schedule() -> list[Periodic]:
         # Nightly, after the UTC day ended: yesterday's usage, then dunning, then retention.
         Periodic("shared_apps.usage.tasks.usage_collect_all", cron="15 0 * * *"),
         Periodic("shared_apps.licensing.tasks.dunning_run_all", cron="30 1 * * *"),
+        # Every licensee's ledger invariants, nightly; a breach pauses its payouts until resolved.
+        Periodic("tenant_apps.wallets.tasks.ledger_verify_all", cron="45 2 * * *"),
         # Every retention rule of the privacy policy, expired exports included.
         Periodic("compliance.callrix.tasks.retention_run_all", cron="0 3 * * *"),
     ]

@@ -132,8 +132,14 @@ HOST_CACHE_SECONDS = 300
 AUTH_USER_MODEL = "identity.User"
 
 MIDDLEWARE = [
+    # Outermost: every error under /api/, /webhooks/, /internal/ becomes the JSON contract,
+    # every page error the brand's page (callrix.errors).
+    "callrix.errors.ErrorContractMiddleware",
+    # Without Redis, what needs it answers a JSON 503 (kernel.outage).
     "kernel.outage.RedisOutageMiddleware",
     "tenants.middleware.LicenseeHostMiddleware",
+    # Hostile input refused once, before any view or query (kernel.edge).
+    "kernel.edge.RequestGuardMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -261,10 +267,22 @@ if PRODUCTION:
     # The session cookie is HttpOnly (above); the CSRF cookie stays readable by the pages'
     # own scripts (htmx sends it back), which Django's docs say costs nothing.
     SESSION_COOKIE_SAMESITE = "Lax"
-    # Client addresses for throttles and lockouts: Traefik drops any X-Forwarded-For a
-    # client sends and writes the address it saw, so that header is the client (one proxy).
-    NINJA_NUM_PROXIES = 1
-    AXES_IPWARE_META_PRECEDENCE_ORDER = ("HTTP_X_FORWARDED_FOR", "REMOTE_ADDR")
+    # Client addresses: Traefik appends the address it saw to X-Forwarded-For, so with its
+    # one hop (TRUSTED_PROXY_COUNT, below) the last entry is the client.
+# Client addresses (throttles, lockouts, whether a request comes from this machine): the
+# number of our own proxies in front of the app, each appending to X-Forwarded-For
+# (kernel.client_address). None by default, and none in the demo: the header is ignored.
+TRUSTED_PROXY_COUNT = int(os.environ.get("TRUSTED_PROXY_COUNT", "1" if PRODUCTION else "0"))
+NINJA_NUM_PROXIES = TRUSTED_PROXY_COUNT
+AXES_CLIENT_IP_CALLABLE = "kernel.client_address.axes_client_ip"
+# Request bodies (kernel.edge): API and webhook bodies are small JSON; pages take brand images.
+MAX_API_BODY_BYTES = int(os.environ.get("MAX_API_BODY_BYTES", "1000000"))
+MAX_PAGE_BODY_BYTES = int(os.environ.get("MAX_PAGE_BODY_BYTES", "3000000"))
+DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_PAGE_BODY_BYTES
+# A stale or forged form gets the brand's page (callrix.errors).
+CSRF_FAILURE_VIEW = "callrix.errors.csrf_failure"
+# Debug pages (this machine only, callrix.errors) show no settings at all.
+DEFAULT_EXCEPTION_REPORTER_FILTER = "kernel.secrets.NoSettingsExceptionReporterFilter"
 # Only first-party cookies, and only these: the session, CSRF (privacy policy §9). Messages
 # ride in the session rather than in a cookie of their own.
 MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"

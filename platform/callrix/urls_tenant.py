@@ -92,4 +92,11 @@ urlpatterns = [
     path("account/register/", webapp_views.register, name="app-register"),
     path("account/closed/", webapp_views.account_closed, name="app-account-closed"),
     path("advisor/", webapp_views.advisor_console, name="advisor-console"),
+    path("advise/", webapp_views.advisor_apply, name="advisor-apply"),
 ]
+
+# Page errors in the host's brand (callrix.errors); the API paths answer JSON in any case.
+handler400 = "callrix.errors.bad_request"
+handler403 = "callrix.errors.permission_denied"
+handler404 = "callrix.errors.page_not_found"
+handler500 = "callrix.errors.server_error"

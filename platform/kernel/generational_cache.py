@@ -10,6 +10,9 @@ Redis is an accelerator here, never a dependency: when it does not answer, value
 other process can tell this one about changes meanwhile), Redis is not asked again for
 `retry_seconds`, and everything returns to normal by itself once Redis answers again. The
 process keeps at most `max_entries` values (the oldest go first).
+
+Misses (values `is_miss` calls so, e.g. hosts nobody serves) are kept apart: anyone can name
+them at will, so they live at most `miss_seconds` and only the newest `miss_limit` are kept.
 """
 
 from __future__ import annotations
@@ -45,6 +48,8 @@ class GenerationalCache(Generic[Value]):
         max_entries: int = 10_000,
         fallback_seconds: float = 30.0,
         retry_seconds: float = 2.0,
+        miss_limit: int = 10_000,
+        miss_seconds: float = 30.0,
     ) -> None:
         self.name = name
         self.timeout = timeout
@@ -53,6 +58,9 @@ class GenerationalCache(Generic[Value]):
         self.fallback_seconds = fallback_seconds
         self.retry_seconds = retry_seconds
         self._entries: OrderedDict[str, tuple[Value, float]] = OrderedDict()
+        self.miss_limit = miss_limit
+        self.miss_seconds = miss_seconds
+        self._misses: OrderedDict[str, tuple[float, Value]] = OrderedDict()
         self._generation: int | None = None
         self._checked_at = 0.0
         self._redis_down_until = 0.0
@@ -96,6 +104,7 @@ class GenerationalCache(Generic[Value]):
                 return False
             if generation != self._generation:
                 self._entries = OrderedDict()
+                self._misses = OrderedDict()
                 self._generation = generation
             self._checked_at = now
         return True
@@ -108,15 +117,21 @@ class GenerationalCache(Generic[Value]):
         dump: Callable[[Value], object] = _same,
         restore: Callable[[Any], Value] = _same,
         timeout_for: Callable[[Value], int] | None = None,
+        is_miss: Callable[[Value], bool] | None = None,
     ) -> Value:
         """The cached value for `key`, loading (and storing) it on a miss. `dump`/`restore`
         turn it into something Redis can pickle and back (a dumped None is a miss, so dump a
-        None worth keeping as something else); `timeout_for` picks a value's Redis lifetime."""
+        None worth keeping as something else); `timeout_for` picks a value's Redis lifetime;
+        values `is_miss` calls misses go to the bounded, short-lived miss store."""
         with_redis = self._refresh_if_due()
         now = time.monotonic()
         entry = self._entries.get(key)
         if entry is not None and (with_redis or now - entry[1] < self.fallback_seconds):
             return entry[0]
+        with self._lock:
+            missed = self._misses.get(key)
+            if missed is not None and missed[0] > now:
+                return missed[1]
         if with_redis:
             redis_key = f"{self.name}:{self._generation}:{key}"
             answered, stored = self._redis(lambda: cache.get(redis_key))
@@ -129,11 +144,21 @@ class GenerationalCache(Generic[Value]):
         else:
             value = load()
         with self._lock:
-            self._entries[key] = (value, now)
-            self._entries.move_to_end(key)
-            while len(self._entries) > self.max_entries:
-                self._entries.popitem(last=False)
+            if is_miss is not None and is_miss(value):
+                self._misses[key] = (now + self.miss_seconds, value)
+                self._misses.move_to_end(key)
+                while len(self._misses) > self.miss_limit:
+                    self._misses.popitem(last=False)
+            else:
+                self._entries[key] = (value, now)
+                self._entries.move_to_end(key)
+                while len(self._entries) > self.max_entries:
+                    self._entries.popitem(last=False)
         return value
+
+    @property
+    def miss_count(self) -> int:
+        return len(self._misses)
 
     def invalidate(self) -> None:
         def bump() -> None:
@@ -145,4 +170,5 @@ class GenerationalCache(Generic[Value]):
         self._redis(bump)  # without Redis, other processes catch up within fallback_seconds
         with self._lock:
             self._entries = OrderedDict()
+            self._misses = OrderedDict()
             self._checked_at = 0.0

@@ -21,6 +21,7 @@ from django.http import HttpRequest
 from ninja.throttling import BaseThrottle
 from redis.exceptions import RedisError
 
+from kernel.client_address import client_address
 from kernel.tenant_connection import connection
 
 _PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -52,6 +53,11 @@ class LicenseeRateThrottle(BaseThrottle):
     def __init__(self, scope: str) -> None:
         self.scope = scope
         self._wait: float | None = None
+
+    def get_ident(self, request: HttpRequest) -> str:
+        # X-Forwarded-For only as far as our own proxies wrote it: a client rotating the
+        # header gets no fresh budget.
+        return client_address(request)
 
     def _identity(self, request: HttpRequest) -> str:
         user = getattr(request, "auth", None)

@@ -166,6 +166,29 @@ def subscription_create(
     return subscription_parse(subscription.to_dict())
 
 
+def subscription_price_change(
+    *, subscription_id: str, price_id: str, idempotency_key: str
+) -> StripeSubscription:
+    """Move the subscription's one item to another plan's price, prorated as Stripe does by
+    default: a credit for the unused time on the old price and a charge for the rest of the
+    period on the new one, both on the next invoice."""
+    client = _client()
+    try:
+        subscription = client.v1.subscriptions.retrieve(subscription_id)
+        item_id = subscription["items"]["data"][0]["id"]
+        updated = client.v1.subscriptions.update(
+            subscription_id,
+            params={
+                "items": [{"id": item_id, "price": price_id}],
+                "proration_behavior": "create_prorations",
+            },
+            options={"idempotency_key": idempotency_key},
+        )
+    except stripe.StripeError as error:
+        raise _unavailable(error) from None
+    return subscription_parse(updated.to_dict())
+
+
 def subscription_cancel(*, subscription_id: str) -> None:
     """End a subscription now (no proration); one already ended stays as it is."""
     client = _client()

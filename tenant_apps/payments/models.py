@@ -95,6 +95,8 @@ class TopUp(models.Model):
     charge_id = models.CharField(max_length=255, blank=True)
     failure_message = models.CharField(max_length=500, blank=True)
     refunded_minor = models.PositiveIntegerField(default=0)
+    # The part of the bonus refunds took back so far (see `payments.services._book_refund`).
+    bonus_reclaimed_minor = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
     succeeded_at = models.DateTimeField(null=True, blank=True)
 
@@ -104,6 +106,10 @@ class TopUp(models.Model):
             models.CheckConstraint(
                 name="topup_refund_within_amount",
                 condition=Q(refunded_minor__lte=models.F("amount_minor")),
+            ),
+            models.CheckConstraint(
+                name="topup_bonus_reclaim_within_bonus",
+                condition=Q(bonus_reclaimed_minor__lte=models.F("bonus_minor")),
             ),
         ]
         indexes = [models.Index(fields=["user", "-created_at"])]

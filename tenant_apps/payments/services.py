@@ -16,7 +16,7 @@ from identity.models import User
 from identity.services import user_lock
 from kernel import crypto
 from kernel.errors import DomainError
-from kernel.money import format_minor
+from kernel.money import format_minor, stripe_amount_ok
 from kernel.tenant_connection import connection
 from tenant_apps.payments import connect_events, selectors, stripe_gateway
 from tenant_apps.payments.errors import (
@@ -39,10 +39,16 @@ from tenant_apps.payments.models import (
     TopUpPolicy,
 )
 from tenant_apps.payments.stripe_gateway import StripeJson
-from tenant_apps.wallets.errors import InvalidAmount
+from tenant_apps.wallets.errors import IdempotencyMismatch, InvalidAmount
 from tenant_apps.wallets.models import AccountKind, LedgerAccount, LedgerTransaction
 from tenant_apps.wallets.selectors import licensee_currency
-from tenant_apps.wallets.services import Leg, account_for, accounts_lock, ledger_post
+from tenant_apps.wallets.services import (
+    Leg,
+    account_for,
+    accounts_lock,
+    credit_legs,
+    ledger_post,
+)
 from tenants.bridge import licensee_current
 
 logger = logging.getLogger(__name__)
@@ -160,11 +166,21 @@ def topup_package_create(
         raise InvalidTopUp("The amount must be positive.", field="amount")
     if bonus_minor < 0:
         raise InvalidTopUp("The bonus cannot be negative.", field="bonus")
+    _stripe_amount_check(amount_minor, licensee_currency())
     if TopUpPackage.objects.filter(code=code).exists():
         raise InvalidTopUp("A package with this code exists.", field="code")
     return TopUpPackage.objects.create(
         code=code, name=name.strip() or code, amount_minor=amount_minor, bonus_minor=bonus_minor
     )
+
+
+def _stripe_amount_check(amount_minor: int, currency: str, field: str = "amount") -> None:
+    """Stripe charges and refunds three-decimal currencies only in steps of ten minor units."""
+    if not stripe_amount_ok(amount_minor, currency):
+        raise InvalidTopUp(
+            f"Payments in {currency} must be a multiple of {format_minor(10, currency)}.",
+            field=field,
+        )
 
 
 # --- Top-ups -------------------------------------------------------------------------------
@@ -198,8 +214,9 @@ def topup_create(
                 f"The largest top-up is {format_minor(policy.max_amount_minor, currency)}.",
                 field="amount",
             )
-    secret_key = _secret_key()
     currency = licensee_currency()
+    _stripe_amount_check(amount_minor, currency)
+    secret_key = _secret_key()
     with transaction.atomic():
         # Under the person's lock, as erasure takes it: an erasure committed first is seen
         # here; one starting now waits, then sees this pending top-up and refuses.
@@ -243,15 +260,8 @@ def _lock_user_accounts(user_id: int) -> tuple[LedgerAccount, LedgerAccount]:
 
 
 def _incoming_legs(user_id: int, amount: int, source: LedgerAccount) -> list[Leg]:
-    """Money for a user: settles what they owe first, the rest goes to the wallet."""
-    wallet, debt = _lock_user_accounts(user_id)
-    to_debt = min(-debt.balance_minor, amount)
-    legs = [Leg(source, -amount)]
-    if to_debt:
-        legs.append(Leg(debt, to_debt))
-    if amount - to_debt:
-        legs.append(Leg(wallet, amount - to_debt))
-    return legs
+    """Money for a user: the posting settles what they owe first, the rest goes to the wallet."""
+    return credit_legs(user_id=user_id, amount_minor=amount, source=source)
 
 
 def _outgoing_legs(user_id: int, amount: int, destination: LedgerAccount) -> list[Leg]:
@@ -308,6 +318,15 @@ def _topup_failed(topup: TopUp, intent: StripeJson) -> str:
     return "marked failed"
 
 
+def bonus_reclaim_due(
+    *, bonus_minor: int, amount_minor: int, refunded_total_minor: int, reclaimed_minor: int
+) -> int:
+    """The bonus a refund takes back: the bonus share of everything refunded so far (rounded
+    down once, on the total), less what earlier refunds of the top-up already reclaimed."""
+    share = bonus_minor * min(refunded_total_minor, amount_minor) // amount_minor
+    return max(share - reclaimed_minor, 0)
+
+
 def _book_refund(topup: TopUp, refunded_total: int) -> str:
     """Bring the ledger to Stripe's cumulative refunded amount for this top-up. Keyed by that
     cumulative amount, so the admin's own booking and Stripe's `charge.refunded` for the same
@@ -317,12 +336,18 @@ def _book_refund(topup: TopUp, refunded_total: int) -> str:
         return "already booked"
     refunds = account_for(kind=AccountKind.REFUNDS)
     legs = _outgoing_legs(topup.user_id, delta, refunds)
-    # The package bonus goes back in proportion, from what is left in the wallet.
+    # The package bonus goes back in proportion to the refunded total, from what is left in
+    # the wallet. Counted cumulatively (what the total so far calls for, less what earlier
+    # refunds reclaimed), so rounding never loses a cent over several partial refunds.
     wallet, _ = _lock_user_accounts(topup.user_id)
     spent_from_wallet = next((-leg.amount_minor for leg in legs if leg.account.pk == wallet.pk), 0)
-    bonus_back = min(
-        topup.bonus_minor * delta // topup.amount_minor, wallet.balance_minor - spent_from_wallet
+    bonus_due = bonus_reclaim_due(
+        bonus_minor=topup.bonus_minor,
+        amount_minor=topup.amount_minor,
+        refunded_total_minor=refunded_total,
+        reclaimed_minor=topup.bonus_reclaimed_minor,
     )
+    bonus_back = min(bonus_due, wallet.balance_minor - spent_from_wallet)
     if bonus_back > 0:
         legs += [Leg(wallet, -bonus_back), Leg(account_for(kind=AccountKind.PROMO), bonus_back)]
     ledger_post(
@@ -337,7 +362,8 @@ def _book_refund(topup: TopUp, refunded_total: int) -> str:
         legs=legs,
     )
     topup.refunded_minor = refunded_total
-    topup.save(update_fields=["refunded_minor"])
+    topup.bonus_reclaimed_minor += max(bonus_back, 0)
+    topup.save(update_fields=["refunded_minor", "bonus_reclaimed_minor"])
     return f"refund of {delta} booked"
 
 
@@ -532,6 +558,12 @@ def topup_refund(*, topup_id: int, amount_minor: int | None, reason: str, admin:
             raise RefundRefused("Only a completed top-up can be refunded.", field="topup_id")
         refundable = topup.amount_minor - topup.refunded_minor
         amount = refundable if amount_minor is None else amount_minor
+        if not stripe_amount_ok(amount, topup.currency):
+            raise RefundRefused(
+                f"Refunds in {topup.currency} must be a multiple of "
+                f"{format_minor(10, topup.currency)}.",
+                field="amount",
+            )
         if amount <= 0 or amount > refundable:
             raise RefundRefused(
                 f"At most {format_minor(refundable, topup.currency)} of this top-up can be "
@@ -643,6 +675,11 @@ def credit_grant(
     with transaction.atomic():
         existing = CreditGrant.objects.filter(idempotency_key=idempotency_key).first()
         if existing is not None:
+            if (existing.user_id, existing.amount_minor) != (user_id, amount_minor):
+                raise IdempotencyMismatch(
+                    "This idempotency key was already used for a different credit.",
+                    field="idempotency_key",
+                )
             return existing
         user = User.objects.filter(pk=user_id, role=User.Role.END_USER).first()
         if user is None:
@@ -679,10 +716,12 @@ def topup_receipt_send(*, topup_id: int) -> None:
         return
     brand = brand_current()
     # Sent from a job: written in the licensee's default language.
+    paid_at = receipt["paid_at"] or timezone.now()
     with translation.override(brand.default_language):
         lines = [
             _("Receipt number: %(number)s") % {"number": receipt["number"]},
-            _("Date: %(date)s UTC") % {"date": f"{receipt['paid_at']:%Y-%m-%d %H:%M}"},
+            # In the licensee's time zone and its people's customs (kernel.formatting).
+            _("Date: %(date)s") % {"date": brand.formats().datetime(paid_at, "medium")},
             _("Amount paid: %(amount)s") % {"amount": brand.money(receipt["amount_minor"])},
         ]
         if receipt["bonus_minor"]:

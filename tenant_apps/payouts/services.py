@@ -4,7 +4,8 @@ scheduled and requested payouts, and reversed transfers. Money moves in `transfe
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from django.db import transaction
@@ -26,11 +27,13 @@ from tenant_apps.payouts.errors import (
     PayoutRefused,
     PayoutsHeld,
     PayoutsNotEnabled,
+    PayoutsPaused,
 )
 from tenant_apps.payouts.models import LEDGER_PAYOUT_REVERSAL, Payout, PayoutAccount, PayoutPolicy
 from tenant_apps.wallets.models import AccountKind
 from tenant_apps.wallets.selectors import licensee_currency
 from tenant_apps.wallets.services import Leg, account_for, ledger_post
+from tenants.bridge import licensee_current, licensee_payouts_paused
 
 MAX_CLEARING_DAYS = 90
 
@@ -208,6 +211,8 @@ class RunReport:
     pending: int = 0  # outcome unknown; retried next run with the same key
     unchecked: int = 0  # Stripe could not tell the account's state: not paid this run
     skipped: str = ""
+    # Why payouts failed, with how many failed so: "3 failed" alone tells an operator nothing.
+    failure_reasons: Counter[str] = field(default_factory=Counter)
 
     def count(self, payout: Payout | None) -> None:
         if payout is None:
@@ -216,6 +221,7 @@ class RunReport:
             self.paid += 1
         elif payout.status == Payout.Status.FAILED:
             self.failed += 1
+            self.failure_reasons[payout.failure_reason or payout.failure_code or "unknown"] += 1
         elif payout.status == Payout.Status.PENDING:
             self.pending += 1
 
@@ -263,6 +269,9 @@ def payouts_run(*, respect_schedule: bool = False) -> RunReport:
     """Pay every advisor their cleared earnings for the current period of the schedule, and
     finish payouts left pending. Safe to run twice at once: each advisor is locked (SKIP
     LOCKED) and paid at most once per period (a unique constraint)."""
+    paused = licensee_payouts_paused(licensee_current().pk)
+    if paused:
+        return RunReport(skipped=paused)
     connection_row = payment_selectors.stripe_connection_get()
     if connection_row is None:
         return RunReport(skipped="Stripe is not connected")
@@ -296,6 +305,9 @@ def payouts_run(*, respect_schedule: bool = False) -> RunReport:
 def payout_request(*, advisor: Advisor, amount_minor: int | None = None) -> Payout:
     """The advisor asks to be paid now, outside the schedule: all that has cleared, or
     `amount_minor` of it, at least the licensee's minimum."""
+    paused = licensee_payouts_paused(licensee_current().pk)
+    if paused:
+        raise PayoutsPaused(paused)
     secret_key = _secret_key()
     policy = selectors.policy_get()
     payout_account_refresh(advisor_id=advisor.pk, secret_key=secret_key)

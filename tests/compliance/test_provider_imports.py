@@ -114,6 +114,7 @@ DEPENDENCIES = {
     "whitenoise": None,
     "pillow": None,  # brand images are checked and re-encoded locally
     "prometheus-client": None,
+    "babel": None,  # locale data shipped in the package; nothing leaves the server
 }
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -693,6 +693,11 @@ def test_hosted_invoice_page_pays_over_http(client, base_url):
     assert status == 200 and paid["status"] == "paid"
     assert again == 400 and error["error"]["code"] == "invoice_not_open"
     assert client.v1.subscriptions.retrieve(subscription.id).status == "active"
+    # A readable page that, once settled, tells the payer how to go back.
+    with urllib.request.urlopen(f"{base_url}/_sandbox/invoices/{invoice_id}", timeout=5) as page:
+        settled = page.read().decode()
+    assert "<style>" in settled and "Status: <strong>paid</strong>" in settled
+    assert "return to the page you came from" in settled and "<button" not in settled
 
 
 def test_connect_events_go_only_to_the_connect_endpoint_signed_with_its_own_secret(

@@ -71,7 +71,14 @@ def test_what_needs_redis_answers_json_503_and_the_rest_follows_its_rule(api, al
 def test_the_platform_health_names_the_part_that_is_down(api, redis_down):
     response = api(None).get("/api/platform/v1/health")
     assert response.status_code == 503
-    assert response.json() == {"status": "degraded", "database": True, "redis": False}
+    assert response.json() == {
+        "status": "degraded",
+        "database": True,
+        "redis": False,
+        "detail": "Degraded: the Redis does not answer.",
+        "code": "unavailable",
+        "field": None,
+    }
 
 
 def test_routing_recovers_when_redis_returns_without_a_restart(api, alpha, settings):

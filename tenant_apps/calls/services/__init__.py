@@ -4,7 +4,7 @@ only the ones listed before it:
 - `rooms`: a call's LiveKit room name, its parties' identities, presence replayed from events;
 - `billing`: the hold, its extension ahead of the talk, the settlement, spending caps;
 - `reviews`: a caller's rating of a call;
-- `lifecycle`: request, ring, accept, decline, join, hang up, the billing tick, the end;
+- `lifecycle`: request, ring, accept, decline, join, hang up, the due-time billing job, the end;
 - `provider_events`: LiveKit's webhooks;
 - `reconciler`: our state checked against LiveKit's room service.
 
@@ -18,6 +18,7 @@ from tenant_apps.calls.services.billing import (
 )
 from tenant_apps.calls.services.lifecycle import (
     BILLING_TICK_SECONDS,
+    billing_due,
     call_accept,
     call_bill,
     call_decline,
@@ -36,6 +37,7 @@ __all__ = [
     "BILLING_TICK_SECONDS",
     "HOLD_LOOKAHEAD_SECONDS",
     "REVIEW_MIN_TALK_SECONDS",
+    "billing_due",
     "call_accept",
     "call_bill",
     "call_decline",

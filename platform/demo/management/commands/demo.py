@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -15,7 +16,7 @@ from django.core.management.base import BaseCommand
 from django.db import connections
 
 from callrix import embedded
-from demo import offline
+from demo import mailbox, offline
 from demo.aurora import (
     DEMO_SLUG,
     SANDBOX_KEY_PREFIX,
@@ -50,6 +51,8 @@ class Command(BaseCommand):
         port = options["port"]
         os.environ["SITE_PORT"] = str(port)
         settings.SITE_PORT = str(port)
+        token_file = self._internal_token()
+        mailbox.use_mail_folder()
         self.stdout.write("Migrating …")
         call_command("migrate", verbosity=0)
         logins = demo_ensure()
@@ -57,6 +60,7 @@ class Command(BaseCommand):
         self.supervisor = Supervisor(say=lambda line: self.stderr.write(line))
         self._start_sandboxes(licensee, port)
         if options["setup_only"]:
+            self._history(licensee, port)
             self.supervisor.stop(timeout=5)
             self.stdout.write(self.style.SUCCESS("Demo data ready."))
             return
@@ -81,8 +85,15 @@ class Command(BaseCommand):
         self.supervisor.spawn("worker", lambda: subprocess.Popen(worker))
         self.supervisor.spawn("scheduler", lambda: subprocess.Popen([*callrix, "scheduler"]))
         self._watch_embedded()
+        # The banner comes first, once the web server answers; the history's webhooks and the
+        # sample calls' go to that server, so they are played only now (none is refused).
+        try:
+            offline.wait_for_port(port, timeout=60)
+        except RuntimeError as error:
+            self.stderr.write(f"The web server is slow to start: {error}")
+        self._print_welcome(port, logins, token_file)
+        self._history(licensee, port)
         self._sample_calls(licensee, port)
-        self._print_welcome(port, logins)
         # A service manager or `kill` stops the demo as Ctrl-C does, children included.
         signal.signal(signal.SIGTERM, signal.default_int_handler)
         try:
@@ -147,9 +158,6 @@ class Command(BaseCommand):
                 os.environ["CALLRIX_STRIPE_WEBHOOK_SECRET"] = billing["webhook_secret"]
                 settings.CALLRIX_STRIPE_SECRET_KEY = billing["secret_key"]
                 settings.CALLRIX_STRIPE_WEBHOOK_SECRET = billing["webhook_secret"]
-            origin = f"http://{DEMO_SLUG}.{settings.BASE_DOMAIN}:{port}"
-            if demo_history_ensure(licensee=licensee, stripe_base=url, origin=origin):
-                self.stdout.write("Wrote three weeks of demo history (top-ups, calls).")
         if not os.environ.get("LIVEKIT_URL"):
             url = self._sandbox(
                 offline.LIVEKIT,
@@ -191,7 +199,32 @@ class Command(BaseCommand):
         if played:
             self.stdout.write(f"Played {played} sample calls for the dashboard's charts.")
 
-    def _print_welcome(self, port: int, logins) -> None:
+    def _history(self, licensee, port: int) -> None:
+        """Three past weeks for the demo licensee, written once through the Stripe sandbox."""
+        stripe_base = offline.recorded_url("stripe")
+        if not stripe_base or settings.STRIPE_API_BASE != stripe_base:
+            return
+        origin = f"http://{DEMO_SLUG}.{settings.BASE_DOMAIN}:{port}"
+        if demo_history_ensure(licensee=licensee, stripe_base=stripe_base, origin=origin):
+            self.stdout.write("Wrote three weeks of demo history (top-ups, calls).")
+
+    @staticmethod
+    def _internal_token() -> str:
+        """/internal/* wants its token in every mode: the demo makes one (kept across runs in
+        a file only its owner reads) unless CALLRIX_INTERNAL_TOKEN is set, and its servers
+        inherit it."""
+        path = embedded.home() / "internal-token"
+        token = os.environ.get("CALLRIX_INTERNAL_TOKEN", "")
+        where = "CALLRIX_INTERNAL_TOKEN" if token else str(path)
+        if not token:
+            if not path.exists():
+                path.touch(mode=0o600)
+                path.write_text(secrets.token_urlsafe(32))
+            token = path.read_text().strip()
+        os.environ["CALLRIX_INTERNAL_TOKEN"] = settings.CALLRIX_INTERNAL_TOKEN = token
+        return where
+
+    def _print_welcome(self, port: int, logins, token_file: str) -> None:
         base = settings.BASE_DOMAIN
         tenant = f"http://{DEMO_SLUG}.{base}:{port}"
         lines = [
@@ -204,6 +237,8 @@ class Command(BaseCommand):
             f"  Platform API docs:           http://{base}:{port}/api/platform/v1/docs",
             "  Without *.localhost name resolution: curl -H 'Host: aurora.localhost' "
             f"http://127.0.0.1:{port}/api/v1/health",
+            "  Internal endpoints (Host: web): /internal/traefik, /internal/metrics with",
+            f"    'Authorization: Bearer <token>', the token in {token_file}",
             "",
             "Logins:",
         ]
@@ -227,6 +262,8 @@ class Command(BaseCommand):
                 "sandbox's invoice page; the status page links to the new platform when ready.",
             ]
         lines += [
+            f"E-mails: written to {mailbox.mail_folder()} as .eml files; list them with:",
+            "  callrix sandbox mail",
             "Payouts: Luna has three weeks of cleared earnings and a Stripe Connect account;",
             "the scheduler pays them within the hour, or now with:  callrix payouts run",
             "",

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('payments', '0002_stripe_connect_endpoint'),
+        ('payments', '0003_stripe_connect_endpoint'),
     ]
 
     operations = [
