@@ -29,12 +29,12 @@ class PlatformHealthOut(Schema):
     redis: bool
 
 
-class PlatformHealthDownOut(PlatformHealthOut):
-    """A 503 is also the error contract, with the parts that answered and those that did not."""
+class PlatformDegradedOut(PlatformHealthOut):
+    """503: the error contract, and which part does not answer."""
 
     detail: str
     code: str
-    field: str | None
+    field: str | None = None
 
 
 @licensee_router.get("/health", response=LicenseeHealthOut, auth=None)
@@ -49,7 +49,7 @@ def licensee_health(request):
 
 
 @platform_router.get(
-    "/health", response={200: PlatformHealthOut, 503: PlatformHealthDownOut}, auth=None
+    "/health", response={200: PlatformHealthOut, 503: PlatformDegradedOut}, auth=None
 )
 def platform_health(request):
     database, redis = database_answers(connection), redis_answers(cache)
@@ -61,5 +61,6 @@ def platform_health(request):
     }
     if healthy:
         return Status(200, body)
-    down = ", ".join(part for part, up in (("database", database), ("Redis", redis)) if not up)
-    return Status(503, {**body, "detail": f"Down: {down}.", "code": "unavailable", "field": None})
+    down = " and ".join(part for part, up in (("database", database), ("Redis", redis)) if not up)
+    detail = f"Degraded: the {down} does not answer." if down else "Degraded."
+    return Status(503, body | {"detail": detail, "code": "unavailable", "field": None})
