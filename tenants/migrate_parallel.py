@@ -1,4 +1,4 @@
-"""Tenant migrations for many schemas at once (docs/decisions/0008-parallel-tenant-migrations.md).
+"""Tenant migrations for many schemas at once (docs/decisions/0010-parallel-tenant-migrations.md).
 
 `django-tenants` migrates one schema after another and, for each, loads the migration graph
 from disk and renders the project state anew: ~0.34 s a schema for a one-line `ALTER TABLE`,

@@ -6,6 +6,7 @@ from typing import Literal
 
 from ninja import Router, Schema
 from pydantic import Field
+from pydantic.json_schema import SkipJsonSchema
 
 from identity.auth import ADMIN_ROLES, TokenAuth
 from tenant_apps.pricing import selectors, services
@@ -13,7 +14,7 @@ from tenant_apps.pricing import selectors, services
 router = Router(tags=["admin"])
 
 
-class PolicyOut(Schema):
+class PricingPolicyOut(Schema):
     billing_mode: str
     min_rate: int
     max_rate: int
@@ -23,12 +24,14 @@ class PolicyOut(Schema):
     grace_seconds: int
     low_funds_warning_seconds: int
     advisor_share_bps: int
-    callrix_fee_bps: int
+    platform_fee_bps: int = Field(description="The platform fee on each call (your plan's).")
+    # The earlier name, still sent for clients written against it; left out of the docs.
+    callrix_fee_bps: SkipJsonSchema[int]
     offline_after_missed: int
     closed_account_balance: str
 
 
-class PolicyIn(Schema):
+class PricingPolicyIn(Schema):
     billing_mode: Literal["per_second", "per_minute"] | None = None
     min_rate: int | None = Field(default=None, ge=1, le=1_000_000)
     max_rate: int | None = Field(default=None, ge=1, le=1_000_000)
@@ -53,20 +56,21 @@ def _out(policy) -> dict:
         "grace_seconds": policy.grace_seconds,
         "low_funds_warning_seconds": policy.low_funds_warning_seconds,
         "advisor_share_bps": policy.advisor_share_bps,
+        "platform_fee_bps": policy.callrix_fee_bps,
         "callrix_fee_bps": policy.callrix_fee_bps,
         "offline_after_missed": policy.offline_after_missed,
         "closed_account_balance": policy.closed_account_balance,
     }
 
 
-@router.get("/admin/pricing", response=PolicyOut, auth=TokenAuth(roles=ADMIN_ROLES))
+@router.get("/admin/pricing", response=PricingPolicyOut, auth=TokenAuth(roles=ADMIN_ROLES))
 def pricing_get(request):
     return _out(selectors.policy_get())
 
 
-@router.put("/admin/pricing", response=PolicyOut, auth=TokenAuth(roles=ADMIN_ROLES))
-def pricing_put(request, payload: PolicyIn):
-    """Callrix's fee is set by the licensee's plan, not here."""
+@router.put("/admin/pricing", response=PricingPolicyOut, auth=TokenAuth(roles=ADMIN_ROLES))
+def pricing_put(request, payload: PricingPolicyIn):
+    """The platform fee is set by your plan, not here."""
     names = {"min_rate": "min_rate_minor", "max_rate": "max_rate_minor"}
     changes = {names.get(key, key): value for key, value in payload.dict(exclude_none=True).items()}
     return _out(services.policy_update(**changes))

@@ -1,4 +1,4 @@
-"""Due-time call billing (docs/decisions/0007-due-time-billing.md): how many concurrent calls one
+"""Due-time call billing (docs/decisions/0009-due-time-billing.md): how many concurrent calls one
 worker keeps billed on time, and how late a call's settlement comes after its end.
 
 A connected call needs its billing job only at due times: a hold refill a chunk ahead (every

@@ -16,6 +16,7 @@ from django.utils import timezone
 from dramatiq import Actor
 
 from identity.models import User
+from identity.services import user_lock
 from tenant_apps.advisors.models import Advisor
 from tenant_apps.calls import livekit_gateway, talk
 from tenant_apps.calls.errors import (
@@ -23,6 +24,7 @@ from tenant_apps.calls.errors import (
     CallerBusy,
     CallNotFound,
     CallStateConflict,
+    LiveKitUnavailable,
     NotASandbox,
     SpendingCapReached,
     WalletOwes,
@@ -72,6 +74,9 @@ def call_request(*, caller: User, advisor_id: int) -> Call:
 
     policy = policy_get()
     with transaction.atomic():
+        # The caller first (as erasure and top-ups take it), then the advisor: an erasure
+        # committing meanwhile is seen here, and one starting now waits for this call.
+        user_lock(user_id=caller.pk)
         advisor = Advisor.objects.select_for_update().filter(pk=advisor_id, suspended=False).first()
         if advisor is None:
             raise CallNotFound("There is no such advisor.", field="advisor_id")
@@ -132,9 +137,21 @@ def call_request(*, caller: User, advisor_id: int) -> Call:
         call.save(update_fields=["room_name"])
         advisor.status = Advisor.Status.BUSY
         advisor.save(update_fields=["status"])
+        _after_commit(tasks.call_ring_timeout, call.pk, delay_ms=policy.ring_timeout_seconds * 1000)
+    # LiveKit is asked only once the locks are released (a slow LiveKit must not hold the
+    # caller and the advisor); if it cannot open the room, the call closes and the hold goes
+    # back, in a transaction of its own.
+    try:
         livekit_gateway.room_create(
             name=call.room_name, empty_timeout_seconds=policy.ring_timeout_seconds * 4
         )
+    except LiveKitUnavailable:
+        with transaction.atomic():
+            failed = Call.objects.select_for_update().get(pk=call.pk)
+            if failed.status == Call.Status.RINGING:
+                call_close_unanswered(failed, Call.Status.CANCELLED, "provider_unreachable")
+        raise
+    with transaction.atomic():
         push_request(
             user_ids=[advisor.user_id],
             kind="incoming_call",
@@ -143,7 +160,6 @@ def call_request(*, caller: User, advisor_id: int) -> Call:
             title="Incoming call",
             body=f"{caller.display_name or 'A caller'} is calling you",
         )
-        _after_commit(tasks.call_ring_timeout, call.pk, delay_ms=policy.ring_timeout_seconds * 1000)
     return call
 
 

@@ -1,4 +1,4 @@
-"""Due-time billing (docs/decisions/0007-due-time-billing.md): a talking call's billing job runs
+"""Due-time billing (docs/decisions/0009-due-time-billing.md): a talking call's billing job runs
 when its hold needs the next chunk, when the low-credit warning is due and when its credit
 runs out — not on a fixed tick."""
 

@@ -1,5 +1,5 @@
 """Due-time billing with a real dramatiq worker: the call's own delayed jobs refill, warn and end
-it on time (docs/decisions/0007-due-time-billing.md). These commit, so they run in a throwaway
+it on time (docs/decisions/0009-due-time-billing.md). These commit, so they run in a throwaway
 licensee."""
 
 from __future__ import annotations

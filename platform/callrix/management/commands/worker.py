@@ -7,7 +7,7 @@ from django.core.management.base import BaseCommand
 
 # An idle worker looks at its delayed jobs this often (dramatiq's default is 1000 ms): a call's
 # billing job ends it at the moment its credit runs out, and may be at most a second late
-# (docs/decisions/0007-due-time-billing.md).
+# (docs/decisions/0009-due-time-billing.md).
 DELAYED_JOB_POLL_MS = "200"
 
 
