@@ -62,8 +62,14 @@ class LicenseeHostMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
         self._licensees: dict[HostTarget, Licensee] = {}
+        self._last: tuple[HostTarget, Licensee] | None = None
 
     def _licensee_for(self, target: HostTarget) -> Licensee:
+        # The routing cache hands out the same target object while nothing changed: an
+        # identity check spares hashing its seven fields on every request.
+        last = self._last
+        if last is not None and last[0] is target:
+            return last[1]
         licensee = self._licensees.get(target)
         if licensee is None:
             licensee = Licensee(
@@ -76,6 +82,7 @@ class LicenseeHostMiddleware:
             )
             licensee._state.adding = False
             self._licensees[target] = licensee
+        self._last = (target, licensee)
         return licensee
 
     def __call__(self, request: TenantRequest) -> HttpResponse:

@@ -62,11 +62,11 @@ def tenant_migration_targets() -> frozenset[tuple[str, str]]:
 def schema_is_current(schema_name: str) -> bool:
     """True when the schema has applied every tenant migration on disk (one query)."""
     with connection.cursor() as cursor:
+        # An index lookup: scanning pg_tables grows with every schema in the database.
         cursor.execute(
-            "SELECT 1 FROM pg_tables WHERE schemaname = %s AND tablename = 'django_migrations'",
-            [schema_name],
+            "SELECT to_regclass(%s)", [f"{quote_schema_name(schema_name)}.django_migrations"]
         )
-        if cursor.fetchone() is None:
+        if cursor.fetchone()[0] is None:
             return False
         cursor.execute(f"SELECT app, name FROM {quote_schema_name(schema_name)}.django_migrations")
         applied = set(cursor.fetchall())
