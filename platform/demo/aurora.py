@@ -55,6 +55,11 @@ DEMO_PACKAGES = [
     ("regular", "€50 + €7.50 bonus", 5_000, 750),
 ]
 DEMO_CREDIT_MINOR = 2_500
+# Kinds of session beyond voice, with their rates per minute (voice is the rate below).
+DEMO_SESSION_RATES = {
+    "luna@aurora.test": {"voice": 200, "chat": 150, "video": 300},
+    "orion@aurora.test": {"voice": 300, "chat": 200},
+}
 # (e-mail, name, headline, rate per minute, categories, languages, online)
 DEMO_ADVISORS = [
     (
@@ -211,11 +216,15 @@ def _demo_advisors(licensee) -> None:
             user = get_user_model().objects.create_user(
                 email, DEMO_PASSWORD, role="advisor", display_name=name
             )
+            rates = DEMO_SESSION_RATES.get(email, {"voice": rate})
             Advisor.objects.create(
                 user=user,
                 display_name=name,
                 headline=headline,
                 rate_minor_per_minute=rate,
+                kinds=list(rates),
+                chat_rate_minor_per_minute=rates.get("chat"),
+                video_rate_minor_per_minute=rates.get("video"),
                 categories=categories,
                 languages=languages,
                 status=Advisor.Status.ONLINE if online else Advisor.Status.OFFLINE,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
 from ninja import Router, Schema
 
@@ -22,7 +23,8 @@ PARTIES = TokenAuth(roles=END_USER_ROLES | ADVISOR_ROLES)
 
 
 class CallIn(Schema):
-    advisor_id: int = Field(gt=0)
+    advisor_id: int = Field(gt=0, le=2_147_483_647)
+    kind: Literal["voice", "video", "chat"] = "voice"
 
 
 class AdvisorRef(Schema):
@@ -33,6 +35,7 @@ class AdvisorRef(Schema):
 class CallOut(Schema):
     id: int
     status: str
+    kind: str
     advisor: AdvisorRef
     caller_name: str
     talk_seconds: int
@@ -61,6 +64,7 @@ class JoinOut(Schema):
 
 class ReceiptOut(Schema):
     call_id: int
+    kind: str
     advisor: AdvisorRef
     talk_seconds: int
     free_seconds: int
@@ -97,6 +101,7 @@ def _out(call: Call) -> dict[str, object]:
     return {
         "id": call.pk,
         "status": call.status,
+        "kind": call.kind,
         "advisor": {"id": call.advisor_id, "display_name": call.advisor.display_name},
         "caller_name": call.caller.display_name,
         "talk_seconds": meter["talk_seconds"],
@@ -127,7 +132,9 @@ def _fresh(request: AuthenticatedRequest, call_id: int) -> Call:
     throttle=[LicenseeRateThrottle("call")],
 )
 def call_request(request: AuthenticatedRequest, payload: CallIn) -> Status[dict[str, object]]:
-    call = services.call_request(caller=request.auth, advisor_id=payload.advisor_id)
+    call = services.call_request(
+        caller=request.auth, advisor_id=payload.advisor_id, kind=payload.kind
+    )
     return Status(201, _out(_fresh(request, call.pk)))
 
 
@@ -192,6 +199,7 @@ def call_receipt(request: AuthenticatedRequest, call_id: int) -> dict[str, objec
     is_advisor = call.advisor.user_id == request.auth.pk
     return {
         "call_id": call.pk,
+        "kind": call.kind,
         "advisor": {"id": call.advisor_id, "display_name": call.advisor.display_name},
         "talk_seconds": call.talk_seconds,
         "free_seconds": call.free_seconds,

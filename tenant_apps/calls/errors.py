@@ -30,6 +30,13 @@ class CallerBusy(CallError):
     code = "caller_in_call"
 
 
+class KindNotOffered(CallError):
+    """The advisor does not offer this kind of session, or the platform runs none."""
+
+    status_code = 422
+    code = "kind_not_offered"
+
+
 class WalletOwes(CallError):
     status_code = 409
     code = "wallet_owes"

@@ -11,6 +11,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from tenant_apps.advisors.models import SESSION_KINDS, SessionKind
+
 OPEN_STATUSES = ["ringing", "connected"]
 
 
@@ -31,6 +33,8 @@ class Call(models.Model):
         "advisors.Advisor", on_delete=models.DO_NOTHING, related_name="calls"
     )
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.RINGING)
+    # What the session carries (voice, video or chat); billed alike, from room presence.
+    kind = models.CharField(max_length=8, choices=SessionKind.choices, default=SessionKind.VOICE)
     room_name = models.CharField(max_length=120, unique=True, null=True)
     # The terms the call runs on, fixed when it is requested.
     rate_minor_per_minute = models.PositiveIntegerField()
@@ -75,6 +79,9 @@ class Call(models.Model):
                 fields=["caller"],
                 condition=Q(status__in=OPEN_STATUSES),
                 name="call_one_open_per_caller",
+            ),
+            models.CheckConstraint(
+                name="call_kind_valid", condition=Q(kind__in=list(SESSION_KINDS))
             ),
             models.CheckConstraint(
                 name="call_cost_within_hold",

@@ -26,6 +26,7 @@ class PolicyOut(Schema):
     callrix_fee_bps: int
     offline_after_missed: int
     closed_account_balance: str
+    video_enabled: bool
 
 
 class PolicyIn(Schema):
@@ -40,6 +41,7 @@ class PolicyIn(Schema):
     advisor_share_bps: int | None = Field(default=None, ge=0, le=10_000)
     offline_after_missed: int | None = Field(default=None, ge=0, le=100)
     closed_account_balance: Literal["refund", "forfeit"] | None = None
+    video_enabled: bool | None = None
 
 
 def _out(policy) -> dict:
@@ -56,6 +58,7 @@ def _out(policy) -> dict:
         "callrix_fee_bps": policy.callrix_fee_bps,
         "offline_after_missed": policy.offline_after_missed,
         "closed_account_balance": policy.closed_account_balance,
+        "video_enabled": policy.video_enabled,
     }
 
 

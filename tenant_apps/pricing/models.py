@@ -45,6 +45,8 @@ class PricingPolicy(models.Model):
     closed_account_balance = models.CharField(
         max_length=8, choices=ClosedAccountBalance.choices, default=ClosedAccountBalance.REFUND
     )
+    # Video sessions on this platform at all (advisors' video rates stay, unused, while off).
+    video_enabled = models.BooleanField(default=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

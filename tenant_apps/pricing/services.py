@@ -25,6 +25,7 @@ POLICY_FIELDS = (
     "callrix_fee_bps",
     "offline_after_missed",
     "closed_account_balance",
+    "video_enabled",
 )
 
 

@@ -13,16 +13,19 @@ from typing import Any
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from dramatiq import Actor
 
 from identity.models import User
-from tenant_apps.advisors.models import Advisor
+from tenant_apps.advisors.models import Advisor, SessionKind
+from tenant_apps.advisors.selectors import session_kinds_enabled
 from tenant_apps.calls import livekit_gateway, talk
 from tenant_apps.calls.errors import (
     AdvisorUnavailable,
     CallerBusy,
     CallNotFound,
     CallStateConflict,
+    KindNotOffered,
     NotASandbox,
     SpendingCapReached,
     WalletOwes,
@@ -56,10 +59,21 @@ def _after_commit(actor: Actor[..., Any], *args: object, delay_ms: int | None = 
 # --- Requesting, ringing, answering ---------------------------------------------------------
 
 
-def call_request(*, caller: User, advisor_id: int) -> Call:
+def _ring_text(kind: str, caller_name: str) -> tuple[str, str]:
+    who = caller_name or _("A caller")
+    if kind == SessionKind.CHAT:
+        return _("Incoming chat"), _("%(name)s wants to chat with you") % {"name": who}
+    if kind == SessionKind.VIDEO:
+        return _("Incoming video call"), _("%(name)s is video calling you") % {"name": who}
+    return _("Incoming call"), _("%(name)s is calling you") % {"name": who}
+
+
+def call_request(*, caller: User, advisor_id: int, kind: str = SessionKind.VOICE) -> Call:
     from tenant_apps.calls import tasks
 
     policy = policy_get()
+    if kind not in session_kinds_enabled():
+        raise KindNotOffered(_("This kind of session is not offered here."), field="kind")
     with transaction.atomic():
         advisor = Advisor.objects.select_for_update().filter(pk=advisor_id, suspended=False).first()
         if advisor is None:
@@ -75,7 +89,12 @@ def call_request(*, caller: User, advisor_id: int) -> Call:
             raise WalletOwes(
                 "Your account has an open balance to settle before you can call.", field=None
             )
-        rate = advisor.rate_minor_per_minute
+        rate = advisor.rate_for(kind)
+        if rate is None:
+            raise KindNotOffered(
+                _("%(name)s does not offer this kind of session.") % {"name": advisor.display_name},
+                field="kind",
+            )
         first_minimum = charges.charge_minor(
             seconds=policy.minimum_minutes * 60,
             rate_minor_per_minute=rate,
@@ -100,6 +119,7 @@ def call_request(*, caller: User, advisor_id: int) -> Call:
                 call = Call.objects.create(
                     caller=caller,
                     advisor=advisor,
+                    kind=kind,
                     rate_minor_per_minute=rate,
                     billing_mode=policy.billing_mode,
                     free_seconds=0 if talked_before else policy.intro_free_seconds,
@@ -124,13 +144,19 @@ def call_request(*, caller: User, advisor_id: int) -> Call:
         livekit_gateway.room_create(
             name=call.room_name, empty_timeout_seconds=policy.ring_timeout_seconds * 4
         )
+        title, body = _ring_text(kind, caller.display_name)
         push_request(
             user_ids=[advisor.user_id],
             kind="incoming_call",
             urgent=True,
-            data={"call_id": call.pk, "caller_name": caller.display_name, "room": call.room_name},
-            title="Incoming call",
-            body=f"{caller.display_name or 'A caller'} is calling you",
+            data={
+                "call_id": call.pk,
+                "caller_name": caller.display_name,
+                "room": call.room_name,
+                "session_kind": kind,
+            },
+            title=title,
+            body=body,
         )
         _after_commit(tasks.call_ring_timeout, call.pk, delay_ms=policy.ring_timeout_seconds * 1000)
     return call
@@ -241,6 +267,7 @@ def call_join(*, user: User, call_id: int) -> tuple[str, str]:
         room=room_of(call),
         identity=identity_of(user.pk),
         display_name=user.display_name or ("Caller" if is_caller else "Advisor"),
+        kind=call.kind,
     )
     return settings.LIVEKIT_URL, token
 
