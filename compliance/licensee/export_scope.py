@@ -34,6 +34,8 @@ EXPORTED_TABLES: dict[str, Exported] = {
     # The licensee's own record of what its admins did in the dashboard.
     "dashboard_auditentry": EVERYTHING,
     "calls_call": EVERYTHING,
+    # Chat transcripts: the licensee's end-user data like the calls they belong to.
+    "calls_chatmessage": EVERYTHING,
     "calls_livekitevent": EVERYTHING,
     "calls_review": EVERYTHING,
     "calls_spendingcap": EVERYTHING,

@@ -5,6 +5,7 @@ on their calls appears by display name, never by e-mail or account."""
 from __future__ import annotations
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from compliance.licensee import privacy_requests
@@ -12,7 +13,7 @@ from compliance.licensee.errors import SubjectNotFound
 from compliance.licensee.models import PrivacyRequest
 from identity.models import ConsentRecord, User
 from tenant_apps.advisors.models import Favorite
-from tenant_apps.calls.models import Call, Review, SpendingCap
+from tenant_apps.calls.models import Call, ChatMessage, Review, SpendingCap
 from tenant_apps.notifications.models import Device, PushLog
 from tenant_apps.payments.models import CreditGrant, TopUp
 from tenant_apps.wallets import selectors as wallet_selectors
@@ -92,6 +93,7 @@ def subject_export(*, user: User) -> dict:
         "calls": [
             {
                 "id": c.pk,
+                "kind": c.kind,
                 "advisor": c.advisor.display_name,
                 "status": c.status,
                 "talk_seconds": c.talk_seconds,
@@ -102,6 +104,19 @@ def subject_export(*, user: User) -> dict:
                 "ended_at": _iso(c.ended_at),
             }
             for c in Call.objects.filter(caller=user).select_related("advisor").order_by("id")
+        ],
+        # A caller's chat transcripts whole (they are about them); an advisor's own messages.
+        "chat_messages": [
+            {
+                "call_id": m.call_id,
+                "from": "me" if m.sender_id == user.pk else m.call.advisor.display_name,
+                "text": m.text,
+                "at": _iso(m.created_at),
+                "read_at": _iso(m.read_at),
+            }
+            for m in ChatMessage.objects.filter(Q(call__caller=user) | Q(sender=user))
+            .select_related("call__advisor")
+            .order_by("id")
         ],
         "reviews": [
             {

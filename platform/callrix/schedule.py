@@ -14,4 +14,5 @@ def schedule() -> list[Periodic]:
         Periodic(86400, "shared_apps.licensing.tasks.dunning_run_all"),
         # Every retention rule of the privacy policy, expired exports included.
         Periodic(86400, "compliance.callrix.tasks.retention_run_all"),
+        Periodic(86400, "tenant_apps.calls.tasks.chat_messages_expire_all"),
     ]

@@ -298,6 +298,9 @@ NINJA_JWT = {
     "SIGNING_KEY": SECRET_KEY,
 }
 
+# Days a chat session's messages are kept after it ended (tenant_apps/calls/services/chat.py).
+CHAT_RETENTION_DAYS = int(os.environ.get("CHAT_RETENTION_DAYS", "90"))
+
 # Requests per window, per client address (or signed-in user) and per licensee.
 THROTTLE_RATES = {
     "register": os.environ.get("THROTTLE_REGISTER", "10/h"),

@@ -8,7 +8,7 @@ from typing import Literal
 from ninja import Router, Schema
 
 # ninja.Query is, to mypy, a generic alias; the function behind it (the same call) is typed.
-from ninja.params.functions import Query
+from ninja.params.functions import Path, Query
 from ninja.responses import Status
 from pydantic import Field
 
@@ -16,7 +16,7 @@ from identity.auth import ADVISOR_ROLES, END_USER_ROLES, AuthenticatedRequest, T
 from kernel.throttling import LicenseeRateThrottle
 from tenant_apps.calls import selectors, services
 from tenant_apps.calls.errors import CallNotFound
-from tenant_apps.calls.models import Call
+from tenant_apps.calls.models import Call, ChatMessage
 
 router = Router(tags=["calls"])
 PARTIES = TokenAuth(roles=END_USER_ROLES | ADVISOR_ROLES)
@@ -169,6 +169,83 @@ def call_decline(request: AuthenticatedRequest, call_id: int) -> dict[str, objec
 def call_join(request: AuthenticatedRequest, call_id: int) -> dict[str, object]:
     url, token = services.call_join(user=request.auth, call_id=call_id)
     return {"livekit_url": url, "token": token, "room": _fresh(request, call_id).room_name}
+
+
+# Ids are bigint columns: a larger number is a 422, never a database error.
+MAX_ID = 9_223_372_036_854_775_807
+
+
+class ChatMessageIn(Schema):
+    text: str = Field(min_length=1, max_length=2_000, pattern=r"^[^\x00]*$")
+
+
+class ChatMessageOut(Schema):
+    id: int
+    call_id: int
+    mine: bool
+    sender: Literal["caller", "advisor"]
+    text: str
+    created_at: datetime
+    read_at: datetime | None
+
+
+class ChatMessagePageOut(Schema):
+    results: list[ChatMessageOut]
+    peer_typing: bool
+
+
+class ChatReadIn(Schema):
+    up_to: int = Field(ge=0, le=MAX_ID)
+
+
+def _message_out(message: ChatMessage, call: Call, user_id: int) -> dict[str, object]:
+    return {
+        "id": message.pk,
+        "call_id": message.call_id,
+        "mine": message.sender_id == user_id,
+        "sender": "caller" if message.sender_id == call.caller_id else "advisor",
+        "text": message.text,
+        "created_at": message.created_at,
+        "read_at": message.read_at,
+    }
+
+
+@router.post("/calls/{call_id}/messages", response={201: ChatMessageOut}, auth=PARTIES)
+def chat_message_send(
+    request: AuthenticatedRequest, payload: ChatMessageIn, call_id: int = Path(ge=1, le=MAX_ID)
+) -> Status[dict[str, object]]:
+    message = services.chat_message_send(user=request.auth, call_id=call_id, text=payload.text)
+    return Status(201, _message_out(message, message.call, request.auth.pk))
+
+
+@router.get("/calls/{call_id}/messages", response=ChatMessagePageOut, auth=PARTIES)
+def chat_messages(
+    request: AuthenticatedRequest,
+    call_id: int = Path(ge=1, le=MAX_ID),
+    after: int = Query(default=0, ge=0, le=MAX_ID),
+) -> dict[str, object]:
+    call = _fresh(request, call_id)
+    messages = selectors.chat_messages_for_party(call=call, after_id=after)
+    return {
+        "results": [_message_out(m, call, request.auth.pk) for m in messages],
+        "peer_typing": services.chat_peer_typing(call=call, user=request.auth),
+    }
+
+
+@router.post("/calls/{call_id}/messages/read", response={204: None}, auth=PARTIES)
+def chat_messages_read(
+    request: AuthenticatedRequest, payload: ChatReadIn, call_id: int = Path(ge=1, le=MAX_ID)
+) -> Status[None]:
+    services.chat_messages_read(user=request.auth, call_id=call_id, up_to_id=payload.up_to)
+    return Status(204, None)
+
+
+@router.post("/calls/{call_id}/typing", response={204: None}, auth=PARTIES)
+def chat_typing(
+    request: AuthenticatedRequest, call_id: int = Path(ge=1, le=MAX_ID)
+) -> Status[None]:
+    services.chat_typing_mark(user=request.auth, call_id=call_id)
+    return Status(204, None)
 
 
 class SandboxPresenceIn(Schema):

@@ -52,6 +52,11 @@ class CallStateConflict(CallError):
     code = "call_state"
 
 
+class ChatMessageInvalid(CallError):
+    status_code = 422
+    code = "message_invalid"
+
+
 class ReviewRefused(CallError):
     status_code = 422
     code = "review_refused"

@@ -159,3 +159,26 @@ class Review(models.Model):
 
     def __str__(self) -> str:
         return f"{self.rating}★ for call {self.call_id}"
+
+
+class ChatMessage(models.Model):
+    """A message of a chat session, stored as well as sent over the room's data channel, so
+    the session has a history, the end user's export and erasure cover it, and the
+    retention rule (calls.services.chat) deletes it once its time is up."""
+
+    call = models.ForeignKey(Call, on_delete=models.DO_NOTHING, related_name="messages")
+    sender = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.DO_NOTHING, related_name="chat_messages"
+    )
+    text = models.TextField(max_length=2_000)
+    created_at = models.DateTimeField(auto_now_add=True)
+    read_at = models.DateTimeField(null=True, blank=True)  # by the other party
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(name="chat_message_not_empty", condition=~Q(text="")),
+        ]
+        indexes = [models.Index(fields=["call", "id"])]
+
+    def __str__(self) -> str:
+        return f"message {self.pk} in call {self.call_id}"

@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from identity.models import User
 from tenant_apps.calls import talk
-from tenant_apps.calls.models import Call, Review
+from tenant_apps.calls.models import Call, ChatMessage, Review
 from tenant_apps.pricing import charges
 from tenant_apps.wallets.selectors import wallet_balance_get
 
@@ -55,3 +55,11 @@ def reviews_for_advisor(*, advisor_id: int, limit: int = 20) -> QuerySet[Review]
     """An advisor's latest reviews for their public page: rating, comment and date only,
     never who wrote them."""
     return Review.objects.filter(advisor_id=advisor_id).order_by("-created_at", "-id")[:limit]
+
+
+def chat_messages_for_party(
+    *, call: Call, after_id: int = 0, limit: int = 200
+) -> list[ChatMessage]:
+    """A session's messages after `after_id`, oldest first (the caller has checked that the
+    user is a party of `call`)."""
+    return list(ChatMessage.objects.filter(call=call, id__gt=after_id).order_by("id")[:limit])

@@ -41,3 +41,16 @@ def calls_reconcile_all() -> None:
     for licensee in bridge.licensee_list_serving():
         with tenant_context(licensee):
             calls_reconcile.send()
+
+
+@dramatiq.actor(queue_name="maintenance", max_retries=1)
+def chat_messages_expire() -> None:
+    services.chat_messages_expire()
+
+
+@dramatiq.actor(queue_name="maintenance", max_retries=0)
+def chat_messages_expire_all() -> None:
+    """The chat retention rule, in each serving licensee's schema."""
+    for licensee in bridge.licensee_list_serving():
+        with tenant_context(licensee):
+            chat_messages_expire.send()

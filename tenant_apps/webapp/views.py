@@ -150,6 +150,11 @@ def advisor_detail(request: HttpRequest, advisor_id: int) -> HttpResponse:
         "advisors",
         {
             "advisor": advisor,
+            "session_rates": list(
+                advisor_selectors.advisor_rates_offered(
+                    advisor, advisor_selectors.session_kinds_enabled()
+                ).items()
+            ),
             "favorites": {advisor.pk} if favorite else set(),
             "reviews": call_selectors.reviews_for_advisor(advisor_id=advisor.pk),
             "minimum_minutes": policy_get().minimum_minutes,
@@ -268,6 +273,7 @@ def call_screen(request: HttpRequest, user: User, call_id: int) -> HttpResponse:
         csp_allow(request, connect_src=livekit_origins())
     is_caller = call.caller_id == user.pk
     review = getattr(call, "review", None)
+    is_chat = call.kind == "chat"
     return _page(
         request,
         "webapp/call.html",
@@ -275,6 +281,8 @@ def call_screen(request: HttpRequest, user: User, call_id: int) -> HttpResponse:
         {
             "call": call,
             "is_caller": is_caller,
+            "chat_messages": call_selectors.chat_messages_for_party(call=call) if is_chat else [],
+            "chat_open": is_chat and call.status in (Call.Status.RINGING, Call.Status.CONNECTED),
             "review": review,
             "can_review": is_caller
             and review is None
@@ -282,6 +290,7 @@ def call_screen(request: HttpRequest, user: User, call_id: int) -> HttpResponse:
             and call.talk_seconds >= REVIEW_MIN_TALK_SECONDS,
             "call_config": {
                 "id": call.pk,
+                "kind": call.kind,
                 "role": "caller" if is_caller else "advisor",
                 "status": call.status,
                 "sandbox": sandbox,

@@ -4,6 +4,7 @@ only the ones listed before it:
 - `rooms`: a call's LiveKit room name, its parties' identities, presence replayed from events;
 - `billing`: the hold, its extension ahead of the talk, the settlement, spending caps;
 - `reviews`: a caller's rating of a call;
+- `chat`: a chat session's messages, read state, typing, and their retention;
 - `lifecycle`: request, ring, accept, decline, join, hang up, the billing tick, the end;
 - `provider_events`: LiveKit's webhooks;
 - `reconciler`: our state checked against LiveKit's room service.
@@ -15,6 +16,13 @@ from tenant_apps.calls.services.billing import (
     HOLD_LOOKAHEAD_SECONDS,
     call_history_record,
     spending_cap_set,
+)
+from tenant_apps.calls.services.chat import (
+    chat_message_send,
+    chat_messages_expire,
+    chat_messages_read,
+    chat_peer_typing,
+    chat_typing_mark,
 )
 from tenant_apps.calls.services.lifecycle import (
     BILLING_TICK_SECONDS,
@@ -46,6 +54,11 @@ __all__ = [
     "call_ring_timeout",
     "call_sandbox_presence",
     "calls_reconcile",
+    "chat_message_send",
+    "chat_messages_expire",
+    "chat_messages_read",
+    "chat_peer_typing",
+    "chat_typing_mark",
     "identity_of",
     "livekit_event_apply",
     "review_create",
