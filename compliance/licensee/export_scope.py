@@ -37,6 +37,8 @@ EXPORTED_TABLES: dict[str, Exported] = {
     # Chat transcripts: the licensee's end-user data like the calls they belong to.
     "calls_chatmessage": EVERYTHING,
     "calls_livekitevent": EVERYTHING,
+    # Who waited for which advisor, and when: the licensee's end-user data like calls.
+    "calls_queueentry": EVERYTHING,
     "calls_review": EVERYTHING,
     "calls_spendingcap": EVERYTHING,
     "compliance_tenantexport": Exported(
@@ -70,6 +72,8 @@ EXPORTED_TABLES: dict[str, Exported] = {
     "payouts_payoutaccount": EVERYTHING,
     "payouts_payoutpolicy": EVERYTHING,
     "pricing_pricingpolicy": EVERYTHING,
+    "promotions_promotion": EVERYTHING,
+    "promotions_promotionuse": EVERYTHING,
     "wallets_ledgeraccount": EVERYTHING,
     "wallets_ledgerentry": EVERYTHING,
     "wallets_ledgertransaction": EVERYTHING,

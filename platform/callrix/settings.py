@@ -109,6 +109,7 @@ TENANT_APPS = [
     "ninja_jwt.token_blacklist",
     "tenant_apps.wallets",
     "tenant_apps.payments",
+    "tenant_apps.promotions",
     "tenant_apps.pricing",
     "tenant_apps.notifications",
     "tenant_apps.advisors",

@@ -25,6 +25,7 @@ from tenant_apps.payments.api import router as payments_router
 from tenant_apps.payouts.api import admin_router as payouts_admin_router
 from tenant_apps.payouts.api import advisor_router as payouts_advisor_router
 from tenant_apps.pricing.api import router as pricing_router
+from tenant_apps.promotions.api import admin_router as promotions_admin_router
 from tenant_apps.wallets.api import router as wallet_router
 from tenant_apps.webapp import views as webapp_views
 from tenant_apps.webapp.api import router as branding_router
@@ -41,6 +42,7 @@ api.add_router("", wallet_router)
 api.add_router("", payments_router)
 api.add_router("", payments_admin_router)
 api.add_router("", pricing_router)
+api.add_router("", promotions_admin_router)
 api.add_router("", advisors_router)
 api.add_router("", advisors_admin_router)
 api.add_router("", advisors_self_router)

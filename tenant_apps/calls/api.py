@@ -15,7 +15,7 @@ from pydantic import Field
 from identity.auth import ADVISOR_ROLES, END_USER_ROLES, AuthenticatedRequest, TokenAuth
 from kernel.throttling import LicenseeRateThrottle
 from tenant_apps.calls import selectors, services
-from tenant_apps.calls.errors import CallNotFound
+from tenant_apps.calls.errors import CallNotFound, NotInQueue
 from tenant_apps.calls.models import Call, ChatMessage
 
 router = Router(tags=["calls"])
@@ -25,6 +25,8 @@ PARTIES = TokenAuth(roles=END_USER_ROLES | ADVISOR_ROLES)
 class CallIn(Schema):
     advisor_id: int = Field(gt=0, le=2_147_483_647)
     kind: Literal["voice", "video", "chat"] = "voice"
+    # Free seconds on a first session with this advisor (a promotion code).
+    promo_code: str | None = Field(default=None, max_length=40, pattern=r"^[^\x00]*$")
 
 
 class AdvisorRef(Schema):
@@ -133,7 +135,10 @@ def _fresh(request: AuthenticatedRequest, call_id: int) -> Call:
 )
 def call_request(request: AuthenticatedRequest, payload: CallIn) -> Status[dict[str, object]]:
     call = services.call_request(
-        caller=request.auth, advisor_id=payload.advisor_id, kind=payload.kind
+        caller=request.auth,
+        advisor_id=payload.advisor_id,
+        kind=payload.kind,
+        promo_code=payload.promo_code or None,
     )
     return Status(201, _out(_fresh(request, call.pk)))
 
@@ -246,6 +251,84 @@ def chat_typing(
 ) -> Status[None]:
     services.chat_typing_mark(user=request.auth, call_id=call_id)
     return Status(204, None)
+
+
+class QueueJoinIn(Schema):
+    kind: Literal["voice", "video", "chat"] = "voice"
+
+
+class QueuePlaceOut(Schema):
+    advisor_id: int
+    status: str
+    kind: str
+    position: int
+    length: int
+    estimated_wait_seconds: int
+    offer_expires_at: datetime | None
+
+
+class QueueCallerOut(Schema):
+    position: int
+    caller_name: str
+    kind: str
+    status: str
+    since: datetime
+    offer_expires_at: datetime | None
+
+
+END_USERS = TokenAuth(roles=END_USER_ROLES)
+
+
+def _place(request: AuthenticatedRequest, advisor_id: int) -> dict[str, object]:
+    place = selectors.queue_place_get(caller=request.auth, advisor_id=advisor_id)
+    if place is None:
+        raise NotInQueue("You are not waiting for this advisor.", field="advisor_id")
+    return {"advisor_id": advisor_id, **place}
+
+
+@router.post(
+    "/advisors/{advisor_id}/queue",
+    response={201: QueuePlaceOut},
+    auth=END_USERS,
+    throttle=[LicenseeRateThrottle("call")],
+)
+def queue_join(
+    request: AuthenticatedRequest,
+    payload: QueueJoinIn,
+    advisor_id: int = Path(ge=1, le=MAX_ID),
+) -> Status[dict[str, object]]:
+    services.queue_join(caller=request.auth, advisor_id=advisor_id, kind=payload.kind)
+    return Status(201, _place(request, advisor_id))
+
+
+@router.get("/advisors/{advisor_id}/queue", response=QueuePlaceOut, auth=END_USERS)
+def queue_place(
+    request: AuthenticatedRequest, advisor_id: int = Path(ge=1, le=MAX_ID)
+) -> dict[str, object]:
+    return _place(request, advisor_id)
+
+
+@router.delete("/advisors/{advisor_id}/queue", response={204: None}, auth=END_USERS)
+def queue_leave(
+    request: AuthenticatedRequest, advisor_id: int = Path(ge=1, le=MAX_ID)
+) -> Status[None]:
+    services.queue_leave(caller=request.auth, advisor_id=advisor_id)
+    return Status(204, None)
+
+
+@router.get("/advisor/me/queue", response=list[QueueCallerOut], auth=TokenAuth(roles=ADVISOR_ROLES))
+def queue_for_advisor(request: AuthenticatedRequest) -> list[dict[str, object]]:
+    return [
+        {
+            "position": index + 1,
+            "caller_name": entry.caller.display_name,
+            "kind": entry.kind,
+            "status": entry.status,
+            "since": entry.created_at,
+            "offer_expires_at": entry.offer_expires_at,
+        }
+        for index, entry in enumerate(selectors.queue_for_advisor(user=request.auth))
+    ]
 
 
 class SandboxPresenceIn(Schema):

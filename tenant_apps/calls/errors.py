@@ -37,6 +37,23 @@ class KindNotOffered(CallError):
     code = "kind_not_offered"
 
 
+class AdvisorAvailable(CallError):
+    """No need to wait: the advisor is free now."""
+
+    status_code = 409
+    code = "advisor_available"
+
+
+class QueueConflict(CallError):
+    status_code = 409
+    code = "queue_conflict"
+
+
+class NotInQueue(CallError):
+    status_code = 404
+    code = "not_in_queue"
+
+
 class WalletOwes(CallError):
     status_code = 409
     code = "wallet_owes"

@@ -182,3 +182,54 @@ class ChatMessage(models.Model):
 
     def __str__(self) -> str:
         return f"message {self.pk} in call {self.call_id}"
+
+
+class QueueEntry(models.Model):
+    """An end user waiting in line for a busy advisor. When the advisor is free, the first in
+    line is offered the session for a short window (the advisor stays reserved for them),
+    then the next."""
+
+    class Status(models.TextChoices):
+        WAITING = "waiting"
+        OFFERED = "offered"
+        ACCEPTED = "accepted"  # the offered caller started the session
+        LEFT = "left"
+        EXPIRED = "expired"  # the offer ran out
+        SKIPPED = "skipped"  # not enough credit when offered
+
+    advisor = models.ForeignKey(
+        "advisors.Advisor", on_delete=models.DO_NOTHING, related_name="queue"
+    )
+    caller = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.DO_NOTHING, related_name="queue_entries"
+    )
+    kind = models.CharField(max_length=8, choices=SessionKind.choices, default=SessionKind.VOICE)
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.WAITING)
+    created_at = models.DateTimeField(auto_now_add=True)
+    offered_at = models.DateTimeField(null=True, blank=True)
+    offer_expires_at = models.DateTimeField(null=True, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    call = models.ForeignKey(Call, on_delete=models.DO_NOTHING, null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            # In one line at a time, and one offer per advisor at a time.
+            models.UniqueConstraint(
+                fields=["caller"],
+                condition=Q(status__in=["waiting", "offered"]),
+                name="queue_one_place_per_caller",
+            ),
+            models.UniqueConstraint(
+                fields=["advisor"],
+                condition=Q(status="offered"),
+                name="queue_one_offer_per_advisor",
+            ),
+            models.CheckConstraint(
+                name="queue_offer_has_window",
+                condition=~Q(status="offered") | Q(offer_expires_at__isnull=False),
+            ),
+        ]
+        indexes = [models.Index(fields=["advisor", "status", "id"])]
+
+    def __str__(self) -> str:
+        return f"{self.caller_id} waiting for {self.advisor_id} ({self.status})"

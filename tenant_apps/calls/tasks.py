@@ -10,6 +10,12 @@ def call_ring_timeout(call_id: int) -> None:
     services.call_ring_timeout(call_id=call_id)
 
 
+@dramatiq.actor(queue_name="calls", max_retries=3)
+def queue_offer_expire(entry_id: int) -> None:
+    """A queue offer's window is over: the next in line, or the advisor online again."""
+    services.queue_offer_expire(entry_id=entry_id)
+
+
 @dramatiq.actor(queue_name="calls", max_retries=0)
 def call_bill(call_id: int) -> None:
     """One billing tick; it queues the next itself. The reconciler restarts a broken chain."""

@@ -35,6 +35,7 @@ from tenant_apps.payments.models import (
     TopUpPolicy,
 )
 from tenant_apps.payments.stripe_gateway import StripeJson
+from tenant_apps.promotions import services as promotion_services
 from tenant_apps.wallets.errors import InvalidAmount
 from tenant_apps.wallets.models import AccountKind, LedgerAccount
 from tenant_apps.wallets.selectors import licensee_currency
@@ -146,10 +147,16 @@ def topup_package_create(
 
 
 def topup_create(
-    *, user: User, amount_minor: int | None = None, package_code: str | None = None
+    *,
+    user: User,
+    amount_minor: int | None = None,
+    package_code: str | None = None,
+    promo_code: str | None = None,
 ) -> TopUp:
     """Open a top-up: a PaymentIntent on the licensee's Stripe account for the client to pay.
-    The wallet is credited only when Stripe's signed webhook says the payment succeeded."""
+    The wallet is credited only when Stripe's signed webhook says the payment succeeded.
+    A promotion code is redeemed first, in a transaction of its own (its row lock must not
+    wait on Stripe); a top-up Stripe then refuses is cancelled and the code's use released."""
     if (amount_minor is None) == (package_code is None):
         raise InvalidTopUp("Give either an amount or a package.", field="amount")
     package = None
@@ -175,6 +182,15 @@ def topup_create(
             )
     secret_key = _secret_key()
     currency = licensee_currency()
+    if promo_code:
+        return _topup_create_promoted(
+            user=user,
+            amount_minor=amount_minor,
+            package=package,
+            bonus=bonus,
+            promo_code=promo_code,
+            secret_key=secret_key,
+        )
     with transaction.atomic():
         topup = TopUp.objects.create(
             user=user,
@@ -194,6 +210,51 @@ def topup_create(
         topup.payment_intent_id = intent.id
         topup.client_secret = intent.client_secret
         topup.save(update_fields=["payment_intent_id", "client_secret"])
+    return topup
+
+
+def _topup_create_promoted(
+    *,
+    user: User,
+    amount_minor: int,
+    package: TopUpPackage | None,
+    bonus: int,
+    promo_code: str,
+    secret_key: str,
+) -> TopUp:
+    currency = licensee_currency()
+    with transaction.atomic():
+        topup = TopUp.objects.create(
+            user=user,
+            package=package,
+            amount_minor=amount_minor,
+            bonus_minor=bonus,
+            currency=currency,
+        )
+        use = promotion_services.promotion_topup_reserve(
+            user=user, code=promo_code, topup_id=topup.pk, amount_minor=amount_minor
+        )
+        topup.promotion_bonus_minor = use.bonus_minor
+        topup.save(update_fields=["promotion_bonus_minor"])
+    try:
+        intent = stripe_gateway.payment_intent_create(
+            secret_key=secret_key,
+            amount_minor=amount_minor,
+            currency=currency,
+            description=f"Top-up {topup.pk}",
+            metadata={"topup_id": str(topup.pk), "schema": connection.schema_name},
+            idempotency_key=f"topup-{connection.schema_name}-{topup.pk}",
+        )
+    except Exception:
+        with transaction.atomic():
+            TopUp.objects.filter(pk=topup.pk).update(
+                status=TopUp.Status.CANCELED, failure_message="the payment could not be started"
+            )
+            promotion_services.promotion_topup_release(topup_id=topup.pk)
+        raise
+    topup.payment_intent_id = intent.id
+    topup.client_secret = intent.client_secret
+    topup.save(update_fields=["payment_intent_id", "client_secret"])
     return topup
 
 
@@ -253,6 +314,19 @@ def _topup_succeeded(topup: TopUp, intent: StripeJson) -> str:
                 topup.user_id, topup.bonus_minor, account_for(kind=AccountKind.PROMO)
             ),
         )
+    if topup.promotion_bonus_minor:
+        ledger_post(
+            idempotency_key=f"topup:{topup.pk}:promotion",
+            kind="promotion",
+            description=f"Promotion credit {format_minor(topup.promotion_bonus_minor, currency)}",
+            metadata={"topup_id": topup.pk},
+            legs=_incoming_legs(
+                topup.user_id,
+                topup.promotion_bonus_minor,
+                account_for(kind=AccountKind.PROMOTION_CREDIT),
+            ),
+        )
+        promotion_services.promotion_topup_credited(topup_id=topup.pk)
     topup.status = TopUp.Status.SUCCEEDED
     topup.succeeded_at = timezone.now()
     topup.charge_id = intent.get("latest_charge") or topup.charge_id or ""
@@ -289,6 +363,16 @@ def _book_refund(topup: TopUp, refunded_total: int) -> str:
     )
     if bonus_back > 0:
         legs += [Leg(wallet, -bonus_back), Leg(account_for(kind=AccountKind.PROMO), bonus_back)]
+    # A promotion code's bonus likewise, to promotion credit, from what is still left.
+    promotion_back = min(
+        topup.promotion_bonus_minor * delta // topup.amount_minor,
+        wallet.balance_minor - spent_from_wallet - max(bonus_back, 0),
+    )
+    if promotion_back > 0:
+        legs += [
+            Leg(wallet, -promotion_back),
+            Leg(account_for(kind=AccountKind.PROMOTION_CREDIT), promotion_back),
+        ]
     ledger_post(
         idempotency_key=f"topup:{topup.pk}:refunded:{refunded_total}",
         kind="refund",
@@ -297,6 +381,7 @@ def _book_refund(topup: TopUp, refunded_total: int) -> str:
             "topup_id": topup.pk,
             "refunded_total": refunded_total,
             "bonus_reclaimed": max(bonus_back, 0),
+            "promotion_reclaimed": max(promotion_back, 0),
         },
         legs=legs,
     )

@@ -156,6 +156,11 @@ def advisor_detail(request: HttpRequest, advisor_id: int) -> HttpResponse:
                 ).items()
             ),
             "favorites": {advisor.pk} if favorite else set(),
+            "queued": bool(
+                user
+                and user.role == END_USER
+                and call_selectors.queue_place_get(caller=user, advisor_id=advisor.pk)
+            ),
             "reviews": call_selectors.reviews_for_advisor(advisor_id=advisor.pk),
             "minimum_minutes": policy_get().minimum_minutes,
         },
@@ -339,6 +344,8 @@ def advisor_console(request: HttpRequest, user: User) -> HttpResponse:
             "earnings": payout_selectors.earnings_get(advisor=advisor, clearing_days=clearing_days),
             "payout_state": payout_selectors.payout_state_get(advisor=advisor),
             "calls": call_selectors.calls_for_party(user=user)[:10],
+            "queue": call_selectors.queue_for_advisor(user=user),
+            "session_rates": advisor.rates,
             "rate_bounds": {"min": pricing.min_rate_minor, "max": pricing.max_rate_minor},
             "advisor_currency": licensee_current().currency,
             "rate_value": _decimal(

@@ -5,6 +5,7 @@ only the ones listed before it:
 - `billing`: the hold, its extension ahead of the talk, the settlement, spending caps;
 - `reviews`: a caller's rating of a call;
 - `chat`: a chat session's messages, read state, typing, and their retention;
+- `queue`: the line for a busy advisor, and the offer to the first in it;
 - `lifecycle`: request, ring, accept, decline, join, hang up, the billing tick, the end;
 - `provider_events`: LiveKit's webhooks;
 - `reconciler`: our state checked against LiveKit's room service.
@@ -36,6 +37,12 @@ from tenant_apps.calls.services.lifecycle import (
     call_sandbox_presence,
 )
 from tenant_apps.calls.services.provider_events import livekit_event_apply
+from tenant_apps.calls.services.queue import (
+    QUEUE_OFFER_SECONDS,
+    queue_join,
+    queue_leave,
+    queue_offer_expire,
+)
 from tenant_apps.calls.services.reconciler import calls_reconcile
 from tenant_apps.calls.services.reviews import REVIEW_MIN_TALK_SECONDS, review_create
 from tenant_apps.calls.services.rooms import identity_of
@@ -43,6 +50,7 @@ from tenant_apps.calls.services.rooms import identity_of
 __all__ = [
     "BILLING_TICK_SECONDS",
     "HOLD_LOOKAHEAD_SECONDS",
+    "QUEUE_OFFER_SECONDS",
     "REVIEW_MIN_TALK_SECONDS",
     "call_accept",
     "call_bill",
@@ -61,6 +69,9 @@ __all__ = [
     "chat_typing_mark",
     "identity_of",
     "livekit_event_apply",
+    "queue_join",
+    "queue_leave",
+    "queue_offer_expire",
     "review_create",
     "spending_cap_set",
 ]

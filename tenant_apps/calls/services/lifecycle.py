@@ -30,12 +30,14 @@ from tenant_apps.calls.errors import (
     SpendingCapReached,
     WalletOwes,
 )
-from tenant_apps.calls.models import Call
+from tenant_apps.calls.models import Call, QueueEntry
 from tenant_apps.calls.services.billing import call_settle, cap_headroom, hold_extend
+from tenant_apps.calls.services.queue import queue_offer_claim, queue_offer_next
 from tenant_apps.calls.services.rooms import identity_of, presence_replay, room_name_for, room_of
 from tenant_apps.notifications.services import push_request
 from tenant_apps.pricing import charges
 from tenant_apps.pricing.selectors import policy_get
+from tenant_apps.promotions.services import promotion_session_redeem
 from tenant_apps.wallets import selectors as wallet_selectors
 from tenant_apps.wallets import services as wallet_services
 from tenant_apps.wallets.errors import InsufficientFunds
@@ -68,7 +70,13 @@ def _ring_text(kind: str, caller_name: str) -> tuple[str, str]:
     return _("Incoming call"), _("%(name)s is calling you") % {"name": who}
 
 
-def call_request(*, caller: User, advisor_id: int, kind: str = SessionKind.VOICE) -> Call:
+def call_request(
+    *,
+    caller: User,
+    advisor_id: int,
+    kind: str = SessionKind.VOICE,
+    promo_code: str | None = None,
+) -> Call:
     from tenant_apps.calls import tasks
 
     policy = policy_get()
@@ -78,7 +86,13 @@ def call_request(*, caller: User, advisor_id: int, kind: str = SessionKind.VOICE
         advisor = Advisor.objects.select_for_update().filter(pk=advisor_id, suspended=False).first()
         if advisor is None:
             raise CallNotFound("There is no such advisor.", field="advisor_id")
-        if advisor.status != Advisor.Status.ONLINE:
+        # A busy advisor may be reserved for this caller: the first in their line.
+        offer = (
+            queue_offer_claim(caller=caller, advisor=advisor)
+            if advisor.status == Advisor.Status.BUSY
+            else None
+        )
+        if advisor.status != Advisor.Status.ONLINE and offer is None:
             raise AdvisorUnavailable(
                 f"{advisor.display_name} is not available right now.", field="advisor_id"
             )
@@ -130,6 +144,11 @@ def call_request(*, caller: User, advisor_id: int, kind: str = SessionKind.VOICE
             raise AdvisorUnavailable(
                 f"{advisor.display_name} is not available right now.", field="advisor_id"
             ) from None
+        if promo_code:  # free seconds on a first session with this advisor
+            use = promotion_session_redeem(
+                user=caller, code=promo_code, call_id=call.pk, first_session=not talked_before
+            )
+            call.free_seconds = max(call.free_seconds, use.free_seconds)
         wallet_services.hold_place(
             user_id=caller.pk,
             amount_minor=first_minimum,
@@ -137,8 +156,13 @@ def call_request(*, caller: User, advisor_id: int, kind: str = SessionKind.VOICE
             description=f"Reserved for a call with {advisor.display_name}",
             metadata={"call_id": call.pk},
         )
+        if offer is not None:
+            offer.status = QueueEntry.Status.ACCEPTED
+            offer.call = call
+            offer.ended_at = timezone.now()
+            offer.save(update_fields=["status", "call", "ended_at"])
         call.room_name = room_name_for(call)
-        call.save(update_fields=["room_name"])
+        call.save(update_fields=["room_name", "free_seconds"])
         advisor.status = Advisor.Status.BUSY
         advisor.save(update_fields=["status"])
         livekit_gateway.room_create(
@@ -181,6 +205,8 @@ def _advisor_available_again(advisor_id: int, *, missed: bool = False) -> None:
         advisor.status = (
             Advisor.Status.OFFLINE if advisor.suspended or too_many else Advisor.Status.ONLINE
         )
+        if advisor.status == Advisor.Status.ONLINE and queue_offer_next(advisor) is not None:
+            advisor.status = Advisor.Status.BUSY  # reserved for the first in line
     advisor.save(update_fields=["missed_in_row", "status"])
 
 

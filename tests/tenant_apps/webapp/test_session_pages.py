@@ -9,7 +9,7 @@ from django_tenants.utils import schema_context
 
 from tenant_apps.advisors.models import Advisor
 from tenant_apps.calls import services
-from tenant_apps.calls.models import ChatMessage
+from tenant_apps.calls.models import ChatMessage, QueueEntry
 from tenant_apps.pricing.services import policy_update
 from tests.tenant_apps.calls.conftest import make_advisor, make_caller
 
@@ -81,3 +81,19 @@ def test_the_video_screen_has_the_stage_and_camera_control(luna, signed_in, alph
     page = signed_in("alpha", caller).get(f"/calls/{call.pk}/").content.decode()
     assert "Video call with Luna" in page
     assert "data-remote-video" in page and 'data-action="camera"' in page
+
+
+def test_a_busy_advisor_offers_the_queue_and_the_console_shows_it(luna, signed_in, alpha):
+    advisor, caller = luna
+    with schema_context("alpha"):
+        connection.tenant = alpha
+        Advisor.objects.filter(pk=advisor.pk).update(status="busy")
+        QueueEntry.objects.create(advisor=advisor, caller=caller, kind="chat")
+    connection.set_schema_to_public()
+    page = signed_in("alpha", caller).get(f"/advisors/{advisor.pk}/").content.decode()
+    assert "Join the queue" in page and "callrix/queue.js" in page
+    assert "Call Luna now" not in page
+    console = signed_in("alpha", advisor.user)
+    console.cookies["language"] = "de"
+    html = console.get("/advisor/").content.decode()
+    assert "Wartet auf Sie" in html and "Casey — Chat" in html
