@@ -26,6 +26,10 @@ EVERYTHING = Exported()
 EXPORTED_TABLES: dict[str, Exported] = {
     "advisors_advisor": EVERYTHING,
     "advisors_favorite": EVERYTHING,
+    # Booked sessions and the advisors' weekly availability.
+    "appointments_advisorschedule": EVERYTHING,
+    "appointments_appointment": EVERYTHING,
+    "appointments_availabilitywindow": EVERYTHING,
     # Django's catalogue of models and permissions: needed to read the grants below.
     "auth_group": EVERYTHING,
     "auth_group_permissions": EVERYTHING,

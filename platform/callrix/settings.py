@@ -114,6 +114,7 @@ TENANT_APPS = [
     "tenant_apps.notifications",
     "tenant_apps.advisors",
     "tenant_apps.calls",
+    "tenant_apps.appointments",
     "tenant_apps.payouts",
     "tenant_apps.webapp",
     "tenant_apps.dashboard",

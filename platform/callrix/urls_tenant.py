@@ -15,6 +15,7 @@ from identity.api import router as identity_router
 from tenant_apps.advisors.api import admin_router as advisors_admin_router
 from tenant_apps.advisors.api import advisor_router as advisors_self_router
 from tenant_apps.advisors.api import router as advisors_router
+from tenant_apps.appointments.api import router as appointments_router
 from tenant_apps.calls.api import router as calls_router
 from tenant_apps.dashboard import urls as dashboard_urls
 from tenant_apps.notifications.api import admin_router as notifications_admin_router
@@ -49,6 +50,7 @@ api.add_router("", advisors_self_router)
 api.add_router("", notifications_router)
 api.add_router("", notifications_admin_router)
 api.add_router("", calls_router)
+api.add_router("", appointments_router)
 api.add_router("", payouts_advisor_router)
 api.add_router("", payouts_admin_router)
 api.add_router("", compliance_admin_router)

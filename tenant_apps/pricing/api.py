@@ -27,6 +27,7 @@ class PolicyOut(Schema):
     offline_after_missed: int
     closed_account_balance: str
     video_enabled: bool
+    appointment_cancel_hours: int
 
 
 class PolicyIn(Schema):
@@ -42,6 +43,7 @@ class PolicyIn(Schema):
     offline_after_missed: int | None = Field(default=None, ge=0, le=100)
     closed_account_balance: Literal["refund", "forfeit"] | None = None
     video_enabled: bool | None = None
+    appointment_cancel_hours: int | None = Field(default=None, ge=0, le=720)
 
 
 def _out(policy) -> dict:
@@ -59,6 +61,7 @@ def _out(policy) -> dict:
         "offline_after_missed": policy.offline_after_missed,
         "closed_account_balance": policy.closed_account_balance,
         "video_enabled": policy.video_enabled,
+        "appointment_cancel_hours": policy.appointment_cancel_hours,
     }
 
 

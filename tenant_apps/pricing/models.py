@@ -47,6 +47,9 @@ class PricingPolicy(models.Model):
     )
     # Video sessions on this platform at all (advisors' video rates stay, unused, while off).
     video_enabled = models.BooleanField(default=True)
+    # A booked session can be cancelled (its held credit released) until this many hours
+    # before it starts.
+    appointment_cancel_hours = models.PositiveIntegerField(default=24)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

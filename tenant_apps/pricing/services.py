@@ -26,6 +26,7 @@ POLICY_FIELDS = (
     "offline_after_missed",
     "closed_account_balance",
     "video_enabled",
+    "appointment_cancel_hours",
 )
 
 

@@ -13,6 +13,7 @@ from django.conf import settings
 from django.contrib.auth import SESSION_KEY, login
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
@@ -27,6 +28,7 @@ from kernel.money import exponent
 from kernel.security import csp_allow, livekit_origins
 from kernel.throttling import LicenseeRateThrottle
 from tenant_apps.advisors import selectors as advisor_selectors
+from tenant_apps.appointments import selectors as appointment_selectors
 from tenant_apps.calls import livekit_gateway
 from tenant_apps.calls import selectors as call_selectors
 from tenant_apps.calls.models import Call
@@ -156,6 +158,14 @@ def advisor_detail(request: HttpRequest, advisor_id: int) -> HttpResponse:
                 ).items()
             ),
             "favorites": {advisor.pk} if favorite else set(),
+            "slots": appointment_selectors.open_slots(advisor_id=advisor.pk, now=timezone.now())
+            if user and user.role == END_USER
+            else [],
+            "my_bookings": appointment_selectors.appointments_for_party(user=user).filter(
+                advisor=advisor, status="booked"
+            )
+            if user and user.role == END_USER
+            else [],
             "queued": bool(
                 user
                 and user.role == END_USER
@@ -345,6 +355,9 @@ def advisor_console(request: HttpRequest, user: User) -> HttpResponse:
             "payout_state": payout_selectors.payout_state_get(advisor=advisor),
             "calls": call_selectors.calls_for_party(user=user)[:10],
             "queue": call_selectors.queue_for_advisor(user=user),
+            "bookings": appointment_selectors.appointments_for_party(user=user).filter(
+                status="booked"
+            )[:20],
             "session_rates": advisor.rates,
             "rate_bounds": {"min": pricing.min_rate_minor, "max": pricing.max_rate_minor},
             "advisor_currency": licensee_current().currency,

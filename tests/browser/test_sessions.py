@@ -184,3 +184,49 @@ def test_a_chat_with_messages_both_ways_then_video_and_the_queue(
     caller.get_by_role("heading", name="Receipt").wait_for(timeout=15_000)
     for page in (caller, advisor, sam):
         assert page.console_errors == [], page.console_errors
+
+
+def test_a_booked_session_rings_the_advisor_at_its_time(halo, live, open_page, sign_in, screenshot):
+    from datetime import time as clock_time
+
+    import time_machine
+
+    from tenant_apps.appointments import services as appointment_services
+    from tenant_apps.appointments.models import Appointment
+
+    luna = _luna(halo)
+    with tenant_context(halo):
+        appointment_services.availability_set(
+            advisor=luna,
+            time_zone="Europe/Berlin",
+            windows=[(day, clock_time(0, 0), clock_time(23, 30)) for day in range(7)],
+        )
+    connection.set_schema_to_public()
+    advisor = open_page(SLUG)
+    sign_in(advisor, "luna@halo.test")
+    advisor.wait_for_url("**/advisor/")
+    caller = open_page(SLUG, width=375, height=812)
+    sign_in(caller, "casey@halo.test")
+    caller.goto(f"/advisors/{luna.pk}/")
+    caller.get_by_label("Session", exact=True).select_option("chat")
+    screenshot(caller, "sessions-book-375")
+    caller.get_by_role("button", name="Book", exact=True).click()
+    caller.get_by_role("heading", name="Your bookings").wait_for(timeout=15_000)
+    with tenant_context(halo):
+        booking = Appointment.objects.get(status="booked")
+    connection.set_schema_to_public()
+    advisor.reload()
+    assert "Casey" in advisor.locator("[data-console-bookings]").inner_text()
+    screenshot(advisor, "sessions-console-bookings")
+
+    with time_machine.travel(booking.starts_at, tick=True):
+        with tenant_context(halo):
+            assert appointment_services.appointments_ring() == 1
+        connection.set_schema_to_public()
+        alert = advisor.locator("#incoming")
+        alert.get_by_text("Incoming call from Casey").wait_for(timeout=15_000)
+        screenshot(advisor, "sessions-booking-ringing")
+        alert.get_by_role("button", name="Decline").click()
+        assert _wait(lambda: _latest_call(halo).status == "declined")
+    for page in (caller, advisor):
+        assert page.console_errors == [], page.console_errors

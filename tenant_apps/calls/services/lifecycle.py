@@ -76,7 +76,10 @@ def call_request(
     advisor_id: int,
     kind: str = SessionKind.VOICE,
     promo_code: str | None = None,
+    booked: bool = False,
 ) -> Call:
+    """Ring an advisor. `booked`: a booked session at its time, which rings the advisor
+    whether they are online or offline (never while they are in another session)."""
     from tenant_apps.calls import tasks
 
     policy = policy_get()
@@ -92,7 +95,8 @@ def call_request(
             if advisor.status == Advisor.Status.BUSY
             else None
         )
-        if advisor.status != Advisor.Status.ONLINE and offer is None:
+        free_for_booking = booked and advisor.status == Advisor.Status.OFFLINE
+        if advisor.status != Advisor.Status.ONLINE and offer is None and not free_for_booking:
             raise AdvisorUnavailable(
                 f"{advisor.display_name} is not available right now.", field="advisor_id"
             )
