@@ -10,7 +10,8 @@ let notified = null;
 
 function announce(call) {
   const name = call.caller_name || box.dataset.anonymous;
-  text.textContent = box.dataset.text.replace("{name}", name);
+  const template = { chat: box.dataset.textChat, video: box.dataset.textVideo }[call.kind];
+  text.textContent = (template || box.dataset.text).replace("{name}", name);
   box.hidden = false;
   if (notified !== call.id && "Notification" in window && Notification.permission === "granted") {
     new Notification(text.textContent);

@@ -13,6 +13,12 @@ def schedule_get(*, advisor_id: int) -> AdvisorSchedule | None:
     return AdvisorSchedule.objects.filter(advisor_id=advisor_id).prefetch_related("windows").first()
 
 
+def schedule_zone(*, advisor_id: int) -> str:
+    """The advisor's time zone, in which their slots are shown."""
+    schedule = AdvisorSchedule.objects.filter(advisor_id=advisor_id).first()
+    return schedule.time_zone if schedule else "UTC"
+
+
 def booked_ranges(
     *, advisor_id: int, since: datetime, until: datetime
 ) -> list[tuple[datetime, datetime]]:

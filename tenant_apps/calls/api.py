@@ -64,7 +64,7 @@ class JoinOut(Schema):
     room: str
 
 
-class ReceiptOut(Schema):
+class CallReceiptOut(Schema):
     call_id: int
     kind: str
     advisor: AdvisorRef
@@ -351,7 +351,7 @@ def call_hangup(request: AuthenticatedRequest, call_id: int) -> dict[str, object
     return _out(_fresh(request, call_id))
 
 
-@router.get("/calls/{call_id}/receipt", response=ReceiptOut, auth=PARTIES)
+@router.get("/calls/{call_id}/receipt", response=CallReceiptOut, auth=PARTIES)
 def call_receipt(request: AuthenticatedRequest, call_id: int) -> dict[str, object]:
     call = _fresh(request, call_id)
     if call.settled_at is None:

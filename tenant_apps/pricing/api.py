@@ -13,7 +13,7 @@ from tenant_apps.pricing import selectors, services
 router = Router(tags=["admin"])
 
 
-class PolicyOut(Schema):
+class PricingPolicyOut(Schema):
     billing_mode: str
     min_rate: int
     max_rate: int
@@ -30,7 +30,7 @@ class PolicyOut(Schema):
     appointment_cancel_hours: int
 
 
-class PolicyIn(Schema):
+class PricingPolicyIn(Schema):
     billing_mode: Literal["per_second", "per_minute"] | None = None
     min_rate: int | None = Field(default=None, ge=1, le=1_000_000)
     max_rate: int | None = Field(default=None, ge=1, le=1_000_000)
@@ -65,13 +65,13 @@ def _out(policy) -> dict:
     }
 
 
-@router.get("/admin/pricing", response=PolicyOut, auth=TokenAuth(roles=ADMIN_ROLES))
+@router.get("/admin/pricing", response=PricingPolicyOut, auth=TokenAuth(roles=ADMIN_ROLES))
 def pricing_get(request):
     return _out(selectors.policy_get())
 
 
-@router.put("/admin/pricing", response=PolicyOut, auth=TokenAuth(roles=ADMIN_ROLES))
-def pricing_put(request, payload: PolicyIn):
+@router.put("/admin/pricing", response=PricingPolicyOut, auth=TokenAuth(roles=ADMIN_ROLES))
+def pricing_put(request, payload: PricingPolicyIn):
     """Callrix's fee is set by the licensee's plan, not here."""
     names = {"min_rate": "min_rate_minor", "max_rate": "max_rate_minor"}
     changes = {names.get(key, key): value for key, value in payload.dict(exclude_none=True).items()}

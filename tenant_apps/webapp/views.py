@@ -158,6 +158,7 @@ def advisor_detail(request: HttpRequest, advisor_id: int) -> HttpResponse:
                 ).items()
             ),
             "favorites": {advisor.pk} if favorite else set(),
+            "slot_zone": appointment_selectors.schedule_zone(advisor_id=advisor.pk),
             "slots": appointment_selectors.open_slots(advisor_id=advisor.pk, now=timezone.now())
             if user and user.role == END_USER
             else [],

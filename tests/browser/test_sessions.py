@@ -101,10 +101,10 @@ def _luna(halo) -> Advisor:
     return advisor
 
 
-def _accept_in_console(advisor_page, call_id: int, caller_name: str = "Casey") -> None:
+def _accept_in_console(advisor_page, call_id: int, announced: str) -> None:
     alert = advisor_page.locator("#incoming")
     # The console polls: wait until it shows this call, not one that rang before.
-    alert.get_by_text(f"Incoming call from {caller_name}").wait_for(timeout=15_000)
+    alert.get_by_text(announced).wait_for(timeout=15_000)
     alert.get_by_role("button", name="Accept").click()
     advisor_page.wait_for_url(f"**/calls/{call_id}/")
 
@@ -126,7 +126,7 @@ def test_a_chat_with_messages_both_ways_then_video_and_the_queue(
     caller.wait_for_url(re.compile(r"/calls/\d+/$"))
     call_id = int(caller.url.rstrip("/").rsplit("/", 1)[1])
     caller.get_by_role("heading", name="Chat with Luna Starling").wait_for()
-    _accept_in_console(advisor, call_id)
+    _accept_in_console(advisor, call_id, "Incoming chat from Casey")
     caller.locator("[data-call-status]").get_by_text("Connected.").wait_for(timeout=15_000)
 
     caller.get_by_label("Your message").fill("Will my week go well?")
@@ -176,7 +176,7 @@ def test_a_chat_with_messages_both_ways_then_video_and_the_queue(
     caller.get_by_role("button", name="Video call Luna Starling now").click()
     caller.wait_for_url(re.compile(r"/calls/\d+/$"))
     video_id = int(caller.url.rstrip("/").rsplit("/", 1)[1])
-    _accept_in_console(advisor, video_id)
+    _accept_in_console(advisor, video_id, "Incoming video call from Casey")
     caller.get_by_role("button", name="Camera off").wait_for(timeout=15_000)
     assert caller.locator("[data-video-stage]").is_visible()
     screenshot(caller, "sessions-video-375")
@@ -224,7 +224,7 @@ def test_a_booked_session_rings_the_advisor_at_its_time(halo, live, open_page, s
             assert appointment_services.appointments_ring() == 1
         connection.set_schema_to_public()
         alert = advisor.locator("#incoming")
-        alert.get_by_text("Incoming call from Casey").wait_for(timeout=15_000)
+        alert.get_by_text("Incoming chat from Casey").wait_for(timeout=15_000)
         screenshot(advisor, "sessions-booking-ringing")
         alert.get_by_role("button", name="Decline").click()
         assert _wait(lambda: _latest_call(halo).status == "declined")

@@ -169,3 +169,31 @@ def test_another_licensee_cannot_see_or_call_the_advisors_kinds(world, beta, api
         api("beta").patch("/api/v1/advisor/me", {"rates": {"chat": 60}}, world.advisor_token)
     ).status_code == 401
     connection.set_tenant(world.licensee)
+
+
+def test_the_new_schemas_have_names_of_their_own_in_the_api_document(alpha, host_client):
+    from tenant_apps.appointments import api as appointments_api
+    from tenant_apps.calls import api as calls_api
+    from tenant_apps.pricing import api as pricing_api
+    from tenant_apps.promotions import api as promotions_api
+
+    document = host_client("alpha.localhost").get("/api/v1/openapi.json").json()
+    components = document["components"]["schemas"]
+    receipt = document["paths"]["/api/v1/calls/{call_id}/receipt"]["get"]["responses"]["200"]
+    assert receipt["content"]["application/json"]["schema"]["$ref"].endswith("/CallReceiptOut")
+    assert "kind" in components["CallReceiptOut"]["properties"]
+    assert "video_enabled" in components["PricingPolicyOut"]["properties"]
+    # Each schema class of these modules is the only one by its name in the document.
+    import inspect
+
+    from ninja import Schema
+
+    for module in (calls_api, appointments_api, promotions_api, pricing_api):
+        for name, value in vars(module).items():
+            if (
+                inspect.isclass(value)
+                and issubclass(value, Schema)
+                and value.__module__ == module.__name__
+            ):
+                if name in components:
+                    assert set(components[name]["properties"]) == set(value.model_fields), name

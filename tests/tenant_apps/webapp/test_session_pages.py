@@ -97,3 +97,24 @@ def test_a_busy_advisor_offers_the_queue_and_the_console_shows_it(luna, signed_i
     console.cookies["language"] = "de"
     html = console.get("/advisor/").content.decode()
     assert "Wartet auf Sie" in html and "Casey — Chat" in html
+
+
+def test_the_slot_picker_shows_times_in_the_advisors_zone(luna, signed_in, alpha):
+    from datetime import time
+
+    from tenant_apps.appointments.services import availability_set
+
+    advisor, caller = luna
+    with schema_context("alpha"):
+        connection.tenant = alpha
+        availability_set(
+            advisor=advisor,
+            time_zone="Asia/Kolkata",  # +05:30: half hours show as :00 and :30 there
+            windows=[(day, time(9, 0), time(10, 0)) for day in range(7)],
+        )
+    connection.set_schema_to_public()
+    client = signed_in("alpha", caller)
+    client.cookies["language"] = "de"
+    html = client.get(f"/advisors/{advisor.pk}/").content.decode()
+    assert "Sitzung buchen" in html and "Zeiten in Asia/Kolkata." in html
+    assert ", 09:00</option>" in html and ", 09:30</option>" in html
