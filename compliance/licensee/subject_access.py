@@ -13,9 +13,11 @@ from compliance.licensee.errors import SubjectNotFound
 from compliance.licensee.models import PrivacyRequest
 from identity.models import ConsentRecord, User
 from tenant_apps.advisors.models import Favorite
+from tenant_apps.appointments.models import Appointment
 from tenant_apps.calls.models import Call, ChatMessage, Review, SpendingCap
 from tenant_apps.notifications.models import Device, PushLog
 from tenant_apps.payments.models import CreditGrant, TopUp
+from tenant_apps.promotions.models import PromotionUse
 from tenant_apps.wallets import selectors as wallet_selectors
 from tenants.bridge import licensee_current
 
@@ -116,6 +118,31 @@ def subject_export(*, user: User) -> dict:
             }
             for m in ChatMessage.objects.filter(Q(call__caller=user) | Q(sender=user))
             .select_related("call__advisor")
+            .order_by("id")
+        ],
+        "appointments": [
+            {
+                "id": a.pk,
+                "advisor": a.advisor.display_name,
+                "kind": a.kind,
+                "starts_at": _iso(a.starts_at),
+                "ends_at": _iso(a.ends_at),
+                "status": a.status,
+            }
+            for a in Appointment.objects.filter(caller=user)
+            .select_related("advisor")
+            .order_by("id")
+        ],
+        "promotion_codes": [
+            {
+                "code": u.promotion.code,
+                "bonus": u.bonus_minor,
+                "free_seconds": u.free_seconds,
+                "status": u.status,
+                "at": _iso(u.created_at),
+            }
+            for u in PromotionUse.objects.filter(user=user)
+            .select_related("promotion")
             .order_by("id")
         ],
         "reviews": [

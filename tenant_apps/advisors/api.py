@@ -185,7 +185,8 @@ def favorite_remove(request, advisor_id: int):
 def favorites(request):
     ids = selectors.favorite_advisor_ids(user_id=request.auth.pk)
     advisors = selectors.advisor_list_public().filter(pk__in=ids)
-    return [_out(a, request, ids) for a in advisors]
+    enabled = selectors.session_kinds_enabled()
+    return [_out(a, request, ids, enabled) for a in advisors]
 
 
 # --- Licensee admins -----------------------------------------------------------------------

@@ -176,6 +176,11 @@ def test_cancelling_in_time_releases_the_credit(luna_chats, clock):
     assert world.wallet().held_minor == 0
     mine = world.api("alpha").get("/api/v1/appointments", world.caller_token).json()
     assert {a["status"] for a in mine} == {"cancelled"}
+    own = world.api("alpha").get("/api/v1/me/export", token=world.caller_token).json()
+    assert [(a["advisor"], a["status"]) for a in own["appointments"]] == [
+        ("Luna", "cancelled"),
+        ("Luna", "cancelled"),
+    ]
 
 
 def test_bad_availability_is_refused(luna_chats):

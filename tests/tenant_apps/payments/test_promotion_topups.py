@@ -60,6 +60,8 @@ def test_welcome10_adds_ten_percent_once_as_promotion_credit(
 
     listed = api("alpha").get("/api/v1/admin/promotions", token=tokens["admin"]).json()
     assert (listed[0]["uses"], listed[0]["bonus_credited"]) == (1, 200)
+    own = api("alpha").get("/api/v1/me/export", token=tokens["caller"]).json()
+    assert [(u["code"], u["bonus"]) for u in own["promotion_codes"]] == [("WELCOME10", 200)]
     report = client_for("alpha", people["admin"]).get("/dashboard/").content.decode()
     assert 'data-kpi="promotion_credit">€2.00 (1 use)' in report
 
