@@ -228,5 +228,16 @@ def test_a_booked_session_rings_the_advisor_at_its_time(halo, live, open_page, s
         screenshot(advisor, "sessions-booking-ringing")
         alert.get_by_role("button", name="Decline").click()
         assert _wait(lambda: _latest_call(halo).status == "declined")
+
+    # The same screens in German.
+    for page in (caller, advisor):
+        page.context.add_cookies([{"name": "language", "value": "de", "url": page.url}])
+    caller.goto(f"/advisors/{luna.pk}/")
+    caller.get_by_role("heading", name="Sitzung buchen").wait_for()
+    assert "Jetzt mit Luna Starling chatten" in caller.locator("main").inner_text()
+    screenshot(caller, "sessions-advisor-de-375")
+    advisor.goto("/advisor/")
+    advisor.get_by_role("heading", name="Wartet auf Sie").wait_for()
+    screenshot(advisor, "sessions-console-de")
     for page in (caller, advisor):
         assert page.console_errors == [], page.console_errors
