@@ -57,3 +57,11 @@ if ("Notification" in window && Notification.permission === "default") {
   document.addEventListener("click", () => Notification.requestPermission(), { once: true });
 }
 poll();
+
+// The kinds of session offered: a kind's rate is sent only while its box is ticked.
+for (const toggle of document.querySelectorAll("[data-kind-toggle]")) {
+  const rate = document.getElementById(toggle.dataset.kindToggle);
+  const sync = () => { rate.disabled = !toggle.checked; };
+  toggle.addEventListener("change", sync);
+  sync();
+}

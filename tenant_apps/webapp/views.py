@@ -359,7 +359,17 @@ def advisor_console(request: HttpRequest, user: User) -> HttpResponse:
             "bookings": appointment_selectors.appointments_for_party(user=user).filter(
                 status="booked"
             )[:20],
-            "session_rates": advisor.rates,
+            "kind_rates": [
+                (
+                    kind,
+                    label,
+                    _decimal(rate, exponent(licensee_current().currency)) if rate else "",
+                )
+                for kind, label in (
+                    (("voice", _("Call")), ("chat", _("Chat")), ("video", _("Video call")))
+                )
+                for rate in [advisor.rates.get(kind)]
+            ],
             "rate_bounds": {"min": pricing.min_rate_minor, "max": pricing.max_rate_minor},
             "advisor_currency": licensee_current().currency,
             "rate_value": _decimal(

@@ -157,6 +157,8 @@ def test_a_chat_with_messages_both_ways_then_video_and_the_queue(
     screenshot(advisor, "sessions-console-queue")
 
     caller.goto(f"/calls/{call_id}/")
+    # The reloaded screen rejoins the room first (its join would meet the hang-up).
+    caller.get_by_role("button", name="Leave for a moment").wait_for(timeout=15_000)
     caller.get_by_role("button", name="Hang up").click()
     caller.get_by_role("heading", name="Receipt").wait_for(timeout=15_000)
     screenshot(caller, "sessions-chat-receipt-375")
@@ -205,9 +207,15 @@ def test_a_booked_session_rings_the_advisor_at_its_time(halo, live, open_page, s
     advisor = open_page(SLUG)
     sign_in(advisor, "luna@halo.test")
     advisor.wait_for_url("**/advisor/")
+    # Luna stops offering video from her console; chat stays at €1.50.
+    advisor.get_by_label("Video call", exact=True).uncheck()
+    advisor.get_by_role("button", name="Save kinds and rates").click()
+    assert _wait(lambda: _luna(halo).kinds == ["voice", "chat"])
+    assert _luna(halo).chat_rate_minor_per_minute == 150
     caller = open_page(SLUG, width=375, height=812)
     sign_in(caller, "casey@halo.test")
     caller.goto(f"/advisors/{luna.pk}/")
+    assert caller.get_by_test_id("rate-video").count() == 0
     caller.get_by_label("Session", exact=True).select_option("chat")
     screenshot(caller, "sessions-book-375")
     caller.get_by_role("button", name="Book", exact=True).click()

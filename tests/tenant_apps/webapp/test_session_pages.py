@@ -118,3 +118,10 @@ def test_the_slot_picker_shows_times_in_the_advisors_zone(luna, signed_in, alpha
     html = client.get(f"/advisors/{advisor.pk}/").content.decode()
     assert "Sitzung buchen" in html and "Zeiten in Asia/Kolkata." in html
     assert ", 09:00</option>" in html and ", 09:30</option>" in html
+
+
+def test_the_console_sets_the_kinds_offered_and_their_rates(luna, signed_in):
+    advisor, _caller = luna
+    html = signed_in("alpha", advisor.user).get("/advisor/").content.decode()
+    assert 'name="rates.chat"' in html and 'value="1.50"' in html and 'value="3.00"' in html
+    assert 'id="offer-chat" data-kind-toggle="rate-chat" checked' in html
