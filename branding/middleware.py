@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.http import HttpRequest
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.cache import patch_vary_headers
 
 from branding.selectors import BrandView, brand_for_licensee, platform_brand
@@ -39,7 +39,12 @@ class BrandLanguageMiddleware:
             language = chosen or request.brand.default_language
         translation.activate(language)
         request.LANGUAGE_CODE = translation.get_language()
-        response = self.get_response(request)
+        # Times on the licensee's pages read in its zone (Django's own date filters too).
+        timezone.activate(request.brand.formats().local(timezone.now()).tzinfo)
+        try:
+            response = self.get_response(request)
+        finally:
+            timezone.deactivate()
         patch_vary_headers(response, ("Cookie",))
         response.headers.setdefault("Content-Language", request.LANGUAGE_CODE)
         return response

@@ -42,6 +42,18 @@ class Brand(models.Model):
     currency_display = models.CharField(
         max_length=8, choices=CurrencyDisplay.choices, default=CurrencyDisplay.SYMBOL
     )
+    # Where the licensee's people live: money, numbers and dates follow the region's customs
+    # within the language ("en" + "GB" reads 06/12/2026, 05:29), times its zone.
+    region = models.CharField(max_length=2, blank=True)  # ISO 3166-1 alpha-2, "" = none
+    time_zone = models.CharField(max_length=64, default="UTC")  # IANA, e.g. "Europe/London"
+    # Its people's e-mail comes from the licensee, never from Callrix: this address (on one of
+    # its verified domains) or no-reply@<its host>, through its own SMTP relay when it has one.
+    sender_email = models.EmailField(blank=True)
+    smtp_host = models.CharField(max_length=255, blank=True)
+    smtp_port = models.PositiveIntegerField(default=587)
+    smtp_username = models.CharField(max_length=255, blank=True)
+    smtp_password = models.TextField(blank=True)  # Fernet (kernel.crypto), never plain
+    smtp_use_tls = models.BooleanField(default=True)
     # Bumped on every change: asset URLs carry it, so browsers fetch a changed logo at once.
     version = models.PositiveIntegerField(default=1)
     updated_at = models.DateTimeField(auto_now=True)

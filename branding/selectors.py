@@ -6,12 +6,15 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.db import connection
+from django.utils import translation
 from django_tenants.utils import schema_context
 
 from branding.models import Brand
+from kernel.crypto import decrypt
+from kernel.formatting import Formats, locale_code
 from kernel.generational_cache import GenerationalCache
-from kernel.money import format_minor
 
 DEFAULT_PRIMARY = "#1f4e79"
 DEFAULT_ACCENT = "#9d2a5b"
@@ -35,6 +38,10 @@ class BrandView:
     terms_url: str = ""
     default_language: str = "en"
     currency_display: str = "symbol"
+    region: str = ""
+    time_zone: str = "UTC"
+    sender_email: str = ""
+    has_smtp: bool = False
     has_logo: bool = False
     has_icon: bool = False
     has_favicon: bool = False
@@ -65,10 +72,28 @@ class BrandView:
         # /favicon.ico always answers on a licensee host (branding.views.favicon).
         return f"/favicon.ico?v={self.version}" if self.licensee_id else ""
 
+    @property
+    def mail_from_address(self) -> str:
+        """The address a licensee's mail comes from: its chosen sender on a verified domain,
+        else no-reply@ its own host; Callrix's own mail keeps DEFAULT_FROM_EMAIL."""
+        if self.licensee_id is None:
+            return str(settings.DEFAULT_FROM_EMAIL)
+        return self.sender_email or f"no-reply@{self.slug}.{settings.BASE_DOMAIN}"
+
+    def formats(self, language: str | None = None) -> Formats:
+        """How this brand's people read money and time, in `language` (default: the active
+        one) with the brand's region and time zone."""
+        return Formats(
+            locale=locale_code(language or translation.get_language() or "en", self.region),
+            time_zone=self.time_zone,
+            currency=self.currency,
+            currency_code=self.currency_display == Brand.CurrencyDisplay.CODE,
+        )
+
     def money(self, amount_minor: int) -> str:
-        """An amount as this brand shows money: "€12.50" or "12.50 EUR"."""
-        code = self.currency_display == Brand.CurrencyDisplay.CODE
-        return format_minor(amount_minor, self.currency, code=code)
+        """An amount as this brand shows money in the active language: "€12.50", "12,50 €"
+        or "12.50 EUR"."""
+        return self.formats().money(amount_minor)
 
 
 def _load(licensee_id: int, slug: str, display_name: str, currency: str) -> BrandView:
@@ -92,6 +117,10 @@ def _load(licensee_id: int, slug: str, display_name: str, currency: str) -> Bran
         terms_url=row.terms_url,
         default_language=row.default_language,
         currency_display=row.currency_display,
+        region=row.region,
+        time_zone=row.time_zone,
+        sender_email=row.sender_email,
+        has_smtp=bool(row.smtp_host),
         has_logo=bool(row.logo),
         has_icon=bool(row.icon),
         has_favicon=bool(row.favicon),
@@ -125,3 +154,28 @@ def brand_current() -> BrandView:
 def brand_row_get(*, licensee_id: int) -> Brand | None:
     with schema_context("public"):
         return Brand.objects.filter(licensee_id=licensee_id).first()
+
+
+@dataclass(frozen=True)
+class SmtpRelay:
+    host: str
+    port: int
+    username: str
+    password: str
+    use_tls: bool
+
+
+def brand_smtp_relay(*, licensee_id: int) -> SmtpRelay | None:
+    """The licensee's own SMTP relay, its password decrypted, or None. Read at send time,
+    never cached."""
+    with schema_context("public"):
+        row = Brand.objects.filter(licensee_id=licensee_id).first()
+    if row is None or not row.smtp_host:
+        return None
+    return SmtpRelay(
+        host=row.smtp_host,
+        port=row.smtp_port,
+        username=row.smtp_username,
+        password=decrypt(row.smtp_password) if row.smtp_password else "",
+        use_tls=row.smtp_use_tls,
+    )

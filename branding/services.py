@@ -3,6 +3,8 @@ brand cache once committed, so every process shows the change on its next reques
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
@@ -15,6 +17,8 @@ from branding.contrast import AA_TEXT, HEX_COLOUR, WHITE, contrast_ratio
 from branding.errors import BrandColourContrast, BrandError
 from branding.models import Brand
 from branding.selectors import DEFAULT_ACCENT, DEFAULT_PRIMARY, brand_cache
+from kernel.crypto import encrypt
+from kernel.formatting import valid_time_zone
 
 TEXT_FIELDS = {
     "app_name": 60,
@@ -79,6 +83,14 @@ def _clean(fields: dict) -> dict:
         elif field == "default_language":
             if value not in Brand.Language.values:
                 raise BrandError(f"Choose one of: {', '.join(Brand.Language.values)}.", field=field)
+        elif field == "region":
+            value = value.strip().upper()
+            if value and (len(value) != 2 or not value.isalpha()):
+                raise BrandError("Give a two-letter country code, e.g. GB.", field=field)
+        elif field == "time_zone":
+            value = value.strip()
+            if not valid_time_zone(value):
+                raise BrandError("Give a time zone such as Europe/London.", field=field)
         elif field == "currency_display":
             if value not in Brand.CurrencyDisplay.values:
                 raise BrandError(
@@ -156,3 +168,48 @@ def _files_delete(names: list[str], *, keep: Brand) -> None:
     for name in names:
         if name and name not in in_use:
             default_storage.delete(name)
+
+
+def brand_mail_set(
+    *,
+    licensee,
+    sender_email: str,
+    own_domains: Collection[str],
+    smtp_host: str = "",
+    smtp_port: int = 587,
+    smtp_username: str = "",
+    smtp_password: str | None = None,
+    smtp_use_tls: bool = True,
+) -> Brand:
+    """Where the licensee's mail comes from. `sender_email` (blank: no-reply@ its host) must be
+    on one of `own_domains`, its host and its verified domains; an SMTP relay is optional
+    (`smtp_password` None keeps the stored one)."""
+    sender = sender_email.strip().lower()
+    if sender:
+        try:
+            validate_email(sender)
+        except ValidationError:
+            raise BrandError("This is not a valid e-mail address.", field="sender_email") from None
+        if sender.rsplit("@", 1)[1] not in {domain.lower() for domain in own_domains}:
+            raise BrandError(
+                "The sender must be on your platform's host or one of your verified domains.",
+                field="sender_email",
+            )
+    host = smtp_host.strip()
+    if host and not 0 < smtp_port < 65_536:
+        raise BrandError("Give a port between 1 and 65535.", field="smtp_port")
+    with schema_context("public"), transaction.atomic():
+        row = _row_for_update(licensee.pk, licensee.display_name)
+        row.sender_email = sender
+        row.smtp_host = host
+        row.smtp_port = smtp_port
+        row.smtp_username = smtp_username.strip() if host else ""
+        row.smtp_use_tls = smtp_use_tls
+        if not host:
+            row.smtp_password = ""
+        elif smtp_password is not None:
+            row.smtp_password = encrypt(smtp_password) if smtp_password else ""
+        row.version += 1
+        row.save()
+        transaction.on_commit(brand_cache.invalidate)
+    return row

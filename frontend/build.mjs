@@ -1,5 +1,6 @@
 // Bundles every entry point in src/ (each *.js and *.css file) with its npm packages into
-// dist/callrix/, which Django serves as static files under /static/callrix/.
+// dist/app/, which Django serves as static files under /static/app/ (a neutral path: licensee
+// pages name nothing of Callrix, not even in their asset URLs).
 // Nothing here is fetched at run time: no CDN, no third-party origin.
 import { build } from "esbuild";
 import { readdirSync, rmSync } from "node:fs";
@@ -11,7 +12,7 @@ const entryPoints = readdirSync("src")
 rmSync("dist", { recursive: true, force: true });
 await build({
   entryPoints,
-  outdir: "dist/callrix",
+  outdir: "dist/app",
   bundle: true,
   minify: true,
   sourcemap: true,

@@ -12,26 +12,28 @@ from pydantic import Field
 from identity import selectors, services, tokens
 from identity.auth import ADMIN_ROLES, TokenAuth
 from identity.models import ConsentRecord
+from kernel.addresses import canonical_origin
+from kernel.inputs import Line, Offset
 from kernel.throttling import LicenseeRateThrottle
 
 router = Router(tags=["auth"])
 
 
 class RegisterIn(Schema):
-    email: str = Field(max_length=254)
-    password: str = Field(max_length=128)
-    display_name: str = Field(max_length=120)
+    email: Line = Field(max_length=254)
+    password: Line = Field(max_length=128)
+    display_name: Line = Field(max_length=120)
     birth_date: date
     marketing_consent: bool = False
 
 
 class TokenIn(Schema):
-    email: str = Field(max_length=254)
-    password: str = Field(max_length=128)
+    email: Line = Field(max_length=254)
+    password: Line = Field(max_length=128)
 
 
 class RefreshIn(Schema):
-    refresh: str = Field(max_length=2000)
+    refresh: Line = Field(max_length=2000)
 
 
 class TokenPairOut(Schema):
@@ -57,23 +59,23 @@ class RegisterOut(Schema):
 
 
 class MePatchIn(Schema):
-    display_name: str | None = Field(default=None, max_length=120)
-    old_password: str | None = Field(default=None, max_length=128)
-    new_password: str | None = Field(default=None, max_length=128)
+    display_name: Line | None = Field(default=None, max_length=120)
+    old_password: Line | None = Field(default=None, max_length=128)
+    new_password: Line | None = Field(default=None, max_length=128)
 
 
 class PasswordResetIn(Schema):
-    email: str = Field(max_length=254)
+    email: Line = Field(max_length=254)
 
 
 class PasswordResetConfirmIn(Schema):
-    uid: str = Field(max_length=64)
-    token: str = Field(max_length=128)
-    new_password: str = Field(max_length=128)
+    uid: Line = Field(max_length=64)
+    token: Line = Field(max_length=128)
+    new_password: Line = Field(max_length=128)
 
 
 class VerifyEmailIn(Schema):
-    token: str = Field(max_length=512)
+    token: Line = Field(max_length=512)
 
 
 class MessageOut(Schema):
@@ -81,7 +83,8 @@ class MessageOut(Schema):
 
 
 def request_origin(request) -> str:
-    return request.build_absolute_uri("/").rstrip("/")
+    """For links in e-mails: the licensee's canonical origin, never the request's Host."""
+    return canonical_origin(request)
 
 
 def _me(user) -> dict:
@@ -237,9 +240,9 @@ class UserPageOut(Schema):
 def admin_user_list(
     request,
     role: Literal["end_user", "advisor", "admin", "owner"] | None = None,
-    q: str | None = Query(default=None, max_length=100),
+    q: Line | None = Query(default=None, max_length=100),
     limit: int = Query(default=50, ge=1, le=200),
-    offset: int = Query(default=0, ge=0),
+    offset: Offset = 0,
 ):
     users = selectors.user_search(role=role, text=q)
     return {"count": users.count(), "results": list(users[offset : offset + limit])}

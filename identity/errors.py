@@ -44,3 +44,10 @@ class LockedOut(IdentityError):
     status_code = 429
     code = "locked_out"
     retry_after: int | None = None  # seconds; the API sends it as Retry-After
+
+
+class AccountClosed(IdentityError):
+    """The account was closed (erased) while the request was on its way."""
+
+    status_code = 403
+    code = "account_closed"

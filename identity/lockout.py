@@ -13,7 +13,8 @@ import math
 from axes.backends import AxesStandaloneBackend
 from axes.exceptions import AxesBackendPermissionDenied
 from django.conf import settings
-from django.http import JsonResponse
+from django.http import HttpResponse, JsonResponse
+from django.shortcuts import render
 
 LOCKED_DETAIL = (
     "Too many failed sign-in attempts for this account from your address. "
@@ -50,6 +51,20 @@ class LockoutMiddleware:
     def __call__(self, request):
         response = self.get_response(request)
         if getattr(request, "callrix_refused_locked", False):
-            response = JsonResponse(locked_out_body(), status=429)
+            response = (
+                JsonResponse(locked_out_body(), status=429)
+                if request.path.startswith("/api/")
+                else _locked_out_page(request)
+            )
             response["Retry-After"] = str(cooloff_seconds())
         return response
+
+
+def _locked_out_page(request) -> HttpResponse:
+    """A person at a sign-in form gets a page in their language, not the API's JSON."""
+    return render(
+        request,
+        "identity/locked_out.html",
+        {"minutes": math.ceil(cooloff_seconds() / 60), "login_path": request.path},
+        status=429,
+    )

@@ -19,6 +19,7 @@ from branding.mail import EmailAction, branded_email_send
 from branding.selectors import brand_current
 from identity import tokens
 from identity.errors import (
+    AccountClosed,
     EmailTaken,
     InvalidCredentials,
     InvalidField,
@@ -293,3 +294,14 @@ def email_verify(*, token: str) -> User:
 
 def consent_set(*, user: User, purpose: str, granted: bool, source: str = "api") -> ConsentRecord:
     return ConsentRecord.objects.create(user=user, purpose=purpose, granted=granted, source=source)
+
+
+def user_lock(*, user_id: int) -> User:
+    """Lock the person's row for the rest of the caller's transaction and refuse a closed
+    account. Everything that moves a person's money or ends their account (erasure, call
+    requests, top-ups) takes this lock first, so none can slip between another's check and
+    its commit: the second waits, then sees what the first committed."""
+    user = User.objects.select_for_update(of=("self",)).filter(pk=user_id).first()
+    if user is None or user.erased_at is not None or not user.is_active:
+        raise AccountClosed(_("This account is closed."), field=None)
+    return user

@@ -24,7 +24,13 @@ class SignInForm(AuthenticationForm):
 
 
 # Where each role lands after signing in without a `next` page.
-ROLE_HOME: dict[str, str] = {User.Role.END_USER: "/", User.Role.ADVISOR: "/advisor/"}
+ROLE_HOME: dict[str, str] = {
+    User.Role.END_USER: "/",
+    User.Role.ADVISOR: "/advisor/",
+    # Owners and admins run the platform from its dashboard, not from an account page.
+    User.Role.OWNER: "/dashboard/",
+    User.Role.ADMIN: "/dashboard/",
+}
 
 
 class SignInView(auth_views.LoginView):

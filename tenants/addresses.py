@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from django.conf import settings
 
+from kernel.addresses import site_origin
+
 
 def _origin(host: str) -> str:
-    port = settings.SITE_PORT
-    suffix = f":{port}" if port and port not in ("80", "443") else ""
-    return f"{settings.SITE_SCHEME}://{host}{suffix}"
+    return site_origin(host)
 
 
 def licensee_host(slug: str) -> str:

@@ -7,6 +7,7 @@ from django.db import connection
 from ninja import Router, Schema, Status
 
 from tenants.health import database_answers, redis_answers
+from tenants.routing import routing_redis_answers
 
 licensee_router = Router(tags=["platform"])
 platform_router = Router(tags=["platform"])
@@ -16,6 +17,10 @@ class LicenseeHealthOut(Schema):
     licensee: str
     name: str
     status: str
+    # Whether this process reaches Redis (as routing last found it, within a second or two):
+    # the host keeps serving without it, routing from the database. The platform health
+    # (`/api/platform/v1/health`) asks the database and Redis themselves.
+    redis: bool
 
 
 class PlatformHealthOut(Schema):
@@ -27,7 +32,12 @@ class PlatformHealthOut(Schema):
 @licensee_router.get("/health", response=LicenseeHealthOut, auth=None)
 def licensee_health(request):
     tenant = request.tenant
-    return {"licensee": tenant.slug, "name": tenant.display_name, "status": tenant.status}
+    return {
+        "licensee": tenant.slug,
+        "name": tenant.display_name,
+        "status": tenant.status,
+        "redis": routing_redis_answers(),
+    }
 
 
 @platform_router.get(

@@ -25,9 +25,13 @@ from tenants.domains import (
     custom_domain_verify,
 )
 from tenants.hooks import (
+    LicenseeTerms,
     admin_action_committed,
     figure_reader_register,
+    ledger_checked,
+    licensee_payouts_paused,
     licensee_terminated,
+    licensee_terms_at,
     licensee_terms_set,
 )
 from tenants.licensee_choice import licensee_named, licensees_chosen
@@ -58,6 +62,7 @@ class LicenseeView(Protocol):
 
 
 __all__ = [
+    "LicenseeTerms",
     "LicenseeView",
     "admin_action_committed",
     "custom_domain_add",
@@ -65,13 +70,16 @@ __all__ = [
     "custom_domain_remove",
     "custom_domain_verify",
     "figure_reader_register",
+    "ledger_checked",
     "licensee_current",
     "licensee_get_by_schema",
     "licensee_host",
     "licensee_list_serving",
     "licensee_named",
     "licensee_origin",
+    "licensee_payouts_paused",
     "licensee_terminated",
+    "licensee_terms_at",
     "licensee_terms_set",
     "licensees_chosen",
     "public_origin",

@@ -5,6 +5,8 @@ reach the other, tenancy carries the message. These hooks import no model."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from django.dispatch import Signal
@@ -15,6 +17,10 @@ licensee_terms_set = Signal()
 
 # Sent inside the transaction that ends a licensee's contract; kwargs: licensee.
 licensee_terminated = Signal()
+
+# Sent after the nightly check of a licensee's ledger; kwargs: licensee, breaches (list of
+# str, empty when clean). Callrix's side records a failure, tells staff and pauses payouts.
+ledger_checked = Signal()
 
 # Sent once a licensee admin's dashboard action is committed; kwargs: licensee_id (int),
 # action (str). It becomes an anonymous count in the public schema (privacy policy §2.3).
@@ -35,3 +41,62 @@ def figure_reader(name: str) -> FigureReader:
         return _figure_readers[name]
     except KeyError:
         raise LookupError(f"No tenant app reads the figure '{name}'.") from None
+
+
+@dataclass(frozen=True)
+class LicenseeTerms:
+    """What a licensee's contract says at a moment: its plan, Callrix's fee on each call and
+    what the plan includes (0 included advisors: no limit), with the next larger plan."""
+
+    plan_code: str
+    plan_name: str
+    revenue_share_bps: int
+    included_advisors: int
+    included_minutes: int
+    effective_from: datetime
+    upgrade_plan_name: str | None = None
+    upgrade_included_advisors: int | None = None
+
+
+TermsReader = Callable[..., LicenseeTerms | None]  # (licensee_id, at, *, with_upgrade)
+_terms_readers: list[TermsReader] = []
+
+
+def terms_reader_register(reader: TermsReader) -> None:
+    """Callrix's billing offers the terms in force for a licensee at a moment (its
+    effective-dated history in the public schema); registered once, in `AppConfig.ready`."""
+    if reader not in _terms_readers:
+        _terms_readers.append(reader)
+
+
+def licensee_terms_at(
+    licensee_id: int, at: datetime, *, with_upgrade: bool = False
+) -> LicenseeTerms | None:
+    """The terms in force for the licensee at `at`, or None for a licensee on no plan (made
+    by `callrix licensee create`): its own pricing policy's fee then applies. The upgrade
+    plan costs another query, so it is looked up only `with_upgrade`."""
+    for reader in _terms_readers:
+        terms = reader(licensee_id, at, with_upgrade=with_upgrade)
+        if terms is not None:
+            return terms
+    return None
+
+
+PauseReader = Callable[[int], str | None]
+_pause_readers: list[PauseReader] = []
+
+
+def payouts_pause_reader_register(reader: PauseReader) -> None:
+    """Callrix's side says why a licensee's advisor payouts are paused (None: they are not),
+    e.g. an unresolved ledger breach; registered once, in `AppConfig.ready`."""
+    if reader not in _pause_readers:
+        _pause_readers.append(reader)
+
+
+def licensee_payouts_paused(licensee_id: int) -> str | None:
+    """Why the licensee's payouts are paused, or None."""
+    for reader in _pause_readers:
+        reason = reader(licensee_id)
+        if reason:
+            return reason
+    return None

@@ -1,7 +1,7 @@
 """Endpoints for the machinery next to Callrix (Traefik, Prometheus), on internal hosts only
 (`callrix.urls_internal`): a public or licensee host has no such URLs, and each request
-must carry `Authorization: Bearer <CALLRIX_INTERNAL_TOKEN>` when that token is set
-(production requires it)."""
+must carry `Authorization: Bearer <CALLRIX_INTERNAL_TOKEN>`, in every mode: with no token
+configured nothing gets in (production refuses to start without one; the demo makes one)."""
 
 from __future__ import annotations
 
@@ -11,20 +11,23 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.http import require_GET
 
+from kernel.errors import error_body
 from tenants import metrics
 from tenants.traefik import traefik_dynamic_config
 
 
 def _refusal(request: HttpRequest) -> HttpResponse | None:
     expected = settings.CALLRIX_INTERNAL_TOKEN
-    if not expected:
-        return None
     given = request.headers.get("Authorization", "")
     scheme, _, token = given.partition(" ")
-    if scheme.lower() == "bearer" and hmac.compare_digest(token.strip(), expected):
+    if (
+        expected
+        and scheme.lower() == "bearer"
+        and hmac.compare_digest(token.strip().encode(), expected.encode())
+    ):
         return None
     response = JsonResponse(
-        {"detail": "A valid internal bearer token is required.", "code": "unauthorized"},
+        error_body("A valid internal bearer token is required.", code="unauthorized"),
         status=401,
     )
     response["WWW-Authenticate"] = "Bearer"

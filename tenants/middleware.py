@@ -6,12 +6,15 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, cast
 
 from django.conf import settings
+from django.core.exceptions import DisallowedHost
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import set_urlconf
 
+from kernel.errors import error_body, is_api_path
 from kernel.tenant_connection import connection
 from tenants.models import Licensee
+from tenants.request_host import request_host
 from tenants.routing import HostTarget, resolve_host
 
 if TYPE_CHECKING:
@@ -45,8 +48,8 @@ class TenantRequest(HttpRequest):
 
 
 def _error(request: HttpRequest, status: int, code: str, detail: str) -> HttpResponse:
-    if request.path.startswith("/api/") or request.path.startswith("/webhooks/"):
-        return JsonResponse({"detail": detail, "code": code}, status=status)
+    if is_api_path(request.path) or code == "unknown_host":  # nobody's brand to show
+        return JsonResponse(error_body(detail, code=code), status=status)
     page = (
         "<!doctype html><html lang='en'><head><meta charset='utf-8'><title>{t}</title></head>"
         "<body><main><h1>{t}</h1><p>{d}</p></main></body></html>"
@@ -76,7 +79,10 @@ class LicenseeHostMiddleware:
         return licensee
 
     def __call__(self, request: TenantRequest) -> HttpResponse:
-        host = request.get_host().rsplit(":", 1)[0]
+        try:
+            host = request_host(request)
+        except DisallowedHost:  # not even a host name (e.g. `pg_catalog.localhost`)
+            host = ""
         target = resolve_host(host) if host and not host.startswith("[") else None
         if target is None:
             connection.set_schema_to_public()

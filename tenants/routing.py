@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -20,6 +21,7 @@ from kernel.generational_cache import GenerationalCache
 
 GENERATION_CHECK_SECONDS = 1.0
 UNKNOWN_HOST_SECONDS = 30  # negative entries expire sooner: a domain may be added any time
+UNKNOWN_HOST_CACHE_SIZE = 10_000
 
 
 @dataclass(frozen=True)
@@ -44,8 +46,18 @@ PUBLIC = HostTarget(licensee_id=None, schema_name="public")
 INTERNAL = HostTarget(licensee_id=None, schema_name="public", internal=True)
 
 
+# A host name: dot-separated labels of letters, digits and hyphens. Anything else (`_`, `%`,
+# control characters) is nobody's and costs no query.
+_HOST_NAME = re.compile(
+    r"(?=.{1,253}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*"
+)
+
 _hosts: GenerationalCache[HostTarget | None] = GenerationalCache(
-    "tenants:hosts", check_seconds=GENERATION_CHECK_SECONDS
+    "tenants:hosts",
+    check_seconds=GENERATION_CHECK_SECONDS,
+    # Unknown hosts: each process keeps at most this many, each for UNKNOWN_HOST_SECONDS.
+    miss_limit=UNKNOWN_HOST_CACHE_SIZE,
+    miss_seconds=UNKNOWN_HOST_SECONDS,
 )
 
 
@@ -108,13 +120,21 @@ def resolve_host(host: str) -> HostTarget | None:
         return PUBLIC
     if host in internal_hosts():
         return INTERNAL
+    if not _HOST_NAME.fullmatch(host):
+        return None
     return _hosts.get(
         host,
         lambda: _load_from_database(host),
         dump=lambda target: json.dumps(target.__dict__) if target else "",
         restore=lambda stored: HostTarget(**json.loads(stored)) if stored else None,
         timeout_for=lambda target: settings.HOST_CACHE_SECONDS if target else UNKNOWN_HOST_SECONDS,
+        is_miss=lambda target: target is None,
     )
+
+
+def routing_redis_answers() -> bool:
+    """False while host routing in this process runs from the database (Redis failed)."""
+    return not _hosts.redis_down
 
 
 def invalidate_hosts() -> None:

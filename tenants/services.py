@@ -13,6 +13,7 @@ from django.utils import timezone
 from django_tenants.utils import schema_context
 
 from identity import services as identity_services
+from kernel import money
 from tenants import addresses, provisioning, selectors
 from tenants.errors import InvalidLicenseeField, InvalidSlug, LicenseeNotFound, SlugTaken
 from tenants.models import Domain, Licensee
@@ -102,9 +103,15 @@ def _schema_name_for(slug: str) -> str:
 
 
 def _currency_validate(currency: str) -> str:
+    """An ISO 4217 code Stripe takes payments in (`kernel.money.CURRENCIES`)."""
     if not re.fullmatch(r"[A-Z]{3}", currency or ""):
         raise InvalidLicenseeField(
             "The currency must be an ISO-4217 code such as EUR.", field="currency"
+        )
+    if not money.is_supported(currency):
+        raise InvalidLicenseeField(
+            f"{currency} is not a currency Stripe takes payments in; choose another.",
+            field="currency",
         )
     return currency
 

@@ -9,6 +9,7 @@ from django.db import connection
 from django.test import Client
 
 from branding.selectors import brand_cache
+from tenant_apps.calls.livekit_gateway import breaker as livekit_breaker
 from tenants.routing import invalidate_hosts
 from tests.factories import PASSWORD, licensee_destroy, licensee_make, password_hash
 
@@ -101,6 +102,7 @@ def _fresh_state():
     yield
     invalidate_hosts()
     brand_cache.invalidate()
+    livekit_breaker.reset()  # a test that made LiveKit unreachable leaves it closed again
     redis = cache._cache.get_client(None, write=True)
     stale = list(redis.scan_iter(match=f"{settings.CACHES['default']['KEY_PREFIX']}:*throttle:*"))
     if stale:

@@ -12,6 +12,7 @@ from compliance.callrix import account_rights as services
 from compliance.callrix import account_selectors as selectors
 from identity.auth import TokenAuth
 from identity.models import User
+from kernel.inputs import Line
 from kernel.throttling import LicenseeRateThrottle
 from shared_apps.accounts.errors import AccountNotFound
 from shared_apps.accounts.models import AccountHolder
@@ -20,24 +21,24 @@ router = Router(tags=["account"])
 holder_auth = TokenAuth(roles={User.Role.ACCOUNT_HOLDER})
 
 
-class BillingAddressIn(Schema):
-    line1: str | None = Field(default=None, max_length=200)
-    line2: str | None = Field(default=None, max_length=200)
-    city: str | None = Field(default=None, max_length=100)
-    postal_code: str | None = Field(default=None, max_length=20)
-    country: str | None = Field(default=None, max_length=2)
+class AccountBillingAddressIn(Schema):
+    line1: Line | None = Field(default=None, max_length=200)
+    line2: Line | None = Field(default=None, max_length=200)
+    city: Line | None = Field(default=None, max_length=100)
+    postal_code: Line | None = Field(default=None, max_length=20)
+    country: Line | None = Field(default=None, max_length=2)
 
 
 class AccountPatchIn(Schema):
-    full_name: str | None = Field(default=None, max_length=200)
-    company: str | None = Field(default=None, max_length=200)
-    email: str | None = Field(default=None, max_length=254)
-    phone: str | None = Field(default=None, max_length=40)
-    billing_address: BillingAddressIn | None = None
+    full_name: Line | None = Field(default=None, max_length=200)
+    company: Line | None = Field(default=None, max_length=200)
+    email: Line | None = Field(default=None, max_length=254)
+    phone: Line | None = Field(default=None, max_length=40)
+    billing_address: AccountBillingAddressIn | None = None
 
 
 class AccountDeleteIn(Schema):
-    password: str = Field(max_length=128)
+    password: Line = Field(max_length=128)
 
 
 class BillingAddressOut(Schema):
@@ -58,7 +59,7 @@ class AccountOut(Schema):
     updated_at: datetime
 
 
-class ErasureOut(Schema):
+class AccountErasureOut(Schema):
     detail: str
     invoices_kept: int
 
@@ -115,7 +116,10 @@ def account_update(request, payload: AccountPatchIn):
 
 # The password is checked here, so it is limited as sign-ins are.
 @router.delete(
-    "/account", response=ErasureOut, auth=holder_auth, throttle=[LicenseeRateThrottle("token")]
+    "/account",
+    response=AccountErasureOut,
+    auth=holder_auth,
+    throttle=[LicenseeRateThrottle("token")],
 )
 def account_erase(request, payload: AccountDeleteIn):
     receipt = services.account_holder_erase(holder=_holder(request), password=payload.password)

@@ -14,6 +14,7 @@ from ninja.security import SessionAuth
 from compliance.licensee import links, selectors, services
 from identity.auth import ADMIN_ROLES, TokenAuth
 from identity.errors import PermissionDenied
+from kernel.inputs import Id, Line
 from kernel.tenant_connection import connection
 from kernel.throttling import LicenseeRateThrottle
 
@@ -90,7 +91,7 @@ def tenant_export_list(request):
 @admin_router.get(
     "/admin/exports/{export_id}", response=ExportOut, auth=TokenAuth(roles=ADMIN_ROLES)
 )
-def tenant_export_get(request, export_id: int):
+def tenant_export_get(request, export_id: Id):
     return _export_out(request, selectors.tenant_export_get(export_id=export_id))
 
 
@@ -99,7 +100,7 @@ def tenant_export_get(request, export_id: int):
     auth=[TokenAuth(roles=ADMIN_ROLES), AdminSessionAuth()],
     url_name="tenant_export_download",
 )
-def tenant_export_download(request, export_id: int, token: str = Query(..., max_length=500)):
+def tenant_export_download(request, export_id: Id, token: Line = Query(..., max_length=500)):
     export, path = selectors.tenant_export_file(export_id=export_id, token=token)
     finished = export.finished_at.strftime("%Y%m%d") if export.finished_at else ""  # ready: set
     response = FileResponse(

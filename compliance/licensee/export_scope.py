@@ -25,6 +25,8 @@ EVERYTHING = Exported()
 
 EXPORTED_TABLES: dict[str, Exported] = {
     "advisors_advisor": EVERYTHING,
+    "advisors_advisorapplication": EVERYTHING,
+    "advisors_commissionoverride": EVERYTHING,
     "advisors_favorite": EVERYTHING,
     # Booked sessions and the advisors' weekly availability.
     "appointments_advisorschedule": EVERYTHING,
@@ -64,6 +66,7 @@ EXPORTED_TABLES: dict[str, Exported] = {
     "payments_dispute": EVERYTHING,
     "payments_refund": EVERYTHING,
     "payments_stripeevent": EVERYTHING,
+    "mail_outbox_undeliveredmail": EVERYTHING,  # the licensee's mail that did not go out
     "payments_topup": Exported(
         omitted_columns={
             "client_secret": "a Stripe PaymentIntent secret that lets its holder complete "

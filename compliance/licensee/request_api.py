@@ -11,8 +11,9 @@ from pydantic import Field
 
 from compliance.licensee import erasure, privacy_requests, subject_access
 from compliance.licensee.models import PrivacyRequest
-from compliance.licensee.subject_api import CreditOut, credit_out
+from compliance.licensee.subject_api import ErasureCreditOut, credit_out
 from identity.auth import ADMIN_ROLES, TokenAuth
+from kernel.inputs import Id, Line, Offset, Text
 
 router = Router(tags=["admin"])
 ADMIN = TokenAuth(roles=ADMIN_ROLES)
@@ -20,14 +21,14 @@ ADMIN = TokenAuth(roles=ADMIN_ROLES)
 
 class PrivacyRequestIn(Schema):
     type: Literal["access", "erasure", "rectification", "restriction", "objection", "portability"]
-    email: str = Field(max_length=254)
+    email: Line = Field(max_length=254)
     received_at: datetime | None = None
-    notes: str = Field(default="", max_length=4_000)
+    notes: Text = Field(default="", max_length=4_000)
 
 
 class CompleteIn(Schema):
     outcome: Literal["fulfilled", "refused"]
-    notes: str = Field(default="", max_length=4_000)
+    notes: Text = Field(default="", max_length=4_000)
 
 
 class PrivacyRequestOut(Schema):
@@ -46,7 +47,7 @@ class PrivacyRequestOut(Schema):
 
 class ErasureOut(Schema):
     user_id: int
-    credit: CreditOut
+    credit: ErasureCreditOut
     request: PrivacyRequestOut
 
 
@@ -79,7 +80,7 @@ def privacy_request_list(
     request,
     status: Literal["open", "overdue", "all"] = "all",
     limit: int = Query(default=100, ge=1, le=500),
-    offset: int = Query(default=0, ge=0),
+    offset: Offset = 0,
 ):
     rows = privacy_requests.privacy_request_list(
         open_only=status == "open", overdue_only=status == "overdue"
@@ -100,14 +101,14 @@ def privacy_request_create(request, payload: PrivacyRequestIn):
 
 
 @router.get("/admin/privacy-requests/{request_id}", response=PrivacyRequestOut, auth=ADMIN)
-def privacy_request_get(request, request_id: int):
+def privacy_request_get(request, request_id: Id):
     return _out(privacy_requests.privacy_request_get(request_id=request_id))
 
 
 @router.post(
     "/admin/privacy-requests/{request_id}/complete", response=PrivacyRequestOut, auth=ADMIN
 )
-def privacy_request_complete(request, request_id: int, payload: CompleteIn):
+def privacy_request_complete(request, request_id: Id, payload: CompleteIn):
     done = privacy_requests.privacy_request_complete(
         request_id=request_id, outcome=payload.outcome, notes=payload.notes, admin=request.auth
     )
@@ -115,18 +116,18 @@ def privacy_request_complete(request, request_id: int, payload: CompleteIn):
 
 
 @router.post("/admin/privacy-requests/{request_id}/export", response=dict, auth=ADMIN)
-def privacy_request_export(request, request_id: int):
+def privacy_request_export(request, request_id: Id):
     """The subject's data as JSON (as they would get it from /me/export), to send them."""
     return subject_access.privacy_request_export(request_id=request_id)
 
 
 @router.post("/admin/privacy-requests/{request_id}/erase", response=ErasureOut, auth=ADMIN)
-def privacy_request_erase(request, request_id: int):
+def privacy_request_erase(request, request_id: Id):
     return _erasure_out(erasure.privacy_request_erase(request_id=request_id, admin=request.auth))
 
 
 @router.post("/admin/users/{user_id}/minor", response=ErasureOut, auth=ADMIN)
-def user_flag_minor(request, user_id: int):
+def user_flag_minor(request, user_id: Id):
     """The account belongs to a minor: it is erased at once (its credit refunded)."""
     done = erasure.account_flag_minor(
         user_id=user_id, flagged_by_id=request.auth.pk, channel=PrivacyRequest.Channel.ADMIN

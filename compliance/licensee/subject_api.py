@@ -12,6 +12,7 @@ from compliance.licensee import erasure, subject_access
 from identity import api as identity_api
 from identity.auth import TokenAuth
 from identity.models import ConsentRecord
+from kernel.inputs import Line
 from kernel.throttling import LicenseeRateThrottle
 from tenants.bridge import licensee_current
 
@@ -19,10 +20,10 @@ router = Router(tags=["privacy"])
 
 
 class EraseIn(Schema):
-    password: str = Field(max_length=128)
+    password: Line = Field(max_length=128)
 
 
-class CreditOut(Schema):
+class ErasureCreditOut(Schema):
     """What became of the wallet's credit (minor units) under the licensee's policy."""
 
     policy: str  # refund or forfeit
@@ -46,7 +47,7 @@ def credit_out(credit: erasure.Credit) -> dict:
 
 class ErasedOut(Schema):
     detail: str
-    credit: CreditOut
+    credit: ErasureCreditOut
 
 
 class ProcessingIn(Schema):

@@ -93,6 +93,32 @@ def _redis_answers(sock: Path) -> bool:
         return False
 
 
+def redis_is_embedded() -> bool:
+    return os.environ.get("REDIS_URL", "").startswith(f"unix://{home() / 'redis'}")
+
+
+def redis_answers() -> bool:
+    return _redis_answers(home() / "redis" / "redis.sock")
+
+
+def postgres_is_embedded() -> bool:
+    return f"host={home() / 'pg'}" in os.environ.get("DATABASE_URL", "")
+
+
+def postgres_answers() -> bool:
+    """The embedded PostgreSQL accepts connections on its socket."""
+    sock = home() / "pg" / ".s.PGSQL.5432"
+    if not sock.exists():
+        return False
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as client:
+            client.settimeout(1)
+            client.connect(str(sock))
+            return True
+    except OSError:
+        return False
+
+
 def ensure_environment() -> None:
     """Fill DATABASE_URL / REDIS_URL from the embedded servers when they are not set.
 

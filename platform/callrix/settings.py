@@ -93,6 +93,7 @@ SHARED_APPS = [
     "shared_apps.usage",
     "shared_apps.billing",
     "branding",
+    "branding.outbox",
     "shared_apps.privacy",
     "shared_apps.licensing",
     "shared_apps.website",
@@ -107,6 +108,7 @@ TENANT_APPS = [
     "identity",
     "axes",
     "ninja_jwt.token_blacklist",
+    "branding.outbox",  # mail that could not go out stays in the schema it was written in
     "tenant_apps.wallets",
     "tenant_apps.payments",
     "tenant_apps.promotions",
@@ -132,7 +134,14 @@ HOST_CACHE_SECONDS = 300
 AUTH_USER_MODEL = "identity.User"
 
 MIDDLEWARE = [
+    # Outermost: every error under /api/, /webhooks/, /internal/ becomes the JSON contract,
+    # every page error the brand's page (callrix.errors).
+    "callrix.errors.ErrorContractMiddleware",
+    # Without Redis, what needs it answers a JSON 503 (kernel.outage).
+    "kernel.outage.RedisOutageMiddleware",
     "tenants.middleware.LicenseeHostMiddleware",
+    # Hostile input refused once, before any view or query (kernel.edge).
+    "kernel.edge.RequestGuardMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -172,6 +181,8 @@ CACHES = {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": _RUN_NAMESPACE,
+        # A lost Redis must cost a request a second at most, not a hung worker.
+        "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 2},
     }
 }
 
@@ -225,12 +236,15 @@ MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT") or embedded.home() / "media")
 BRAND_IMAGE_MAX_BYTES = 1_000_000
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-EMAIL_BACKEND = os.environ.get(
+# Every e-mail is queued (branding.outbox) and sent by a job through the transport that
+# `EMAIL_BACKEND` in the environment names, with retries and a dead-letter record.
+MAIL_TRANSPORT_BACKEND = os.environ.get(
     "EMAIL_BACKEND",
     "django.core.mail.backends.smtp.EmailBackend"
     if PRODUCTION
     else "django.core.mail.backends.console.EmailBackend",
 )
+EMAIL_BACKEND = "branding.outbox.backend.QueuedEmailBackend"
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "no-reply@callrix.io")
 # The SMTP relay production sends through (an EU provider; STARTTLS on 587 by default).
 EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
@@ -255,10 +269,22 @@ if PRODUCTION:
     # The session cookie is HttpOnly (above); the CSRF cookie stays readable by the pages'
     # own scripts (htmx sends it back), which Django's docs say costs nothing.
     SESSION_COOKIE_SAMESITE = "Lax"
-    # Client addresses for throttles and lockouts: Traefik drops any X-Forwarded-For a
-    # client sends and writes the address it saw, so that header is the client (one proxy).
-    NINJA_NUM_PROXIES = 1
-    AXES_IPWARE_META_PRECEDENCE_ORDER = ("HTTP_X_FORWARDED_FOR", "REMOTE_ADDR")
+    # Client addresses: Traefik appends the address it saw to X-Forwarded-For, so with its
+    # one hop (TRUSTED_PROXY_COUNT, below) the last entry is the client.
+# Client addresses (throttles, lockouts, whether a request comes from this machine): the
+# number of our own proxies in front of the app, each appending to X-Forwarded-For
+# (kernel.client_address). None by default, and none in the demo: the header is ignored.
+TRUSTED_PROXY_COUNT = int(os.environ.get("TRUSTED_PROXY_COUNT", "1" if PRODUCTION else "0"))
+NINJA_NUM_PROXIES = TRUSTED_PROXY_COUNT
+AXES_CLIENT_IP_CALLABLE = "kernel.client_address.axes_client_ip"
+# Request bodies (kernel.edge): API and webhook bodies are small JSON; pages take brand images.
+MAX_API_BODY_BYTES = int(os.environ.get("MAX_API_BODY_BYTES", "1000000"))
+MAX_PAGE_BODY_BYTES = int(os.environ.get("MAX_PAGE_BODY_BYTES", "3000000"))
+DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_PAGE_BODY_BYTES
+# A stale or forged form gets the brand's page (callrix.errors).
+CSRF_FAILURE_VIEW = "callrix.errors.csrf_failure"
+# Debug pages (this machine only, callrix.errors) show no settings at all.
+DEFAULT_EXCEPTION_REPORTER_FILTER = "kernel.secrets.NoSettingsExceptionReporterFilter"
 # Only first-party cookies, and only these: the session, CSRF (privacy policy §9). Messages
 # ride in the session rather than in a cookie of their own.
 MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
@@ -266,12 +292,18 @@ MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 # Jobs: dramatiq on Redis. The tenant middleware carries the active schema with every message.
 DRAMATIQ_BROKER = {
     "BROKER": "dramatiq.brokers.redis.RedisBroker",
-    "OPTIONS": {"url": REDIS_URL, "namespace": _RUN_NAMESPACE},
+    "OPTIONS": {
+        "url": REDIS_URL,
+        "namespace": _RUN_NAMESPACE,
+        "socket_connect_timeout": 1,
+        "socket_timeout": 5,  # above the broker's own blocking reads (1 s)
+    },
     "MIDDLEWARE": [
         "dramatiq.middleware.AgeLimit",
         "dramatiq.middleware.TimeLimit",
         "dramatiq.middleware.Callbacks",
         "dramatiq.middleware.Retries",
+        "dramatiq.middleware.CurrentMessage",  # a job can tell its last attempt (mail)
         "tenants.jobs.TenantMessageMiddleware",
         "django_dramatiq.middleware.DbConnectionsMiddleware",
     ],
@@ -368,6 +400,23 @@ LIVEKIT_API_SECRET = os.environ.get(
 # without their own Firebase project.
 FCM_API_BASE = os.environ.get("FCM_API_BASE", "")
 FCM_DEFAULT_CREDENTIALS = os.environ.get("FCM_DEFAULT_CREDENTIALS", "")
+
+# Every call to an outside provider, in one place: how long it may take and how often it is
+# retried, so that no request waits on a slow provider for more than a few seconds (gunicorn
+# gives a request 30 s). Seconds unless said otherwise.
+STRIPE_TIMEOUT_SECONDS = float(os.environ.get("STRIPE_TIMEOUT_SECONDS", "8"))
+# The SDK retries network errors and 409/429/5xx; every write carries an idempotency key.
+STRIPE_MAX_NETWORK_RETRIES = int(os.environ.get("STRIPE_MAX_NETWORK_RETRIES", "1"))
+LIVEKIT_TIMEOUT_SECONDS = float(os.environ.get("LIVEKIT_TIMEOUT_SECONDS", "5"))
+FCM_TIMEOUT_SECONDS = float(os.environ.get("FCM_TIMEOUT_SECONDS", "5"))
+EMAIL_TIMEOUT = float(os.environ.get("EMAIL_TIMEOUT", "10"))  # SMTP (Django's own setting)
+# LiveKit's circuit breaker: after this many calls in a row could not reach it, it is not
+# asked for the cooldown; then one call tries again.
+LIVEKIT_BREAKER_FAILURES = int(os.environ.get("LIVEKIT_BREAKER_FAILURES", "3"))
+LIVEKIT_BREAKER_COOLDOWN_SECONDS = float(os.environ.get("LIVEKIT_BREAKER_COOLDOWN_SECONDS", "20"))
+# While LiveKit cannot be asked, a running call keeps its last known presence and is billed on
+# it; once nothing confirmed the call for this long, it ends as `provider_unreachable`.
+LIVEKIT_OUTAGE_ALLOWANCE_SECONDS = int(os.environ.get("LIVEKIT_OUTAGE_ALLOWANCE_SECONDS", "300"))
 
 # Callrix's own Stripe account, which bills licensees (public schema): its secret key and the
 # signing secret of its `/webhooks/stripe` endpoint on the public host. Stripe Tax is asked to

@@ -17,7 +17,15 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import polib
 
-SOURCE_FOLDERS = ("branding", "identity", "tenant_apps", "shared_apps", "compliance", "tenants")
+SOURCE_FOLDERS = (
+    "branding",
+    "identity",
+    "tenant_apps",
+    "shared_apps",
+    "compliance",
+    "tenants",
+    "platform",
+)
 
 
 def catalogues(root: Path) -> list[Path]:

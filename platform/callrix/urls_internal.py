@@ -9,3 +9,9 @@ urlpatterns = [
     path("internal/traefik", internal_views.traefik_config, name="internal-traefik"),
     path("internal/metrics", internal_views.prometheus_metrics, name="internal-metrics"),
 ]
+
+# Page errors in the host's brand (callrix.errors); the API paths answer JSON in any case.
+handler400 = "callrix.errors.bad_request"
+handler403 = "callrix.errors.permission_denied"
+handler404 = "callrix.errors.page_not_found"
+handler500 = "callrix.errors.server_error"

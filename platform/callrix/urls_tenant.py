@@ -60,6 +60,11 @@ api.add_router("", privacy_requests_router)
 urlpatterns = [
     path("api/v1/", api.urls),
     path("webhooks/stripe", payment_views.stripe_webhook, name="stripe-webhook"),
+    path(
+        "webhooks/stripe/connect",
+        payment_views.stripe_connect_webhook,
+        name="stripe-connect-webhook",
+    ),
     path("manifest.webmanifest", brand_views.web_manifest, name="web-manifest"),
     path("favicon.ico", brand_views.favicon, name="favicon"),
     path("brand/theme.css", brand_views.theme, name="brand-theme"),
@@ -91,4 +96,11 @@ urlpatterns = [
     path("account/register/", webapp_views.register, name="app-register"),
     path("account/closed/", webapp_views.account_closed, name="app-account-closed"),
     path("advisor/", webapp_views.advisor_console, name="advisor-console"),
+    path("advise/", webapp_views.advisor_apply, name="advisor-apply"),
 ]
+
+# Page errors in the host's brand (callrix.errors); the API paths answer JSON in any case.
+handler400 = "callrix.errors.bad_request"
+handler403 = "callrix.errors.permission_denied"
+handler404 = "callrix.errors.page_not_found"
+handler500 = "callrix.errors.server_error"

@@ -19,7 +19,8 @@ from demo import offline
 from kernel import crypto
 from kernel.errors import DomainError
 from kernel.tenant_connection import connection
-from shared_apps.billing.models import Plan
+from shared_apps.billing import services as billing_services
+from shared_apps.billing.models import LicenseeTerms, Plan
 from tenant_apps.advisors.models import Advisor
 from tenant_apps.appointments import services as appointment_services
 from tenant_apps.appointments.models import AdvisorSchedule
@@ -56,8 +57,9 @@ DEMO_PEOPLE = [
 
 
 DEMO_PACKAGES = [
-    ("starter", "€20 + €2 bonus", 2_000, 200),
-    ("regular", "€50 + €7.50 bonus", 5_000, 750),
+    # Names, not amounts: the wallet shows the amount and bonus beside the name.
+    ("starter", "Starter", 2_000, 200),
+    ("regular", "Regular", 5_000, 750),
 ]
 DEMO_CREDIT_MINOR = 2_500
 # Kinds of session beyond voice, with their rates per minute (voice is the rate below).
@@ -142,7 +144,7 @@ def demo_stripe_connect(*, licensee, sandbox_url: str, web_origin: str) -> None:
     """Connect the demo licensee to the Stripe sandbox unless its keys already work there."""
     with tenant_context(licensee):
         row = payment_selectors.stripe_connection_get()
-        if row is not None:
+        if row is not None and row.connect_webhook_secret_encrypted:
             # Sandbox keys from an earlier run still work if the sandbox kept its state.
             try:
                 stripe_gateway.account_fetch(secret_key=crypto.decrypt(row.secret_key_encrypted))
@@ -154,6 +156,8 @@ def demo_stripe_connect(*, licensee, sandbox_url: str, web_origin: str) -> None:
             {
                 "webhook_url": f"{web_origin}/webhooks/stripe",
                 "webhook_host": f"{licensee.slug}.localhost",
+                "connect_webhook_url": f"{web_origin}/webhooks/stripe/connect",
+                "connect_webhook_host": f"{licensee.slug}.localhost",
                 "display_name": licensee.display_name,
             },
         )
@@ -162,6 +166,7 @@ def demo_stripe_connect(*, licensee, sandbox_url: str, web_origin: str) -> None:
             secret_key=creds["secret_key"],
             publishable_key=creds["publishable_key"],
             webhook_secret=creds["webhook_secret"],
+            connect_webhook_secret=creds["connect_webhook_secret"],
             admin=owner,
         )
 
@@ -210,6 +215,18 @@ def demo_plans_ensure() -> None:
                     "revenue_share_bps": share,
                     "trial_days": trial,
                 },
+            )
+
+
+def _demo_terms(licensee) -> None:
+    """Aurora rents the Starter plan: 5 advisors included, its fee on every call (staff move
+    it to Growth in the admin to see the next call's split change)."""
+    with schema_context("public"):
+        if not LicenseeTerms.objects.filter(licensee_id=licensee.pk).exists():
+            billing_services.terms_record(
+                licensee_id=licensee.pk,
+                plan=Plan.objects.get(code="starter"),
+                reason=LicenseeTerms.Reason.SIGNUP,
             )
 
 
@@ -365,6 +382,7 @@ def demo_ensure() -> list[DemoLogin]:
     _demo_sessions(licensee)
     connection.set_schema_to_public()
     demo_plans_ensure()
+    _demo_terms(licensee)
     with schema_context("public"):
         if not User.objects.filter(email=STAFF_EMAIL).exists():
             User.objects.create_superuser(STAFF_EMAIL, DEMO_PASSWORD, display_name="Callrix Staff")

@@ -62,11 +62,17 @@ def _stripe_connection() -> StripeConnection:
 
 
 def _deliver(event: dict) -> str:
-    """Stripe's delivery of one event, played in this process at the current clock."""
+    """Stripe's delivery of one event, played in this process at the current clock: a
+    connected account's event to the Connect endpoint, with that endpoint's secret."""
     row = _stripe_connection()
     payload = json.dumps(event).encode()
-    signature = sign(payload, crypto.decrypt(row.webhook_secret_encrypted))
-    stored, _ = payment_services.stripe_event_record(payload=payload, signature=signature)
+    if event.get("account"):
+        signature = sign(payload, crypto.decrypt(row.connect_webhook_secret_encrypted))
+        record = payment_services.stripe_connect_event_record
+    else:
+        signature = sign(payload, crypto.decrypt(row.webhook_secret_encrypted))
+        record = payment_services.stripe_event_record
+    stored, _ = record(payload=payload, signature=signature)
     return payment_services.stripe_event_process(event_id=stored.event_id)
 
 

@@ -28,3 +28,32 @@ class DomainError(Exception):
 
     def as_json(self) -> ErrorBody:
         return {"detail": self.detail, "code": self.code, "field": self.field}
+
+
+# The paths whose every answer, refusals and failures included, is the JSON contract.
+API_PATH_PREFIXES = ("/api/", "/webhooks/", "/internal/")
+
+# The `code` of an error that no app named, by HTTP status.
+STATUS_CODES = {
+    400: "bad_request",
+    401: "not_authenticated",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    410: "gone",
+    413: "body_too_large",
+    415: "unsupported_media_type",
+    422: "invalid_input",
+    429: "throttled",
+    500: "server_error",
+    503: "unavailable",
+}
+
+
+def is_api_path(path: str) -> bool:
+    return path.startswith(API_PATH_PREFIXES)
+
+
+def error_body(detail: str, *, code: str, field: str | None = None) -> ErrorBody:
+    return {"detail": str(detail), "code": code, "field": field}

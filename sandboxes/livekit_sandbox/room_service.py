@@ -52,6 +52,7 @@ class RoomService(Rooms):
                 "bad_route", f"unexpected Content-Type: {request.headers['content-type']!r}"
             )
         request_class, handler_name, grant = _METHODS[method]
+        self.api_calls.append(method)
         message = self._parse(request, request_class)
         self._check_grant(claims, grant, getattr(message, "room", ""))
         with self._transaction():

@@ -96,6 +96,8 @@ class LiveKitState:
         self.webhook_url = webhook_url
         self.webhook_host = webhook_host  # sent as the Host header: the receiver routes by it
         self.deliver_synchronously = False
+        # The room-service methods asked, in order (a test sees how often LiveKit was asked).
+        self.api_calls: list[str] = []
         # LiveKit's webhooks are best effort; this loses every event until turned off again.
         self.drop_webhooks = False
         self._verifier = api.TokenVerifier(api_key, api_secret)

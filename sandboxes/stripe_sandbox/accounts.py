@@ -19,6 +19,11 @@ class SandboxAccount:
     webhook_secret: str
     webhook_url: str | None = None
     webhook_host: str | None = None
+    # The Connect endpoint: Stripe sends events of connected accounts only to an endpoint
+    # registered with `connect=true`, signed with that endpoint's own secret.
+    connect_webhook_secret: str = ""
+    connect_webhook_url: str | None = None
+    connect_webhook_host: str | None = None
     display_name: str = ""
     email: str = ""
     created: int = field(default_factory=unix_time)
@@ -32,7 +37,16 @@ class SandboxAccount:
             "webhook_secret": self.webhook_secret,
             "webhook_url": self.webhook_url,
             "webhook_host": self.webhook_host,
+            "connect_webhook_secret": self.connect_webhook_secret,
+            "connect_webhook_url": self.connect_webhook_url,
+            "connect_webhook_host": self.connect_webhook_host,
         }
+
+    def endpoint(self, connect: bool) -> tuple[str | None, str | None, str]:
+        """(url, host, signing secret) of the account endpoint or of the Connect one."""
+        if connect:
+            return self.connect_webhook_url, self.connect_webhook_host, self.connect_webhook_secret
+        return self.webhook_url, self.webhook_host, self.webhook_secret
 
 
 def platform_account_object(account: SandboxAccount) -> dict[str, Any]:
@@ -57,6 +71,7 @@ def platform_account_object(account: SandboxAccount) -> dict[str, Any]:
 
 def requirements(due: list[str]) -> dict[str, Any]:
     return {
+        "alternatives": [],
         "currently_due": list(due),
         "eventually_due": list(due),
         "past_due": list(due),

@@ -9,7 +9,7 @@ from typing import Any
 from sandboxes._wsgi import Response, Route, find_route, json_response
 from sandboxes.stripe_sandbox.calls import CallContext, Request, bearer_key, mask_key
 from sandboxes.stripe_sandbox.errors import StripeApiError
-from sandboxes.stripe_sandbox.objects import API_VERSION, new_id
+from sandboxes.stripe_sandbox.objects import API_VERSION, new_id, unix_time
 from sandboxes.stripe_sandbox.params import Params, item_fields, parse_form
 from sandboxes.stripe_sandbox.webhooks import Webhooks
 
@@ -32,6 +32,7 @@ COLLECTIONS = {
     "invoices": "invoice",
     "invoiceitems": "invoiceitem",
 }
+IDEMPOTENCY_KEY_TTL = 24 * 3600
 LIST_FILTERS = {
     "payment_intents": ("customer",),
     "charges": ("payment_intent",),
@@ -96,6 +97,8 @@ class Api(Webhooks):
         parameters differ."""
         slot = f"{call.account.id}:{call.idempotency_key}"
         saved = self._idempotency.get(slot)
+        if saved is not None and unix_time() - saved.get("created", 0) >= IDEMPOTENCY_KEY_TTL:
+            saved = None  # Stripe forgets a key once it is 24 hours old
         if saved is None:
             response = self._dispatch(call)
             self._idempotency[slot] = {
@@ -103,6 +106,7 @@ class Api(Webhooks):
                 "status": response.status,
                 "body": response.body.decode(),
                 "request_id": call.request_id,
+                "created": unix_time(),
             }
             return response
         if saved["fingerprint"] != call.fingerprint():

@@ -49,6 +49,9 @@ def _connected_account_object(params: Params) -> dict[str, Any]:
         "details_submitted": False,
         "capabilities": {name: "inactive" for name in requested},
         "requirements": requirements(due=ONBOARDING_REQUIREMENTS),
+        "future_requirements": requirements(due=[]),
+        "external_accounts": empty_list("/v1/accounts/external_accounts"),
+        "tos_acceptance": {"date": None, "ip": None, "user_agent": None},
         "business_profile": params.mapping("business_profile") or {"name": None, "url": None},
         "settings": {"dashboard": {"display_name": email, "timezone": "Etc/UTC"}},
         "metadata": params.metadata(),
@@ -96,6 +99,7 @@ class Connect(Webhooks):
             ),
         )
         connected = self._store(call.account.id, _connected_account_object(params))
+        connected["external_accounts"]["url"] = f"/v1/accounts/{connected['id']}/external_accounts"
         call.account.connected_accounts.append(connected["id"])
         return self._expanded(call, connected, params.expand)
 

@@ -19,17 +19,28 @@ from sandboxes.stripe_sandbox.params import Params
 from sandboxes.stripe_sandbox.payments import Payments
 from sandboxes.stripe_sandbox.subscriptions import Subscriptions
 
+# A plain, readable page (the sandbox's own pages; Stripe's are its own design).
+_STYLE = (
+    "<style>body{margin:0;background:#f6f9fc;font:16px/1.5 system-ui,sans-serif;color:#1a1f36}"
+    "main{max-width:28rem;margin:3rem auto;background:#fff;border-radius:.5rem;padding:1.5rem;"
+    "box-shadow:0 2px 8px rgba(0,0,0,.08)}h1{font-size:1.25rem}.amount{font-size:2rem;"
+    "font-weight:700;margin:.5rem 0}form{display:inline-block;margin:.5rem .5rem 0 0}"
+    "button{font:inherit;border:0;border-radius:.3rem;padding:.6rem 1rem;cursor:pointer;"
+    "background:#635bff;color:#fff}.hint{color:#4f566b}</style>"
+)
+
 
 def _onboarding_page(connected: dict[str, Any]) -> str:
     account_id = html.escape(connected["id"])
     email = html.escape(connected.get("email") or "")
     state = "complete" if connected["payouts_enabled"] else "incomplete"
     return (
-        "<!doctype html><html><head><meta charset='utf-8'>"
-        "<title>Stripe sandbox onboarding</title></head><body>"
+        "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
+        f"<meta name='viewport' content='width=device-width, initial-scale=1'>{_STYLE}"
+        "<title>Stripe sandbox onboarding</title></head><body><main>"
         f"<h1>Connect onboarding (sandbox)</h1><p>Account {account_id} {email}: {state}.</p>"
         f"<form method='post' action='/_sandbox/onboarding/{account_id}/complete?redirect=1'>"
-        "<button type='submit'>Complete onboarding</button></form></body></html>"
+        "<button type='submit'>Complete onboarding</button></form></main></body></html>"
     )
 
 
@@ -43,11 +54,21 @@ def _invoice_page(invoice: dict[str, Any]) -> str:
         for action, label in (("pay", "Pay"), ("fail", "Decline the card"))
         if invoice["status"] == "open"
     )
+    # Stripe's hosted invoice page has no link back to the merchant either; the merchant's
+    # page opened it in a new tab and is still open behind it.
+    after = (
+        "<p class='hint'>This invoice is settled. You can close this tab and return to the "
+        "page you came from.</p>"
+        if invoice["status"] != "open"
+        else ""
+    )
     return (
-        "<!doctype html><html><head><meta charset='utf-8'>"
-        "<title>Stripe sandbox invoice</title></head><body>"
-        f"<h1>Invoice {number} (sandbox)</h1><p>{html.escape(amount)}: "
-        f"{html.escape(invoice['status'])}.</p>{forms}</body></html>"
+        "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
+        f"<meta name='viewport' content='width=device-width, initial-scale=1'>{_STYLE}"
+        "<title>Stripe sandbox invoice</title></head><body><main>"
+        f"<h1>Invoice {number} (sandbox)</h1><p class='amount'>{html.escape(amount)}</p>"
+        f"<p>Status: <strong>{html.escape(invoice['status'])}</strong></p>{forms}{after}"
+        "</main></body></html>"
     )
 
 
@@ -88,9 +109,11 @@ class Control(Payments, Connect, Subscriptions):
         webhook_host: str | None = None,
         display_name: str = "",
         email: str = "",
+        connect_webhook_url: str | None = None,
+        connect_webhook_host: str | None = None,
     ) -> dict[str, Any]:
         """A new platform account; returns `account_id`, `secret_key`, `publishable_key`,
-        `webhook_secret` (and the webhook settings)."""
+        `webhook_secret`, `connect_webhook_secret` (and the webhook settings)."""
         account_id = new_id("acct", 16)
         account = SandboxAccount(
             id=account_id,
@@ -99,6 +122,9 @@ class Control(Payments, Connect, Subscriptions):
             webhook_secret=new_id("whsec", 32),
             webhook_url=webhook_url,
             webhook_host=webhook_host,
+            connect_webhook_secret=new_id("whsec", 32),
+            connect_webhook_url=connect_webhook_url,
+            connect_webhook_host=connect_webhook_host,
             display_name=display_name,
             email=email or f"{account_id.lower()}@sandbox.invalid",
         )
@@ -107,13 +133,21 @@ class Control(Payments, Connect, Subscriptions):
             return account.credentials()
 
     def update_account(
-        self, account_id: str, *, webhook_url: str | None = None, webhook_host: str | None = None
+        self,
+        account_id: str,
+        *,
+        webhook_url: str | None = None,
+        webhook_host: str | None = None,
+        connect_webhook_url: str | None = None,
+        connect_webhook_host: str | None = None,
     ) -> dict[str, Any]:
         """Point an account's webhooks elsewhere (a demo restarted on another port)."""
         with self._transaction():
             account = self._platform(account_id)
             account.webhook_url = webhook_url
             account.webhook_host = webhook_host
+            account.connect_webhook_url = connect_webhook_url
+            account.connect_webhook_host = connect_webhook_host
             return account.credentials()
 
     def _ctl_account_create(self, request: Request) -> Response:
@@ -123,6 +157,8 @@ class Control(Payments, Connect, Subscriptions):
             webhook_host=data.get("webhook_host"),
             display_name=data.get("display_name") or "",
             email=data.get("email") or "",
+            connect_webhook_url=data.get("connect_webhook_url"),
+            connect_webhook_host=data.get("connect_webhook_host"),
         )
         return json_response(200, credentials)
 
@@ -134,6 +170,8 @@ class Control(Payments, Connect, Subscriptions):
                 object_id,
                 webhook_url=data.get("webhook_url"),
                 webhook_host=data.get("webhook_host"),
+                connect_webhook_url=data.get("connect_webhook_url"),
+                connect_webhook_host=data.get("connect_webhook_host"),
             ),
         )
 

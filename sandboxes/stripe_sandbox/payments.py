@@ -23,15 +23,34 @@ PAYABLE_STATUSES = ("requires_payment_method", "requires_confirmation", "require
 OPEN_DISPUTE_STATUSES = ("needs_response", "under_review", "warning_needs_response")
 
 
+# Stripe takes three-decimal currencies in payment intents, refunds and disputes only with a
+# last digit of 0 (docs.stripe.com/currencies, "Three-decimal currencies").
+THREE_DECIMAL_CURRENCIES = ("bhd", "jod", "kwd", "omr", "tnd")
+
+
+def check_three_decimal_amount(amount: int, currency: str) -> None:
+    if currency in THREE_DECIMAL_CURRENCIES and amount % 10:
+        raise StripeApiError(
+            400,
+            f"Amounts in {currency} must be rounded to the nearest ten minor units (the last "
+            "digit must be 0).",
+            code="invalid_charge_amount",
+            param="amount",
+        )
+
+
 def _payment_intent_object(params: Params) -> dict[str, Any]:
     intent = new_object("pi", "payment_intent")
     automatic = params.mapping("automatic_payment_methods")
+    amount = params.integer("amount", required=True) or 0
+    currency = params.currency()
+    check_three_decimal_amount(amount, currency)
     return {
         **intent,
         "client_secret": f"{intent['id']}_secret_{random_token(25)}",
-        "amount": params.integer("amount", required=True),
+        "amount": amount,
         "amount_received": 0,
-        "currency": params.currency(),
+        "currency": currency,
         "status": "requires_payment_method",
         "capture_method": "automatic",
         "confirmation_method": "automatic",
@@ -200,6 +219,7 @@ class Payments(Webhooks):
 
     @staticmethod
     def _check_refund_amount(charge: dict[str, Any], amount: int, remaining: int) -> None:
+        check_three_decimal_amount(amount, charge["currency"])
         if charge["disputed"]:
             raise StripeApiError(
                 400,

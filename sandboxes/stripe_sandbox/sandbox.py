@@ -72,6 +72,7 @@ class StripeSandbox(Api, Control):
             route("POST", r"/v1/prices", self._api_price_create),
             route("GET", r"/v1/prices", self._api_price_list),
             route("POST", r"/v1/subscriptions", self._api_subscription_create),
+            route("POST", rf"/v1/subscriptions/{item}", self._api_subscription_update),
             route("DELETE", rf"/v1/subscriptions/{item}", self._api_subscription_cancel),
             route("POST", r"/v1/invoiceitems", self._api_invoice_item_create),
         ]

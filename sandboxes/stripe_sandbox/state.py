@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import os
+import secrets
 import threading
 from dataclasses import asdict
 from pathlib import Path
@@ -95,6 +96,10 @@ class StripeState:
         if state is None:
             return
         self._accounts = {a["id"]: SandboxAccount(**a) for a in state["accounts"]}
+        for account in self._accounts.values():  # a state file from before Connect endpoints
+            account.connect_webhook_secret = account.connect_webhook_secret or (
+                "whsec_" + secrets.token_hex(16)
+            )
         self._objects = state["objects"]
         self._owners = state["owners"]
         self._balances = state["balances"]

@@ -132,6 +132,122 @@ class Subscriptions(Invoices):
             )
         return price
 
+    def _api_subscription_update(self, call: CallContext, object_id: str) -> dict[str, Any]:
+        """Move the subscription's item to another price. As Stripe documents, the change is
+        prorated by default (`create_prorations`): to the second over the current period, a
+        credit for the unused time on the old price and a charge for the remaining time on the
+        new one, as pending invoice items (`proration: true`) for the next invoice;
+        `always_invoice` invoices them at once, `none` creates none. A trial is not
+        prorated."""
+        params = Params(
+            call.params,
+            ("items", "proration_behavior", "proration_date", "metadata", "payment_behavior"),
+        )
+        account_id = call.account.id
+        subscription = self._owned(account_id, object_id, "subscription")
+        if subscription["status"] in SUBSCRIPTION_ENDED_STATUSES:
+            raise StripeApiError(
+                400,
+                "A canceled subscription can only update its cancellation_details and metadata.",
+            )
+        behavior = (
+            params.text(
+                "proration_behavior", choices=("create_prorations", "none", "always_invoice")
+            )
+            or "create_prorations"
+        )
+        item = subscription["items"]["data"][0]
+        previous = copy.deepcopy(subscription["items"])
+        items = params.data.get("items")
+        if items is not None:
+            if not isinstance(items, list) or len(items) != 1 or not isinstance(items[0], dict):
+                raise StripeApiError(
+                    400, "The Stripe sandbox updates exactly one item.", param="items"
+                )
+            if items[0].get("id") != item["id"]:
+                raise StripeApiError(
+                    400,
+                    "To change a subscription's price, pass the id of its existing item "
+                    "(items[0][id]) with the new price.",
+                    param="items[0][id]",
+                )
+            new_price = self._subscription_price(account_id, [{"price": items[0].get("price")}])
+            if new_price["currency"] != item["price"]["currency"]:
+                raise StripeApiError(
+                    400,
+                    "The price's currency must match the subscription's currency.",
+                    param="items[0][price]",
+                )
+            now = unix_time()
+            moment = params.integer("proration_date", minimum=0) or now
+            old_price = item["price"]
+            prorate = (
+                behavior != "none"
+                and subscription["status"] != "trialing"
+                and new_price["id"] != old_price["id"]
+            )
+            if prorate:
+                self._prorations(call, subscription, item, old_price, new_price, moment)
+            item["price"] = copy.deepcopy(new_price)
+            if prorate and behavior == "always_invoice":
+                self._invoice_issue(
+                    account_id,
+                    subscription,
+                    amount=0,
+                    billing_reason="subscription_update",
+                    period=(now, now),
+                    hosted_base=f"{call.base_url}/_sandbox/invoices",
+                    request=call,
+                )
+        if "metadata" in params.data:
+            subscription["metadata"] = params.metadata()
+        self._emit(
+            account_id,
+            "customer.subscription.updated",
+            subscription,
+            request=call,
+            previous={"items": previous},
+        )
+        return self._expanded(call, subscription, params.expand)
+
+    def _prorations(
+        self,
+        call: CallContext,
+        subscription: dict[str, Any],
+        item: dict[str, Any],
+        old_price: dict[str, Any],
+        new_price: dict[str, Any],
+        moment: int,
+    ) -> None:
+        start, end = item["current_period_start"], item["current_period_end"]
+        effective = min(max(moment, start), end)
+        remaining, length = end - effective, max(end - start, 1)
+        for price, sign, label in (
+            (old_price, -1, "Unused time on"),
+            (new_price, 1, "Remaining time on"),
+        ):
+            amount = sign * round(price["unit_amount"] * remaining / length)
+            if not amount:
+                continue
+            invoice_item = {
+                **new_object("ii", "invoiceitem"),
+                "customer": subscription["customer"],
+                "amount": amount,
+                "currency": price["currency"],
+                "description": f"{label} {price.get('nickname') or price['id']}",
+                "metadata": {},
+                "period": {"start": effective, "end": end},
+                "subscription": subscription["id"],
+                "invoice": None,
+                "date": unix_time(),
+                "proration": True,
+                "quantity": 1,
+                "discountable": False,
+                "price": copy.deepcopy(price),
+            }
+            self._store(call.account.id, invoice_item)
+            self._emit(call.account.id, "invoiceitem.created", invoice_item, request=call)
+
     def _api_subscription_cancel(self, call: CallContext, object_id: str) -> dict[str, Any]:
         params = Params(call.params, ("invoice_now", "prorate", "cancellation_details"))
         subscription = self._owned(call.account.id, object_id, "subscription")

@@ -1,5 +1,10 @@
 """Events and their webhooks: signed with Stripe's real scheme (`Stripe-Signature:
-t=…,v1=HMAC-SHA256`) and sent once the state lock is released."""
+t=…,v1=HMAC-SHA256`) and sent once the state lock is released.
+
+As Stripe documents, an event that happened on a connected account carries that account's id
+in its top-level `account` and goes only to the platform's Connect endpoint (registered with
+`connect=true`), signed with that endpoint's own secret; every other event goes only to the
+account endpoint."""
 
 from __future__ import annotations
 
@@ -86,18 +91,23 @@ class Webhooks(StripeState, WebhookSender):
         previous: dict[str, Any] | None = None,
         connected_account: str | None = None,
     ) -> None:
-        account = self._accounts[account_id]
+        url, _, _ = self._accounts[account_id].endpoint(connect=connected_account is not None)
         event = _event_object(
             event_type,
             obj,
             request=request,
             previous=previous,
             connected_account=connected_account,
-            pending_webhooks=1 if account.webhook_url else 0,
+            pending_webhooks=1 if url else 0,
         )
         self._store(account_id, event)
-        if account.webhook_url:
+        if url:
             self._outbox.append(event["id"])
+
+    def _endpoint(self, event_id: str) -> tuple[str | None, str | None, str]:
+        """Where an event goes: the Connect endpoint when it is a connected account's."""
+        account = self._accounts[self._owners[event_id]]
+        return account.endpoint(connect=bool(self._objects[event_id].get("account")))
 
     def _payload(self, event_id: str) -> bytes:
         _, event = self._find(event_id, "event")
@@ -133,34 +143,30 @@ class Webhooks(StripeState, WebhookSender):
         """The payload and `Stripe-Signature` value for posting an event by hand."""
         with self._lock:
             payload = self._payload(event_id)
-            secret = self._accounts[self._owners[event_id]].webhook_secret
+            _, _, secret = self._endpoint(event_id)
         return payload, sign(payload, secret)
 
     def resend_event(self, event_id: str) -> dict[str, Any]:
         """Deliver an event again, now (real Stripe retries, so receivers see duplicates)."""
         with self._lock:
             owner, _ = self._find(event_id, "event")
-            if not self._accounts[owner].webhook_url:
-                raise StripeApiError(400, f"Account {owner} has no webhook endpoint.")
+            url, _, _ = self._endpoint(event_id)
+            if not url:
+                raise StripeApiError(400, f"Account {owner} has no endpoint for this event.")
         return self._deliver(event_id)
 
     def _deliver(self, event_id: str) -> dict[str, Any]:
         with self._lock:
-            account = self._accounts[self._owners[event_id]]
+            url, host, secret = self._endpoint(event_id)
             payload = self._payload(event_id)
-        if not account.webhook_url:  # removed since the event was queued
+        if not url:  # removed since the event was queued
             return {
                 "url": None,
                 "attempted_at": unix_time(),
                 "status": None,
                 "error": "no endpoint",
             }
-        attempt = post_webhook(
-            account.webhook_url,
-            payload,
-            sign(payload, account.webhook_secret),
-            host=account.webhook_host,
-        )
+        attempt = post_webhook(url, payload, sign(payload, secret), host=host)
         with self._lock:
             self._deliveries.setdefault(event_id, []).append(attempt)
             if attempt["status"] is not None and 200 <= attempt["status"] < 300:

@@ -8,9 +8,12 @@ from django.contrib import admin
 from django.contrib.admin.models import LogEntry
 from django.utils import timezone
 
+from shared_apps.billing import services
 from shared_apps.billing.models import (
     BillingEvent,
     Invoice,
+    LedgerAlert,
+    LicenseeTerms,
     LicenseeUsage,
     Plan,
     RevenueShareReport,
@@ -55,6 +58,14 @@ class PlanAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return obj is None or not obj.subscriptions.exists()
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        terms = {"revenue_share_bps", "included_advisors", "included_minutes"}
+        if change and terms & set(form.changed_data):
+            # Effective from now for every licensee on the plan; started calls keep theirs.
+            moved = services.plan_terms_changed(plan=obj, changed_by_id=request.user.pk)
+            self.message_user(request, f"New terms apply from now to {len(moved)} licensee(s).")
 
 
 @admin.register(Subscription)
@@ -159,3 +170,40 @@ class StaffAuditLogAdmin(ReadOnlyAdmin):
     list_filter = ("action_flag", "content_type")
     search_fields = ("object_repr", "change_message", "user__email")
     date_hierarchy = "action_time"
+
+
+@admin.register(LicenseeTerms)
+class LicenseeTermsAdmin(ReadOnlyAdmin):
+    """The effective-dated terms history: added by sign-up, plan changes and plan edits."""
+
+    list_display = (
+        "licensee",
+        "plan",
+        "revenue_share_bps",
+        "included_advisors",
+        "included_minutes",
+        "effective_from",
+        "reason",
+        "changed_by_id",
+    )
+    list_filter = ("reason", "plan")
+    search_fields = ("licensee__slug",)
+
+
+@admin.action(description="Mark resolved (the licensee's payouts resume)")
+def ledger_alert_resolve(modeladmin, request, queryset):
+    for alert in queryset.filter(resolved_at__isnull=True):
+        services.ledger_alert_resolve(
+            alert_id=alert.pk, staff_id=request.user.pk, resolution="Resolved in the admin."
+        )
+        modeladmin.log_change(request, alert, "Resolved by staff; payouts resume.")
+
+
+@admin.register(LedgerAlert)
+class LedgerAlertAdmin(ReadOnlyAdmin):
+    """Breaches the nightly `callrix ledger verify` found; open ones pause payouts."""
+
+    list_display = ("licensee", "found_at", "last_seen_at", "resolved_at", "resolved_by_id")
+    list_filter = (("resolved_at", admin.EmptyFieldListFilter),)
+    readonly_fields = ("licensee", "breaches", "found_at", "last_seen_at", "resolved_at")
+    actions = [ledger_alert_resolve]

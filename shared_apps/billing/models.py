@@ -7,9 +7,12 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
+
+from kernel import money
 
 CURRENCY_FORMAT = Q(currency__regex=r"^[A-Z]{3}$")
 
@@ -44,6 +47,79 @@ class Plan(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.code})"
+
+    def clean(self) -> None:
+        # Licensees inherit the plan's currency: only those Stripe takes payments in.
+        if not money.is_supported(self.currency):
+            raise ValidationError(
+                {"currency": f"{self.currency} is not a currency Stripe takes payments in."}
+            )
+
+
+class LicenseeTerms(models.Model):
+    """Effective-dated history of a licensee's contract terms: from `effective_from` on, its
+    calls pay `revenue_share_bps` to Callrix and its plan includes what is copied here. Rows
+    are only added (sign-up, a plan change, staff editing a plan), so the terms of any past
+    moment stay readable and a change never rewrites calls settled before it."""
+
+    class Reason(models.TextChoices):
+        SIGNUP = "signup"
+        PLAN_CHANGE = "plan_change"
+        PLAN_EDIT = "plan_edit"
+
+    licensee = models.ForeignKey(
+        "tenants.Licensee", on_delete=models.CASCADE, related_name="terms_history"
+    )
+    plan = models.ForeignKey(Plan, on_delete=models.PROTECT, related_name="terms")
+    revenue_share_bps = models.PositiveIntegerField()
+    included_advisors = models.PositiveIntegerField()
+    included_minutes = models.PositiveIntegerField()
+    effective_from = models.DateTimeField()
+    reason = models.CharField(max_length=20, choices=Reason.choices)
+    changed_by_id = models.BigIntegerField(null=True, blank=True)  # the staff user, if any
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name_plural = "licensee terms"
+        indexes = [models.Index(fields=["licensee", "-effective_from"])]
+        constraints = [
+            models.CheckConstraint(
+                name="terms_revenue_share_within_whole", condition=Q(revenue_share_bps__lte=10_000)
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.licensee_id} on {self.plan_id} from {self.effective_from:%Y-%m-%d %H:%M}"
+
+
+class LedgerAlert(models.Model):
+    """A breach the nightly ledger check found in a licensee's books (transaction ids, account
+    ids and sums only, never a person). While unresolved, the licensee's advisor payouts are
+    paused; staff resolve it in the admin once the books are put right."""
+
+    licensee = models.ForeignKey(
+        "tenants.Licensee", on_delete=models.CASCADE, related_name="ledger_alerts"
+    )
+    breaches = models.JSONField(default=list)
+    found_at = models.DateTimeField(auto_now_add=True)
+    last_seen_at = models.DateTimeField(auto_now=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolved_by_id = models.BigIntegerField(null=True, blank=True)
+    resolution = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        constraints = [
+            # One open alert per licensee; later nights update it.
+            models.UniqueConstraint(
+                fields=["licensee"],
+                condition=Q(resolved_at__isnull=True),
+                name="ledger_alert_one_open_per_licensee",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        state = "resolved" if self.resolved_at else "open"
+        return f"ledger alert {self.licensee_id} ({state}, {len(self.breaches)} breach(es))"
 
 
 class Subscription(models.Model):

@@ -5,7 +5,8 @@ from datetime import datetime, timedelta
 from django.db.models import QuerySet
 from django_tenants.utils import schema_context
 
-from shared_apps.billing.models import Invoice, Plan, Subscription
+from shared_apps.billing.models import Invoice, LedgerAlert, LicenseeTerms, Plan, Subscription
+from tenants import hooks
 
 
 def plan_get_active(*, code: str) -> Plan | None:
@@ -63,4 +64,55 @@ def grace_cutoff(*, now: datetime, grace_days: int) -> datetime:
 def subscription_for_status(*, subscription_id: int) -> Subscription | None:
     return (
         Subscription.objects.select_related("plan", "licensee").filter(pk=subscription_id).first()
+    )
+
+
+def licensee_terms_at(
+    licensee_id: int, at: datetime, *, with_upgrade: bool = False
+) -> hooks.LicenseeTerms | None:
+    """The terms row in force at `at` (the latest effective at or before it). Public tables
+    are on every licensee's search path, so this reads from either side without switching."""
+    row = (
+        LicenseeTerms.objects.filter(licensee_id=licensee_id, effective_from__lte=at)
+        .select_related("plan")
+        .order_by("-effective_from", "-id")
+        .first()
+    )
+    if row is None:
+        return None
+    upgrade = None
+    if with_upgrade and row.included_advisors:
+        upgrade = (
+            Plan.objects.filter(
+                active=True,
+                currency=row.plan.currency,
+                included_advisors__gt=row.included_advisors,
+            )
+            .order_by("included_advisors", "monthly_fee_minor")
+            .first()
+        )
+    return hooks.LicenseeTerms(
+        plan_code=row.plan.code,
+        plan_name=row.plan.name,
+        revenue_share_bps=row.revenue_share_bps,
+        included_advisors=row.included_advisors,
+        included_minutes=row.included_minutes,
+        effective_from=row.effective_from,
+        upgrade_plan_name=upgrade.name if upgrade else None,
+        upgrade_included_advisors=upgrade.included_advisors if upgrade else None,
+    )
+
+
+def payouts_pause_reason(licensee_id: int) -> str | None:
+    """Why the licensee's advisor payouts are paused on Callrix's side, or None."""
+    alert = (
+        LedgerAlert.objects.filter(licensee_id=licensee_id, resolved_at__isnull=True)
+        .only("found_at")
+        .first()
+    )
+    if alert is None:
+        return None
+    return (
+        f"Payouts are paused: the ledger check of {alert.found_at:%Y-%m-%d} found a breach "
+        "that is being investigated."
     )

@@ -30,6 +30,8 @@ from shared_apps.billing.errors import (
 from shared_apps.billing.models import (
     BillingEvent,
     Invoice,
+    LedgerAlert,
+    LicenseeTerms,
     LicenseeUsage,
     Plan,
     RevenueShareReport,
@@ -562,3 +564,85 @@ def licensee_usage_record(
             },
         )
     return usage
+
+
+# --- Contract terms, effective-dated -------------------------------------------------------
+
+
+def terms_record(
+    *,
+    licensee_id: int,
+    plan: Plan,
+    reason: str,
+    effective_from: datetime | None = None,
+    changed_by_id: int | None = None,
+) -> LicenseeTerms:
+    """Add the plan's current terms to the licensee's history from `effective_from` (now by
+    default; never earlier than now, so no settled call is ever billed under other terms)."""
+    now = timezone.now()
+    effective = max(effective_from or now, now)
+    with schema_context("public"):
+        return LicenseeTerms.objects.create(
+            licensee_id=licensee_id,
+            plan=plan,
+            revenue_share_bps=plan.revenue_share_bps,
+            included_advisors=plan.included_advisors,
+            included_minutes=plan.included_minutes,
+            effective_from=effective,
+            reason=reason,
+            changed_by_id=changed_by_id,
+        )
+
+
+def plan_terms_changed(*, plan: Plan, changed_by_id: int | None = None) -> list[int]:
+    """Staff edited a plan's fee or what it includes: from now on it applies to every live
+    licensee on the plan (calls already started keep the terms they started under).
+    Returns the licensees' ids."""
+    with schema_context("public"), transaction.atomic():
+        licensee_ids = list(
+            Subscription.objects.filter(plan=plan, licensee__isnull=False)
+            .exclude(status__in=Subscription.ENDED)
+            .values_list("licensee_id", flat=True)
+        )
+        for licensee_id in licensee_ids:
+            terms_record(
+                licensee_id=licensee_id,
+                plan=plan,
+                reason=LicenseeTerms.Reason.PLAN_EDIT,
+                changed_by_id=changed_by_id,
+            )
+    return licensee_ids
+
+
+# --- Books watched -------------------------------------------------------------------------
+
+
+def ledger_check_record(*, licensee_id: int, breaches: list[str]) -> LedgerAlert | None:
+    """Record the nightly check's outcome: breaches open (or refresh) the licensee's one open
+    alert, which pauses its payouts. A clean night resolves nothing: staff do, once they know
+    why the books broke. Returns the alert when it is new."""
+    if not breaches:
+        return None
+    with schema_context("public"), transaction.atomic():
+        alert = (
+            LedgerAlert.objects.select_for_update()
+            .filter(licensee_id=licensee_id, resolved_at__isnull=True)
+            .first()
+        )
+        if alert is not None:
+            alert.breaches = breaches[:200]
+            alert.save(update_fields=["breaches", "last_seen_at"])
+            return None
+        return LedgerAlert.objects.create(licensee_id=licensee_id, breaches=breaches[:200])
+
+
+def ledger_alert_resolve(*, alert_id: int, staff_id: int, resolution: str) -> LedgerAlert:
+    """Staff close an alert: the licensee's payouts resume with the next run."""
+    with schema_context("public"), transaction.atomic():
+        alert = LedgerAlert.objects.select_for_update().get(pk=alert_id)
+        if alert.resolved_at is None:
+            alert.resolved_at = timezone.now()
+            alert.resolved_by_id = staff_id
+            alert.resolution = (resolution or "").strip()[:500]
+            alert.save(update_fields=["resolved_at", "resolved_by_id", "resolution"])
+    return alert

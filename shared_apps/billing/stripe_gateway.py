@@ -65,7 +65,10 @@ def _client() -> stripe.StripeClient:
     return stripe.StripeClient(
         secret_key,
         base_addresses={"api": base} if base else None,
-        max_network_retries=2,  # safe: every write carries an idempotency key
+        # Explicit limits (settings, one block for every provider): no request waits out the
+        # SDK's 80 s default; retries are safe, every write carries an idempotency key.
+        max_network_retries=settings.STRIPE_MAX_NETWORK_RETRIES,
+        http_client=stripe.new_default_http_client(timeout=settings.STRIPE_TIMEOUT_SECONDS),
     )
 
 
@@ -161,6 +164,29 @@ def subscription_create(
     except stripe.StripeError as error:
         raise _unavailable(error) from None
     return subscription_parse(subscription.to_dict())
+
+
+def subscription_price_change(
+    *, subscription_id: str, price_id: str, idempotency_key: str
+) -> StripeSubscription:
+    """Move the subscription's one item to another plan's price, prorated as Stripe does by
+    default: a credit for the unused time on the old price and a charge for the rest of the
+    period on the new one, both on the next invoice."""
+    client = _client()
+    try:
+        subscription = client.v1.subscriptions.retrieve(subscription_id)
+        item_id = subscription["items"]["data"][0]["id"]
+        updated = client.v1.subscriptions.update(
+            subscription_id,
+            params={
+                "items": [{"id": item_id, "price": price_id}],
+                "proration_behavior": "create_prorations",
+            },
+            options={"idempotency_key": idempotency_key},
+        )
+    except stripe.StripeError as error:
+        raise _unavailable(error) from None
+    return subscription_parse(updated.to_dict())
 
 
 def subscription_cancel(*, subscription_id: str) -> None:

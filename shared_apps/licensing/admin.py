@@ -4,8 +4,10 @@ Compliance adds its own action (flag an account as a minor's) in `compliance.cal
 
 from typing import ClassVar
 
+from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
+from django.contrib.admin.helpers import ActionForm
 from django.template.response import TemplateResponse
 
 from kernel.errors import DomainError
@@ -69,6 +71,37 @@ def terminate(modeladmin, request, queryset):
     return None
 
 
+class PlanActionForm(ActionForm):
+    """The action bar's plan choice, for "Move to the chosen plan"."""
+
+    plan = forms.ChoiceField(required=False, choices=())
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        from shared_apps.billing.selectors import plan_list_active
+
+        plan_field = self.fields["plan"]
+        assert isinstance(plan_field, forms.ChoiceField)
+        plan_field.choices = [("", "(plan)")] + [
+            (plan.code, f"{plan.name} ({plan.currency})") for plan in plan_list_active()
+        ]
+
+
+@admin.action(description="Move to the chosen plan (its fee applies to calls from now on)")
+def change_plan(modeladmin, request, queryset):
+    plan_code = request.POST.get("plan") or ""
+    if not plan_code:
+        modeladmin.message_user(request, "Choose a plan first.", messages.ERROR)
+        return
+
+    def change(*, slug: str) -> None:
+        lifecycle.licensee_plan_change(
+            slug=slug, plan_code=plan_code, changed_by_id=request.user.pk
+        )
+
+    _apply(modeladmin, request, queryset, change, f"moved to {plan_code}:")
+
+
 @admin.register(Licensee)
 class LicenseeAdmin(admin.ModelAdmin):
     list_display = ("slug", "display_name", "status", "currency", "created_at", "terminated_at")
@@ -82,7 +115,8 @@ class LicenseeAdmin(admin.ModelAdmin):
         "terminated_at",
     )
     inlines = [DomainInline]
-    actions = [suspend, reactivate, terminate]
+    actions = [suspend, reactivate, terminate, change_plan]
+    action_form = PlanActionForm
 
     def has_add_permission(self, request):
         return False  # licensees are provisioned by sign-up or `callrix licensee create`

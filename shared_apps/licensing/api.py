@@ -9,31 +9,34 @@ from ninja import Router, Schema
 from ninja.responses import Status
 from pydantic import Field
 
+from identity.auth import TokenAuth
+from identity.models import User
+from kernel.inputs import Line
 from kernel.throttling import LicenseeRateThrottle
 from shared_apps.billing import selectors as billing_selectors
-from shared_apps.licensing import signup
+from shared_apps.licensing import lifecycle, signup
 from tenants import addresses
 
 router = Router(tags=["signup"])
 
 
 class BillingAddressIn(Schema):
-    line1: str = Field(max_length=200)
-    line2: str = Field(default="", max_length=200)
-    city: str = Field(max_length=100)
-    postal_code: str = Field(max_length=20)
-    country: str = Field(max_length=100)
+    line1: Line = Field(max_length=200)
+    line2: Line = Field(default="", max_length=200)
+    city: Line = Field(max_length=100)
+    postal_code: Line = Field(max_length=20)
+    country: Line = Field(max_length=100)
 
 
 class SignupIn(Schema):
-    slug: str = Field(max_length=100)
-    company: str = Field(max_length=200)
-    full_name: str = Field(max_length=200)
-    email: str = Field(max_length=254)
-    phone: str = Field(default="", max_length=40)
-    password: str = Field(max_length=128)
+    slug: Line = Field(max_length=100)
+    company: Line = Field(max_length=200)
+    full_name: Line = Field(max_length=200)
+    email: Line = Field(max_length=254)
+    phone: Line = Field(default="", max_length=40)
+    password: Line = Field(max_length=128)
     billing_address: BillingAddressIn
-    plan: str = Field(max_length=40)
+    plan: Line = Field(max_length=40)
 
 
 class PlanOut(Schema):
@@ -137,3 +140,33 @@ def signup_create(request, payload: SignupIn):
             ),
         },
     )
+
+
+class PlanChangeIn(Schema):
+    plan: str = Field(max_length=40)
+
+
+class PlanChangeOut(Schema):
+    plan: str
+    revenue_share_bps: int
+    included_advisors: int
+    included_minutes: int
+    effective_from: datetime
+
+
+@router.post(
+    "/account/plan",
+    response=PlanChangeOut,
+    auth=TokenAuth(roles={User.Role.ACCOUNT_HOLDER}),
+)
+def account_plan_change(request, payload: PlanChangeIn):
+    """Move your licensee to another plan: Stripe prorates the rest of the period onto the
+    next invoice; the plan's fee and inclusions apply to calls from now on."""
+    terms = lifecycle.account_plan_change(user_id=request.auth.pk, plan_code=payload.plan)
+    return {
+        "plan": terms.plan.code,
+        "revenue_share_bps": terms.revenue_share_bps,
+        "included_advisors": terms.included_advisors,
+        "included_minutes": terms.included_minutes,
+        "effective_from": terms.effective_from,
+    }

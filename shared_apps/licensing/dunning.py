@@ -155,3 +155,15 @@ def dunning_run(*, now: datetime | None = None) -> dict[str, str]:
         if "->" in outcome:
             changes[subscription.slug] = outcome
     return changes
+
+
+def billing_events_unprocessed() -> list[str]:
+    """Ids of Callrix's own stored Stripe events whose job should have run five minutes ago
+    and did not (Redis lost it): the sweeper queues them again."""
+    cutoff = timezone.now() - timedelta(minutes=5)
+    with schema_context("public"):
+        return list(
+            BillingEvent.objects.filter(processed_at__isnull=True, received_at__lt=cutoff)
+            .order_by("received_at")
+            .values_list("event_id", flat=True)[:1000]
+        )

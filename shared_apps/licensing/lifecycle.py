@@ -3,11 +3,18 @@ must go with it on the billing side (the Stripe subscription, the dunning flag, 
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.db import transaction
 from django_tenants.utils import schema_context
 
+from shared_apps.accounts.errors import AccountNotFound
+from shared_apps.accounts.models import AccountHolder
 from shared_apps.billing import selectors as billing_selectors
 from shared_apps.billing import services as billing_services
+from shared_apps.billing import stripe_gateway
+from shared_apps.billing.errors import PlanUnavailable
+from shared_apps.billing.models import LicenseeTerms, Plan
 from shared_apps.billing.tasks import subscription_cancel
 from shared_apps.licensing import notices
 from tenants import hooks, selectors, services
@@ -61,3 +68,79 @@ def licensee_terminate(*, slug: str) -> Licensee:
             # The final export (compliance) is queued on commit by its receiver.
             hooks.licensee_terminated.send(sender=Licensee, licensee=licensee)
     return licensee
+
+
+def licensee_plan_change(
+    *,
+    slug: str,
+    plan_code: str,
+    changed_by_id: int | None = None,
+    effective_from: datetime | None = None,
+) -> LicenseeTerms:
+    """Move a licensee to another plan: its subscription names the new plan, and the plan's
+    terms (Callrix's fee, included advisors and minutes) apply from `effective_from` (now by
+    default) in the licensee's effective-dated history. Calls started before keep the fee they
+    started under; settled calls are never rewritten."""
+    with schema_context("public"):
+        licensee = selectors.licensee_get_by_slug(slug=slug)
+        if licensee is None:
+            raise LicenseeNotFound(f"No licensee with the slug '{slug}'.", field="slug")
+        plan = Plan.objects.filter(code=plan_code, active=True).first()
+        if plan is None:
+            raise PlanUnavailable(f"There is no active plan '{plan_code}'.", field="plan")
+        if plan.currency != licensee.currency:
+            raise PlanUnavailable(
+                f"The plan is billed in {plan.currency}; the licensee's books are in "
+                f"{licensee.currency}.",
+                field="plan",
+            )
+        subscription = billing_selectors.subscription_for_licensee(licensee_id=licensee.pk)
+        if (
+            subscription is not None
+            and subscription.stripe_subscription_id
+            and not subscription.has_ended
+            and subscription.plan_id != plan.pk
+        ):
+            # Outside the transaction: Stripe prorates the rest of the period onto the next
+            # invoice (the key makes a retry of this change one change).
+            price_id = stripe_gateway.plan_price_id(
+                plan_code=plan.code,
+                plan_name=plan.name,
+                monthly_fee_minor=plan.monthly_fee_minor,
+                currency=plan.currency,
+            )
+            stripe_gateway.subscription_price_change(
+                subscription_id=subscription.stripe_subscription_id,
+                price_id=price_id,
+                idempotency_key=(
+                    f"plan-change-{subscription.pk}-"
+                    f"{LicenseeTerms.objects.filter(licensee_id=licensee.pk).count()}"
+                ),
+            )
+        with transaction.atomic():
+            if subscription is not None:
+                subscription.plan = plan
+                subscription.save(update_fields=["plan"])
+            terms = billing_services.terms_record(
+                licensee_id=licensee.pk,
+                plan=plan,
+                reason=LicenseeTerms.Reason.PLAN_CHANGE,
+                effective_from=effective_from,
+                changed_by_id=changed_by_id,
+            )
+            if effective_from is None:
+                # The licensee's pricing policy shows the fee now in force.
+                hooks.licensee_terms_set.send(
+                    sender=Licensee, licensee=licensee, revenue_share_bps=plan.revenue_share_bps
+                )
+    return terms
+
+
+def account_plan_change(*, user_id: int, plan_code: str) -> LicenseeTerms:
+    """The account holder moves their own licensee to another plan (prorated by Stripe;
+    Callrix's fee and the plan's inclusions apply from now)."""
+    with schema_context("public"):
+        holder = AccountHolder.objects.select_related("licensee").filter(user_id=user_id).first()
+    if holder is None or holder.licensee is None:
+        raise AccountNotFound("This sign-in has no licensee account.")
+    return licensee_plan_change(slug=holder.licensee.slug, plan_code=plan_code, changed_by_id=None)

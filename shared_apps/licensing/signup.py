@@ -10,7 +10,7 @@ from django_tenants.utils import schema_context
 
 from shared_apps.billing import selectors as billing_selectors
 from shared_apps.billing import services as billing_services
-from shared_apps.billing.models import Invoice, Subscription
+from shared_apps.billing.models import Invoice, LicenseeTerms, Subscription
 from shared_apps.billing.stripe_gateway import StripeInvoice
 from shared_apps.licensing import notices
 from tenants import hooks, services
@@ -121,7 +121,11 @@ def licensee_provision_for(*, subscription: Subscription) -> Licensee | None:
         billing_services.subscription_link_licensee(
             subscription=subscription, licensee_id=licensee.pk
         )
-        # The licensee's pricing (its own schema) takes Callrix's fee from the plan.
+        # The plan's terms start the licensee's effective-dated history (the fee each call
+        # pays is read from it), and its pricing (its own schema) shows Callrix's fee.
+        billing_services.terms_record(
+            licensee_id=licensee.pk, plan=plan, reason=LicenseeTerms.Reason.SIGNUP
+        )
         hooks.licensee_terms_set.send(
             sender=Licensee, licensee=licensee, revenue_share_bps=plan.revenue_share_bps
         )

@@ -13,3 +13,10 @@ def billing_event_process(event_id: str) -> None:
 def dunning_run_all() -> None:
     """Daily: suspend licensees whose invoice stayed unpaid past the grace period."""
     dunning.dunning_run()
+
+
+@dramatiq.actor(queue_name="maintenance", max_retries=0)
+def billing_events_sweep() -> None:
+    """Queue again Callrix's own stored Stripe events that were never processed."""
+    for event_id in dunning.billing_events_unprocessed():
+        billing_event_process.send(event_id)

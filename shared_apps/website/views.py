@@ -5,10 +5,12 @@ licensee watches until its first payment has arrived and its platform is ready."
 from __future__ import annotations
 
 from django.conf import settings
+from django.contrib.staticfiles import finders
 from django.core import signing
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
+from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_http_methods
 
@@ -17,7 +19,10 @@ from kernel.money import format_minor
 from kernel.throttling import LicenseeRateThrottle
 from shared_apps.billing import selectors as billing_selectors
 from shared_apps.licensing import signup
+from shared_apps.privacy import selectors as policy_selectors
 from shared_apps.website.analytics import matomo_csp_allow
+from shared_apps.website.company import COMPANY
+from shared_apps.website.policy_text import policy_blocks
 from tenants import addresses
 
 STATUS_SALT = "callrix.signup-status"
@@ -29,9 +34,21 @@ FIELDS = ("slug", "company", "full_name", "email", "phone", "plan")
 def render(request, template: str, context: dict, status: int = 200) -> HttpResponse:
     """A page of Callrix's website, with its self-hosted analytics when configured (never for
     `DNT: 1`)."""
+    context = {"company": COMPANY, **context}
     matomo_csp_allow(request)
     response = TemplateResponse(request, template, context, status=status).render()
     patch_vary_headers(response, ["DNT"])
+    return response
+
+
+def favicon(request: HttpRequest) -> FileResponse:
+    """`/favicon.ico` on the public host: browsers ask for it even where a page names its icon
+    (the admin, the API's docs), so Callrix's icon answers instead of a 404."""
+    found = finders.find("website/favicon.png")
+    if not found:
+        raise Http404("No icon.")
+    response = FileResponse(open(str(found), "rb"), content_type="image/png")
+    response["Cache-Control"] = "public, max-age=86400"
     return response
 
 
@@ -41,7 +58,32 @@ def _priced(plans) -> list[tuple]:
 
 def home(request: HttpRequest) -> HttpResponse:
     plans = _priced(billing_selectors.plan_list_active())
-    return render(request, "website/home.html", {"plans": plans})
+    return render(request, "website/home.html", {"plans": plans, "section": "home"})
+
+
+def pricing(request: HttpRequest) -> HttpResponse:
+    plans = _priced(billing_selectors.plan_list_active())
+    return render(request, "website/pricing.html", {"plans": plans, "section": "pricing"})
+
+
+def privacy_policy(request: HttpRequest) -> HttpResponse:
+    """The policy's text with the version in force today (and one announced, if any)."""
+    today = timezone.now().date()
+    context = {
+        "policy": policy_selectors.policy_current(today=today),
+        "upcoming": policy_selectors.policy_upcoming(today=today),
+        "text": policy_blocks(),
+        "section": "privacy",
+    }
+    return render(request, "website/privacy_policy.html", context)
+
+
+def legal_notice(request: HttpRequest) -> HttpResponse:
+    return render(request, "website/legal_notice.html", {"section": "legal"})
+
+
+def contact(request: HttpRequest) -> HttpResponse:
+    return render(request, "website/contact.html", {"section": "contact"})
 
 
 def _form_values(post) -> dict[str, str]:
@@ -97,6 +139,7 @@ def _signup_form(request, plans, values, error, status: int = 200) -> HttpRespon
             "error": error,
             "error_field": field,
             "base_domain": settings.BASE_DOMAIN,
+            "section": "signup",
         },
         status=status,
     )

@@ -12,6 +12,9 @@ from ninja.responses import Status
 from pydantic import Field
 
 from identity.auth import ADMIN_ROLES, ADVISOR_ROLES, END_USER_ROLES, TokenAuth, request_user
+from kernel.addresses import canonical_origin
+from kernel.inputs import Id, Line, Offset, Text
+from kernel.throttling import LicenseeRateThrottle
 from tenant_apps.advisors import selectors, services
 from tenant_apps.advisors.errors import AdvisorNotFound
 
@@ -54,12 +57,12 @@ class AdvisorAdminOut(AdvisorOut):
 
 
 class ProfileIn(Schema):
-    display_name: str | None = Field(default=None, max_length=120)
-    headline: str | None = Field(default=None, max_length=200)
-    bio: str | None = Field(default=None, max_length=5_000)
-    categories: list[str] | None = Field(default=None, max_length=20)
-    languages: list[str] | None = Field(default=None, max_length=20)
-    photo_url: str | None = Field(default=None, max_length=500)
+    display_name: Line | None = Field(default=None, max_length=120)
+    headline: Line | None = Field(default=None, max_length=200)
+    bio: Text | None = Field(default=None, max_length=5_000)
+    categories: list[Line] | None = Field(default=None, max_length=20)
+    languages: list[Line] | None = Field(default=None, max_length=20)
+    photo_url: Line | None = Field(default=None, max_length=500)
     rate: int | None = Field(default=None, gt=0, le=1_000_000)
     # Every kind of session offered, each with its per-minute rate; a kind left out is
     # no longer offered.
@@ -71,18 +74,18 @@ class AdvisorSelfIn(ProfileIn):
 
 
 class AdvisorCreateIn(Schema):
-    email: str = Field(max_length=254)
-    display_name: str = Field(max_length=120)
+    email: Line = Field(max_length=254)
+    display_name: Line = Field(max_length=120)
     rate: int = Field(gt=0, le=1_000_000)
-    password: str | None = Field(default=None, max_length=128)
-    headline: str = Field(default="", max_length=200)
-    bio: str = Field(default="", max_length=5_000)
-    categories: list[str] = Field(default_factory=list, max_length=20)
-    languages: list[str] = Field(default_factory=list, max_length=20)
+    password: Line | None = Field(default=None, max_length=128)
+    headline: Line = Field(default="", max_length=200)
+    bio: Text = Field(default="", max_length=5_000)
+    categories: list[Line] = Field(default_factory=list, max_length=20)
+    languages: list[Line] = Field(default_factory=list, max_length=20)
 
 
 class SuspendIn(Schema):
-    reason: str = Field(max_length=300)
+    reason: Text = Field(max_length=300)
 
 
 def _currency(request) -> str:
@@ -124,7 +127,7 @@ def _admin_out(advisor, request) -> dict:
 
 
 def _origin(request) -> str:
-    return request.build_absolute_uri("/").rstrip("/")
+    return canonical_origin(request)  # never the request's Host header
 
 
 def _favorites_of(request) -> set[int]:
@@ -136,13 +139,13 @@ def _favorites_of(request) -> set[int]:
 @router.get("/advisors", response=AdvisorPageOut, auth=None)
 def advisor_list(
     request,
-    category: str | None = Query(default=None, max_length=40),
+    category: Line | None = Query(default=None, max_length=40),
     status: Literal["online", "busy", "offline"] | None = None,
-    language: str | None = Query(default=None, max_length=8),
+    language: Line | None = Query(default=None, max_length=8),
     sort: Literal["rating", "price", "-price", "name"] = "rating",
     kind: SessionKindName | None = None,
     limit: int = Query(default=50, ge=1, le=100),
-    offset: int = Query(default=0, ge=0),
+    offset: Offset = 0,
 ):
     advisors = selectors.advisor_list_public(
         category=category, status=status, language=language, sort=sort, kind=kind
@@ -158,7 +161,7 @@ def advisor_list(
 
 
 @router.get("/advisors/{advisor_id}", response=AdvisorOut, auth=None)
-def advisor_get(request, advisor_id: int):
+def advisor_get(request, advisor_id: Id):
     advisor = selectors.advisor_get_public(advisor_id=advisor_id)
     if advisor is None:
         raise AdvisorNotFound("There is no such advisor.", field="advisor_id")
@@ -168,7 +171,7 @@ def advisor_get(request, advisor_id: int):
 @router.put(
     "/advisors/{advisor_id}/favorite", response={204: None}, auth=TokenAuth(roles=END_USER_ROLES)
 )
-def favorite_add(request, advisor_id: int):
+def favorite_add(request, advisor_id: Id):
     services.favorite_add(user=request.auth, advisor_id=advisor_id)
     return Status(204, None)
 
@@ -176,7 +179,7 @@ def favorite_add(request, advisor_id: int):
 @router.delete(
     "/advisors/{advisor_id}/favorite", response={204: None}, auth=TokenAuth(roles=END_USER_ROLES)
 )
-def favorite_remove(request, advisor_id: int):
+def favorite_remove(request, advisor_id: Id):
     services.favorite_remove(user=request.auth, advisor_id=advisor_id)
     return Status(204, None)
 
@@ -212,12 +215,12 @@ def admin_advisor_create(request, payload: AdvisorCreateIn):
 
 
 @admin_router.get("/admin/advisors", response=list[AdvisorAdminOut], auth=ADMIN)
-def admin_advisor_list(request, q: str | None = Query(default=None, max_length=100)):
+def admin_advisor_list(request, q: Line | None = Query(default=None, max_length=100)):
     return [_admin_out(a, request) for a in selectors.advisor_list_admin(text=q)]
 
 
 @admin_router.patch("/admin/advisors/{advisor_id}", response=AdvisorAdminOut, auth=ADMIN)
-def admin_advisor_update(request, advisor_id: int, payload: ProfileIn):
+def admin_advisor_update(request, advisor_id: Id, payload: ProfileIn):
     changes = payload.dict(exclude_none=True)
     advisor = services.advisor_update(
         advisor_id=advisor_id,
@@ -229,14 +232,14 @@ def admin_advisor_update(request, advisor_id: int, payload: ProfileIn):
 
 
 @admin_router.post("/admin/advisors/{advisor_id}/suspend", response=AdvisorAdminOut, auth=ADMIN)
-def admin_advisor_suspend(request, advisor_id: int, payload: SuspendIn):
+def admin_advisor_suspend(request, advisor_id: Id, payload: SuspendIn):
     return _admin_out(
         services.advisor_suspend(advisor_id=advisor_id, reason=payload.reason), request
     )
 
 
 @admin_router.post("/admin/advisors/{advisor_id}/reinstate", response=AdvisorAdminOut, auth=ADMIN)
-def admin_advisor_reinstate(request, advisor_id: int):
+def admin_advisor_reinstate(request, advisor_id: Id):
     return _admin_out(services.advisor_reinstate(advisor_id=advisor_id), request)
 
 
@@ -266,3 +269,65 @@ def advisor_me_update(request, payload: AdvisorSelfIn):
         **changes,
     )
     return _admin_out(advisor, request)
+
+
+# --- Applications and commission -------------------------------------------------------------
+
+
+class AdvisorApplicationIn(Schema):
+    email: str = Field(max_length=254)
+    display_name: str = Field(max_length=120)
+    rate: int = Field(gt=0, le=1_000_000)
+    headline: str = Field(default="", max_length=200)
+    bio: str = Field(default="", max_length=5_000)
+    categories: list[str] = Field(default_factory=list, max_length=20)
+    languages: list[str] = Field(default_factory=list, max_length=20)
+
+
+class AdvisorApplicationOut(Schema):
+    id: int
+    status: str
+
+
+@router.post(
+    "/advisor-applications",
+    response={201: AdvisorApplicationOut},
+    auth=None,
+    throttle=[LicenseeRateThrottle("register")],
+)
+def advisor_application_submit(request, payload: AdvisorApplicationIn):
+    """Apply to advise on this platform; the licensee's admins review the application."""
+    application = services.application_submit(
+        email=payload.email,
+        display_name=payload.display_name,
+        rate_minor=payload.rate,
+        headline=payload.headline,
+        bio=payload.bio,
+        categories=payload.categories,
+        languages=payload.languages,
+    )
+    return Status(201, {"id": application.pk, "status": application.status})
+
+
+class CommissionIn(Schema):
+    fixed_bps: int | None = Field(default=None, ge=0, le=10_000)
+    # [[from_minutes, share_bps], ...]: the highest tier this month's talk minutes reached
+    tiers: list[tuple[int, int]] = Field(default_factory=list, max_length=20)
+
+
+class CommissionOut(Schema):
+    fixed_bps: int | None
+    tiers: list[tuple[int, int]]
+
+
+@admin_router.put("/admin/advisors/{advisor_id}/commission", response=CommissionOut, auth=ADMIN)
+def admin_commission_set(request, advisor_id: int, payload: CommissionIn):
+    override = services.commission_set(
+        advisor_id=advisor_id,
+        fixed_bps=payload.fixed_bps,
+        tiers=payload.tiers,
+        admin=request.auth,
+    )
+    if override is None:
+        return {"fixed_bps": None, "tiers": []}
+    return {"fixed_bps": override.fixed_bps, "tiers": [tuple(t) for t in override.tiers]}

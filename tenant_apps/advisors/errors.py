@@ -18,3 +18,10 @@ class InvalidAdvisor(AdvisorError):
 class AdvisorEmailTaken(AdvisorError):
     status_code = 409
     code = "email_taken"
+
+
+class PlanLimit(AdvisorError):
+    """The licensee's plan includes no more advisors."""
+
+    status_code = 409
+    code = "plan_limit"

@@ -117,3 +117,71 @@ class Favorite(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id} ♥ {self.advisor_id}"
+
+
+class AdvisorApplication(models.Model):
+    """Someone applying on the licensee's host to advise there; an admin approves (the
+    advisor account is created and invited) or rejects it, audited and e-mailed."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        APPROVED = "approved"
+        REJECTED = "rejected"
+
+    email = models.EmailField()
+    display_name = models.CharField(max_length=120)
+    headline = models.CharField(max_length=200, blank=True)
+    bio = models.TextField(blank=True, max_length=5_000)
+    categories = ArrayField(models.CharField(max_length=40), default=list, blank=True)
+    languages = ArrayField(models.CharField(max_length=8), default=list, blank=True)
+    rate_minor_per_minute = models.PositiveIntegerField()
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decided_by_id = models.BigIntegerField(null=True, blank=True)
+    decision_note = models.CharField(max_length=500, blank=True)
+    advisor = models.ForeignKey(Advisor, on_delete=models.SET_NULL, null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["email"],
+                condition=Q(status="pending"),
+                name="advisor_application_one_pending_per_email",
+            ),
+            models.CheckConstraint(
+                name="advisor_application_rate_positive", condition=Q(rate_minor_per_minute__gt=0)
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"application {self.pk} ({self.status})"
+
+
+class CommissionOverride(models.Model):
+    """An advisor's own share of each call instead of the licensee-wide one: a fixed share,
+    or tiers by the talk minutes the advisor settled this calendar month (UTC)."""
+
+    advisor = models.OneToOneField(Advisor, on_delete=models.CASCADE, related_name="commission")
+    fixed_bps = models.PositiveIntegerField(null=True, blank=True)
+    # [[from_minutes, share_bps], ...], ascending by minutes; the highest reached applies.
+    tiers = models.JSONField(default=list, blank=True)
+    set_by_id = models.BigIntegerField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                name="commission_fixed_within_whole",
+                condition=Q(fixed_bps__isnull=True) | Q(fixed_bps__lte=10_000),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"commission of advisor {self.advisor_id}"
+
+    def share_bps(self, month_minutes: int) -> int | None:
+        if self.fixed_bps is not None:
+            return self.fixed_bps
+        reached = [bps for minutes, bps in self.tiers if month_minutes >= minutes]
+        return reached[-1] if reached else None

@@ -2,7 +2,13 @@ from __future__ import annotations
 
 from django.db.models import Case, F, IntegerField, OrderBy, QuerySet, Value, When
 
-from tenant_apps.advisors.models import SESSION_KINDS, Advisor, Favorite
+from tenant_apps.advisors.models import (
+    SESSION_KINDS,
+    Advisor,
+    AdvisorApplication,
+    CommissionOverride,
+    Favorite,
+)
 from tenant_apps.pricing.selectors import policy_get
 
 SORTS: dict[str, list[OrderBy | str]] = {
@@ -76,3 +82,27 @@ def session_kinds_enabled() -> frozenset[str]:
 def advisor_rates_offered(advisor: Advisor, enabled: frozenset[str]) -> dict[str, int]:
     """What an advisor offers end users: their kinds the platform runs, with the rates."""
     return {kind: rate for kind, rate in advisor.rates.items() if kind in enabled}
+
+
+def commission_share_bps(*, advisor_id: int, month_minutes: int) -> int | None:
+    """The advisor's own share of a call at `month_minutes` talked this month, or None for
+    the licensee-wide share."""
+    override = CommissionOverride.objects.filter(advisor_id=advisor_id).first()
+    return override.share_bps(month_minutes) if override else None
+
+
+def applications_pending() -> QuerySet[AdvisorApplication]:
+    return AdvisorApplication.objects.filter(status=AdvisorApplication.Status.PENDING).order_by(
+        "created_at"
+    )
+
+
+def commission_summary(*, advisor_id: int, default_bps: int) -> str:
+    """The advisor's commission as they read it on their earnings: "70 %", or the tiers
+    ("50 % from 0 min, 60 % from 600 min") or the licensee-wide share."""
+    override = CommissionOverride.objects.filter(advisor_id=advisor_id).first()
+    if override is None:
+        return f"{default_bps / 100:g} %"
+    if override.fixed_bps is not None:
+        return f"{override.fixed_bps / 100:g} %"
+    return ", ".join(f"{bps / 100:g} % ≥ {minutes} min" for minutes, bps in override.tiers)

@@ -9,14 +9,28 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from branding.mail import branded_email_send
+from branding.selectors import brand_current
 from identity import services as identity_services
 from identity.models import User
 from kernel.money import format_minor
 from kernel.tenant_connection import connection
-from tenant_apps.advisors.errors import AdvisorEmailTaken, AdvisorNotFound, InvalidAdvisor
-from tenant_apps.advisors.models import SESSION_KINDS, Advisor, Favorite
+from tenant_apps.advisors.errors import (
+    AdvisorEmailTaken,
+    AdvisorNotFound,
+    InvalidAdvisor,
+    PlanLimit,
+)
+from tenant_apps.advisors.models import (
+    SESSION_KINDS,
+    Advisor,
+    AdvisorApplication,
+    CommissionOverride,
+    Favorite,
+)
 from tenant_apps.notifications.services import push_request
 from tenant_apps.pricing.selectors import policy_get
+from tenants.bridge import licensee_current, licensee_terms_at
 
 # A favorite coming online is news; the same advisor flapping online/offline is not.
 FAVORITES_PUSH_INTERVAL = timedelta(hours=1)
@@ -57,6 +71,35 @@ def _rates_apply(advisor: Advisor, rates: dict[str, int]) -> None:
         advisor.chat_rate_minor_per_minute = rates["chat"]
     if "video" in rates:
         advisor.video_rate_minor_per_minute = rates["video"]
+
+
+def advisor_seat_check() -> None:
+    """Refuse one advisor more than the licensee's plan includes (409 `plan_limit`, naming
+    the plan, its limit and the next plan up). Call inside the transaction that adds the
+    advisor: a transaction-scoped advisory lock makes concurrent additions count one by one."""
+    terms = licensee_terms_at(licensee_current().pk, timezone.now(), with_upgrade=True)
+    if terms is None or not terms.included_advisors:
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_advisory_xact_lock(hashtext(%s))",
+            [f"{connection.schema_name}:advisor-seats"],
+        )
+    seats = Advisor.objects.filter(user__erased_at__isnull=True).count()
+    if seats < terms.included_advisors:
+        return
+    if terms.upgrade_plan_name:
+        upgrade = (
+            f" Upgrade to {terms.upgrade_plan_name} ({terms.upgrade_included_advisors} advisors) "
+            "in your platform account's plan settings to add more."
+        )
+    else:
+        upgrade = " Contact your account manager about a larger plan to add more."
+    raise PlanLimit(
+        f"Your plan {terms.plan_name} includes {terms.included_advisors} advisors and all are "
+        f"in use.{upgrade}",
+        field="email",
+    )
 
 
 def _profile_clean(changes: dict) -> dict:
@@ -102,6 +145,7 @@ def advisor_create(
     with transaction.atomic():
         if User.objects.filter(email=email).exists():
             raise AdvisorEmailTaken("An account with this e-mail address exists.", field="email")
+        advisor_seat_check()
         try:
             with transaction.atomic():
                 user = User.objects.create_user(
@@ -254,3 +298,153 @@ def favorite_add(*, user: User, advisor_id: int) -> None:
 
 def favorite_remove(*, user: User, advisor_id: int) -> None:
     Favorite.objects.filter(user=user, advisor_id=advisor_id).delete()
+
+
+# --- Applications ----------------------------------------------------------------------------
+
+
+def application_submit(
+    *,
+    email: str,
+    display_name: str,
+    rate_minor: int,
+    headline: str = "",
+    bio: str = "",
+    categories: list[str] | None = None,
+    languages: list[str] | None = None,
+) -> AdvisorApplication:
+    """Someone applies to advise here, at a rate within the licensee's bounds."""
+    email = (email or "").strip().lower()
+    identity_services.email_check(email)
+    _rate_check(rate_minor)
+    fields = _profile_clean(
+        {
+            "display_name": display_name,
+            "headline": headline,
+            "bio": bio,
+            "categories": categories or [],
+            "languages": languages or [],
+        }
+    )
+    with transaction.atomic():
+        if User.objects.filter(email=email).exists():
+            raise AdvisorEmailTaken("An account with this e-mail address exists.", field="email")
+        if AdvisorApplication.objects.filter(
+            email=email, status=AdvisorApplication.Status.PENDING
+        ).exists():
+            raise AdvisorEmailTaken(
+                "An application from this e-mail address is already being reviewed.",
+                field="email",
+            )
+        return AdvisorApplication.objects.create(
+            email=email, rate_minor_per_minute=rate_minor, **fields
+        )
+
+
+def _pending_application(application_id: int) -> AdvisorApplication:
+    application = AdvisorApplication.objects.select_for_update().filter(pk=application_id).first()
+    if application is None:
+        raise AdvisorNotFound("There is no such application.", field="application_id")
+    if application.status != AdvisorApplication.Status.PENDING:
+        raise InvalidAdvisor(
+            f"This application was already {application.status}.", field="application_id"
+        )
+    return application
+
+
+def application_approve(*, application_id: int, admin: User, origin: str) -> Advisor:
+    """Make the applicant an advisor (the plan's seat limit applies); they are e-mailed an
+    invitation to set their password."""
+    with transaction.atomic():
+        application = _pending_application(application_id)
+        advisor = advisor_create(
+            email=application.email,
+            display_name=application.display_name,
+            rate_minor=application.rate_minor_per_minute,
+            admin=admin,
+            origin=origin,
+            headline=application.headline,
+            bio=application.bio,
+            categories=list(application.categories),
+            languages=list(application.languages),
+        )
+        application.status = AdvisorApplication.Status.APPROVED
+        application.advisor = advisor
+        application.decided_at = timezone.now()
+        application.decided_by_id = admin.pk
+        application.save(update_fields=["status", "advisor", "decided_at", "decided_by_id"])
+    return advisor
+
+
+def application_reject(*, application_id: int, admin: User, note: str = "") -> AdvisorApplication:
+    """Decline the application and tell the applicant."""
+    with transaction.atomic():
+        application = _pending_application(application_id)
+        application.status = AdvisorApplication.Status.REJECTED
+        application.decided_at = timezone.now()
+        application.decided_by_id = admin.pk
+        application.decision_note = (note or "").strip()[:500]
+        application.save(update_fields=["status", "decided_at", "decided_by_id", "decision_note"])
+        email, name = application.email, application.display_name
+        transaction.on_commit(lambda: _rejection_mail(email=email, name=name))
+    return application
+
+
+def _rejection_mail(*, email: str, name: str) -> None:
+    brand = brand_current()
+    branded_email_send(
+        to=[email],
+        subject=_("Your application to advise on %(app)s") % {"app": brand.app_name},
+        paragraphs=[
+            _("Hello %(name)s,") % {"name": name},
+            _(
+                "Thank you for applying to advise on %(app)s. We have decided not to take "
+                "your application further at this time."
+            )
+            % {"app": brand.app_name},
+        ],
+        brand=brand,
+    )
+
+
+# --- Commission overrides ------------------------------------------------------------------
+
+
+def commission_set(
+    *,
+    advisor_id: int,
+    fixed_bps: int | None = None,
+    tiers: list[tuple[int, int]] | None = None,
+    admin: User,
+) -> CommissionOverride | None:
+    """Give an advisor their own share of each call: fixed, or tiers by this month's talk
+    minutes; neither removes the override (the licensee-wide share applies again). A share
+    may not cut into Callrix's fee."""
+    advisor = Advisor.objects.filter(pk=advisor_id).first()
+    if advisor is None:
+        raise AdvisorNotFound("There is no such advisor.", field="advisor_id")
+    if fixed_bps is None and not tiers:
+        CommissionOverride.objects.filter(advisor=advisor).delete()
+        return None
+    if fixed_bps is not None and tiers:
+        raise InvalidAdvisor("Give a fixed share or tiers, not both.", field="tiers")
+    ceiling = 10_000 - policy_get().callrix_fee_bps
+    shares = [fixed_bps] if fixed_bps is not None else [bps for _, bps in tiers or []]
+    if any(not 0 <= bps <= ceiling for bps in shares):
+        raise InvalidAdvisor(
+            f"An advisor's share must be between 0 and {ceiling / 100:g} %.", field="commission"
+        )
+    steps = sorted(tiers or [])
+    if steps and len({minutes for minutes, _ in steps}) != len(steps):
+        raise InvalidAdvisor("Each tier needs its own number of minutes.", field="tiers")
+    if any(minutes < 0 for minutes, _ in steps):
+        raise InvalidAdvisor("Tier minutes cannot be negative.", field="tiers")
+    override, _created = CommissionOverride.objects.update_or_create(
+        advisor=advisor,
+        defaults={
+            "fixed_bps": fixed_bps,
+            "tiers": [[minutes, bps] for minutes, bps in steps],
+            "set_by_id": admin.pk,
+        },
+    )
+    return override

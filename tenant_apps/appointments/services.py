@@ -298,34 +298,48 @@ def appointments_ring(*, now: datetime | None = None) -> int:
     )
     rung = 0
     for appointment_id in due:
+        # The booking's hold is released and the booking marked started under its lock;
+        # the call is requested after that commits, so no lock waits on LiveKit.
+        with transaction.atomic():
+            appointment = (
+                Appointment.objects.select_for_update(skip_locked=True)
+                .select_related("caller", "advisor")
+                .filter(pk=appointment_id, status=Appointment.Status.BOOKED)
+                .first()
+            )
+            if appointment is None:
+                continue
+            _release(appointment, "Booked session starting")
+            appointment.status = Appointment.Status.STARTED
+            appointment.save(update_fields=["status"])
         try:
-            with transaction.atomic():
-                appointment = (
-                    Appointment.objects.select_for_update(skip_locked=True)
-                    .select_related("caller", "advisor")
-                    .filter(pk=appointment_id, status=Appointment.Status.BOOKED)
-                    .first()
-                )
-                if appointment is None:
-                    continue
-                _release(appointment, "Booked session starting")
-                call = call_services.call_request(
-                    caller=appointment.caller,
-                    advisor_id=appointment.advisor_id,
-                    kind=appointment.kind,
-                    booked=True,
-                )
-                appointment.status = Appointment.Status.STARTED
-                appointment.call_id_started = call.pk
-                appointment.save(update_fields=["status", "call_id_started"])
-                push_request(
-                    user_ids=[appointment.caller_id],
-                    kind="appointment_starting",
-                    urgent=True,
-                    data={"appointment_id": appointment.pk, "call_id": call.pk},
-                    title=_("Your session starts now"),
-                )
-                rung += 1
+            call = call_services.call_request(
+                caller=appointment.caller,
+                advisor_id=appointment.advisor_id,
+                kind=appointment.kind,
+                booked=True,
+            )
         except DomainError as refusal:  # the advisor or caller is in another call, …
             logger.warning("booking %s could not ring: %s", appointment_id, refusal.code)
+            with transaction.atomic():
+                Appointment.objects.filter(pk=appointment_id).update(
+                    status=Appointment.Status.CANCELLED, cancelled_at=timezone.now()
+                )
+                push_request(
+                    user_ids=[appointment.caller_id, appointment.advisor.user_id],
+                    kind="appointment_failed",
+                    data={"appointment_id": appointment_id},
+                    title=_("Your booked session could not start"),
+                )
+            continue
+        with transaction.atomic():
+            Appointment.objects.filter(pk=appointment_id).update(call_id_started=call.pk)
+            push_request(
+                user_ids=[appointment.caller_id],
+                kind="appointment_starting",
+                urgent=True,
+                data={"appointment_id": appointment_id, "call_id": call.pk},
+                title=_("Your session starts now"),
+            )
+        rung += 1
     return rung

@@ -13,6 +13,7 @@ from ninja.responses import Status
 from pydantic import Field
 
 from identity.auth import ADVISOR_ROLES, END_USER_ROLES, AuthenticatedRequest, TokenAuth
+from kernel.inputs import Id, Line, Offset, Text
 from kernel.throttling import LicenseeRateThrottle
 from tenant_apps.calls import selectors, services
 from tenant_apps.calls.errors import CallNotFound, NotInQueue
@@ -23,10 +24,10 @@ PARTIES = TokenAuth(roles=END_USER_ROLES | ADVISOR_ROLES)
 
 
 class CallIn(Schema):
-    advisor_id: int = Field(gt=0, le=2_147_483_647)
+    advisor_id: Id
     kind: Literal["voice", "video", "chat"] = "voice"
     # Free seconds on a first session with this advisor (a promotion code).
-    promo_code: str | None = Field(default=None, max_length=40, pattern=r"^[^\x00]*$")
+    promo_code: Line | None = Field(default=None, max_length=40)
 
 
 class AdvisorRef(Schema):
@@ -80,7 +81,7 @@ class CallReceiptOut(Schema):
 
 class ReviewIn(Schema):
     rating: int = Field(ge=1, le=5)
-    comment: str = Field(default="", max_length=2_000)
+    comment: Text = Field(default="", max_length=2_000)
 
 
 class ReviewOut(Schema):
@@ -120,7 +121,7 @@ def _out(call: Call) -> dict[str, object]:
     }
 
 
-def _fresh(request: AuthenticatedRequest, call_id: int) -> Call:
+def _fresh(request: AuthenticatedRequest, call_id: Id) -> Call:
     call = selectors.call_for_party(user=request.auth, call_id=call_id)
     if call is None:
         raise CallNotFound("There is no such call.", field="call_id")
@@ -147,31 +148,31 @@ def call_request(request: AuthenticatedRequest, payload: CallIn) -> Status[dict[
 def call_history(
     request: AuthenticatedRequest,
     limit: int = Query(default=20, ge=1, le=100),
-    offset: int = Query(default=0, ge=0),
+    offset: Offset = 0,
 ) -> dict[str, object]:
     calls = selectors.calls_for_party(user=request.auth)
     return {"count": calls.count(), "results": [_out(c) for c in calls[offset : offset + limit]]}
 
 
 @router.get("/calls/{call_id}", response=CallOut, auth=PARTIES)
-def call_get(request: AuthenticatedRequest, call_id: int) -> dict[str, object]:
+def call_get(request: AuthenticatedRequest, call_id: Id) -> dict[str, object]:
     return _out(_fresh(request, call_id))
 
 
 @router.post("/calls/{call_id}/accept", response=CallOut, auth=TokenAuth(roles=ADVISOR_ROLES))
-def call_accept(request: AuthenticatedRequest, call_id: int) -> dict[str, object]:
+def call_accept(request: AuthenticatedRequest, call_id: Id) -> dict[str, object]:
     services.call_accept(user=request.auth, call_id=call_id)
     return _out(_fresh(request, call_id))
 
 
 @router.post("/calls/{call_id}/decline", response=CallOut, auth=TokenAuth(roles=ADVISOR_ROLES))
-def call_decline(request: AuthenticatedRequest, call_id: int) -> dict[str, object]:
+def call_decline(request: AuthenticatedRequest, call_id: Id) -> dict[str, object]:
     services.call_decline(user=request.auth, call_id=call_id)
     return _out(_fresh(request, call_id))
 
 
 @router.post("/calls/{call_id}/join", response=JoinOut, auth=PARTIES)
-def call_join(request: AuthenticatedRequest, call_id: int) -> dict[str, object]:
+def call_join(request: AuthenticatedRequest, call_id: Id) -> dict[str, object]:
     url, token = services.call_join(user=request.auth, call_id=call_id)
     return {"livekit_url": url, "token": token, "room": _fresh(request, call_id).room_name}
 
@@ -337,7 +338,7 @@ class SandboxPresenceIn(Schema):
 
 @router.post("/calls/{call_id}/sandbox/presence", response={204: None}, auth=PARTIES)
 def call_sandbox_presence(
-    request: AuthenticatedRequest, call_id: int, payload: SandboxPresenceIn
+    request: AuthenticatedRequest, call_id: Id, payload: SandboxPresenceIn
 ) -> Status[None]:
     """Offline demo only (LiveKit is the local sandbox): join or leave the room as this
     party's client would. 409 `not_sandbox` with a real LiveKit."""
@@ -346,13 +347,13 @@ def call_sandbox_presence(
 
 
 @router.post("/calls/{call_id}/hangup", response=CallOut, auth=PARTIES)
-def call_hangup(request: AuthenticatedRequest, call_id: int) -> dict[str, object]:
+def call_hangup(request: AuthenticatedRequest, call_id: Id) -> dict[str, object]:
     services.call_hangup(user=request.auth, call_id=call_id)
     return _out(_fresh(request, call_id))
 
 
 @router.get("/calls/{call_id}/receipt", response=CallReceiptOut, auth=PARTIES)
-def call_receipt(request: AuthenticatedRequest, call_id: int) -> dict[str, object]:
+def call_receipt(request: AuthenticatedRequest, call_id: Id) -> dict[str, object]:
     call = _fresh(request, call_id)
     if call.settled_at is None:
         raise CallNotFound("This call has no receipt (yet).", field="call_id")
@@ -372,7 +373,10 @@ def call_receipt(request: AuthenticatedRequest, call_id: int) -> dict[str, objec
         "split": {
             "advisor": call.advisor_minor,
             "licensee": call.licensee_minor,
-            "callrix": call.callrix_minor,
+            "platform": call.callrix_minor,  # the platform fee
+            "callrix": call.callrix_minor,  # its earlier name, for existing clients
+            # The commission the advisor was paid at (their own override, or the default).
+            **selectors.settlement_shares(call_id=call.pk),
         }
         if is_advisor
         else None,
@@ -383,7 +387,7 @@ def call_receipt(request: AuthenticatedRequest, call_id: int) -> dict[str, objec
     "/calls/{call_id}/review", response={201: ReviewOut}, auth=TokenAuth(roles=END_USER_ROLES)
 )
 def call_review(
-    request: AuthenticatedRequest, call_id: int, payload: ReviewIn
+    request: AuthenticatedRequest, call_id: Id, payload: ReviewIn
 ) -> Status[dict[str, object]]:
     review = services.review_create(
         caller=request.auth, call_id=call_id, rating=payload.rating, comment=payload.comment

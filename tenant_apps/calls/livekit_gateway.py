@@ -6,9 +6,12 @@ development and tests, `python -m sandboxes.livekit_sandbox`)."""
 from __future__ import annotations
 
 import asyncio
+import atexit
 import concurrent.futures
 import datetime
 import json
+import os
+import threading
 import urllib.error
 import urllib.request
 from collections.abc import Awaitable, Callable, Mapping
@@ -18,9 +21,9 @@ import aiohttp
 from django.conf import settings
 from livekit import api
 
+from kernel.circuit_breaker import CircuitBreaker, CircuitOpen
 from tenant_apps.calls.errors import LiveKitUnavailable, LiveKitWebhookInvalid, NotASandbox
 
-REQUEST_TIMEOUT_SECONDS = 10
 # The development secret of settings.py and of the local sandbox (sandboxes/livekit_sandbox/);
 # a real LiveKit server is always given its own secret.
 SANDBOX_API_SECRET = "callrix-dev-livekit-secret-not-for-production"
@@ -55,45 +58,99 @@ def _api_url() -> str:
     return "http" + url[2:] if url.startswith("ws") else url
 
 
-def _run_to_completion(make_coroutine: Callable[[], Awaitable[Result]]) -> Result:
-    """Run a coroutine from synchronous code (views, dramatiq actors) on a fresh event loop.
-    A thread that already runs a loop (an async context) cannot start another, so the
-    coroutine then gets a short-lived thread of its own."""
+class _ApiLoop:
+    """One event loop per process, in a daemon thread, and one `LiveKitAPI` client per
+    server on it, kept for the life of the process: every call reuses the client's HTTP
+    connections instead of building a loop, a session and a TLS handshake each time. A forked
+    child (gunicorn, dramatiq) makes its own on first use."""
 
-    async def main() -> Result:
-        return await make_coroutine()
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._pid = 0
+        self._clients: dict[tuple[str, str, str, float], api.LiveKitAPI] = {}
 
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return asyncio.run(main())
-    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(asyncio.run, main()).result()
+    def _running_loop(self) -> asyncio.AbstractEventLoop:
+        with self._lock:
+            if self._loop is None or self._pid != os.getpid() or self._loop.is_closed():
+                loop = asyncio.new_event_loop()
+                threading.Thread(target=loop.run_forever, name="livekit-api", daemon=True).start()
+                self._loop, self._pid, self._clients = loop, os.getpid(), {}
+            return self._loop
+
+    def _client(self, url: str, key: str, secret: str, timeout: float) -> api.LiveKitAPI:
+        # Only ever called on the loop's own thread, so the dict needs no lock.
+        slot = (url, key, secret, timeout)
+        client = self._clients.get(slot)
+        if client is None:
+            for stale in list(self._clients):  # settings changed: the old server is done with
+                asyncio.ensure_future(self._clients.pop(stale).aclose())
+            client = api.LiveKitAPI(url, key, secret, timeout=aiohttp.ClientTimeout(total=timeout))
+            self._clients[slot] = client
+        return client
+
+    def close(self) -> None:
+        """Close the clients' HTTP sessions and stop the loop (at exit)."""
+        loop = self._loop
+        if loop is None or self._pid != os.getpid() or loop.is_closed():
+            return
+
+        async def close_all() -> None:
+            for client in self._clients.values():
+                await client.aclose()
+            self._clients.clear()
+
+        try:
+            asyncio.run_coroutine_threadsafe(close_all(), loop).result(timeout=2)
+        except (concurrent.futures.TimeoutError, RuntimeError):
+            pass
+        loop.call_soon_threadsafe(loop.stop)
+
+    def run(self, operation: Callable[[api.LiveKitAPI], Awaitable[Result]]) -> Result:
+        url, (key, secret) = _api_url(), _credentials()
+        timeout = float(settings.LIVEKIT_TIMEOUT_SECONDS)
+
+        async def main() -> Result:
+            return await operation(self._client(url, key, secret, timeout))
+
+        future = asyncio.run_coroutine_threadsafe(main(), self._running_loop())
+        try:
+            return future.result(timeout=timeout + 1)
+        except concurrent.futures.TimeoutError:
+            future.cancel()
+            raise TimeoutError("LiveKit did not answer in time") from None
+
+
+_api_loop = _ApiLoop()
+atexit.register(_api_loop.close)
+# Stops asking LiveKit for a while after calls in a row could not reach it (LIVEKIT_BREAKER_*).
+breaker = CircuitBreaker(
+    "livekit",
+    failures=lambda: int(settings.LIVEKIT_BREAKER_FAILURES),
+    cooldown_seconds=lambda: float(settings.LIVEKIT_BREAKER_COOLDOWN_SECONDS),
+)
 
 
 def _call(operation: Callable[[api.LiveKitAPI], Awaitable[Result]]) -> Result:
-    url = _api_url()
-    key, secret = _credentials()
-
-    async def run() -> Result:
-        # The client's aiohttp session is bound to the loop it was made on: one per call,
-        # made and closed inside that call's loop, so nothing outlives it.
-        client = api.LiveKitAPI(
-            url, key, secret, timeout=aiohttp.ClientTimeout(total=REQUEST_TIMEOUT_SECONDS)
-        )
-        try:
-            return await operation(client)
-        finally:
-            await client.aclose()
-
     try:
-        return _run_to_completion(run)
+        breaker.before_call()
+    except CircuitOpen:
+        raise LiveKitUnavailable("LiveKit is not answering just now. Please try again.") from None
+    try:
+        result = _api_loop.run(operation)
     except api.TwirpError as error:
+        if error.status >= 500:
+            breaker.failed()
+        else:
+            breaker.succeeded()  # LiveKit answered: it is up, it refused this request
         if error.status in (401, 403):
             raise LiveKitUnavailable("LiveKit refused our API key.") from None
         raise LiveKitUnavailable(f"LiveKit refused the request: {error.message}") from None
     except (aiohttp.ClientError, TimeoutError, OSError):
+        breaker.failed()
         raise LiveKitUnavailable("LiveKit could not be reached. Please try again.") from None
+    breaker.succeeded()
+    return result
 
 
 def room_create(*, name: str, empty_timeout_seconds: int = 60, max_participants: int = 2) -> None:
@@ -123,6 +180,29 @@ def room_delete(*, name: str) -> bool:
         return True
 
     return _call(delete)
+
+
+def rooms_open(*, names: list[str]) -> dict[str, int]:
+    """Which of these rooms are open, with how many are in each: one ListRooms for them all
+    (the reconciler's view of every running call at once)."""
+    if not names:
+        return {}
+
+    async def rooms(client: api.LiveKitAPI) -> dict[str, int]:
+        reply = await client.room.list_rooms(api.ListRoomsRequest(names=names))
+        return {room.name: int(room.num_participants) for room in reply.rooms}
+
+    return _call(rooms)
+
+
+def participants_in(*, name: str) -> list[str]:
+    """The identities connected to an open room (ListParticipants)."""
+
+    async def participants(client: api.LiveKitAPI) -> list[str]:
+        reply = await client.room.list_participants(api.ListParticipantsRequest(room=name))
+        return [participant.identity for participant in reply.participants]
+
+    return _call(participants)
 
 
 def room_participants(*, name: str) -> list[str] | None:
@@ -253,7 +333,7 @@ def _sandbox_post(path: str, body: dict[str, str]) -> dict[str, Any] | None:
         headers={"Content-Type": "application/json"},
     )
     try:
-        with urllib.request.urlopen(request, timeout=REQUEST_TIMEOUT_SECONDS) as response:
+        with urllib.request.urlopen(request, timeout=settings.LIVEKIT_TIMEOUT_SECONDS) as response:
             reply: dict[str, Any] = json.loads(response.read() or b"{}")
             return reply
     except urllib.error.HTTPError as error:

@@ -59,6 +59,9 @@ class Call(models.Model):
     absent_since = models.DateTimeField(null=True, blank=True)  # a party dropped mid-call
     last_seen_both_at = models.DateTimeField(null=True, blank=True)
     low_funds_warned_at = models.DateTimeField(null=True, blank=True)
+    # When the call next needs its billing job (hold refill, warning, end of credit, end of
+    # grace): the one pending job carries this moment, so a superseded job knows it is stale.
+    billing_due_at = models.DateTimeField(null=True, blank=True)
     # Settlement
     talk_seconds = models.PositiveIntegerField(default=0)
     cost_minor = models.PositiveIntegerField(default=0)
@@ -101,6 +104,11 @@ class Call(models.Model):
             models.Index(fields=["caller", "-created_at"]),
             models.Index(fields=["advisor", "-created_at"]),
             models.Index(fields=["status"]),
+            models.Index(
+                fields=["billing_due_at"],
+                condition=Q(status="connected"),
+                name="call_billing_due",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -10,6 +10,7 @@ from identity.models import User
 from tenant_apps.calls import talk
 from tenant_apps.calls.models import Call, ChatMessage, QueueEntry, Review
 from tenant_apps.pricing import charges
+from tenant_apps.wallets.models import LedgerTransaction
 from tenant_apps.wallets.selectors import wallet_balance_get
 
 
@@ -130,3 +131,22 @@ def queue_for_advisor(*, user: User) -> QuerySet[QueueEntry]:
         .select_related("caller")
         .order_by("id")
     )
+
+
+def call_advisor_names(call_ids: list[int]) -> dict[int, str]:
+    """{call id: its advisor's display name}, for the wallet history's call lines."""
+    return dict(Call.objects.filter(pk__in=call_ids).values_list("pk", "advisor__display_name"))
+
+
+def settlement_shares(*, call_id: int) -> dict[str, int]:
+    """The advisor's commission and the platform fee (basis points) the call was settled
+    with, as its settlement posting recorded them (empty for calls settled before they were),
+    named as the licensee's API names them."""
+    posting = LedgerTransaction.objects.filter(idempotency_key=f"call:{call_id}:settle").first()
+    metadata = posting.metadata if posting else {}
+    names = {"advisor_share_bps": "advisor_share_bps", "callrix_fee_bps": "platform_fee_bps"}
+    return {
+        shown: int(metadata[key])
+        for key, shown in names.items()
+        if isinstance(metadata.get(key), int)
+    }

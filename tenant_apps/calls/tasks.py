@@ -1,3 +1,5 @@
+from datetime import datetime
+
 import dramatiq
 from django_tenants.utils import tenant_context
 
@@ -17,9 +19,10 @@ def queue_offer_expire(entry_id: int) -> None:
 
 
 @dramatiq.actor(queue_name="calls", max_retries=0)
-def call_bill(call_id: int) -> None:
-    """One billing tick; it queues the next itself. The reconciler restarts a broken chain."""
-    services.call_bill(call_id=call_id)
+def call_bill(call_id: int, due: str | None = None) -> None:
+    """A call's billing job at its due time; it queues the next itself. A superseded one does
+    nothing, and the reconciler's pass is the backstop for a lost one."""
+    services.call_bill(call_id=call_id, due=datetime.fromisoformat(due) if due else None)
 
 
 @dramatiq.actor(queue_name="calls", max_retries=5)

@@ -3,35 +3,57 @@ these only turn text into typed values and show a service's refusal at its field
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from kernel.errors import DomainError
-from kernel.money import exponent
+from kernel.money import InvalidMoney, exponent, major_text, parse_major
 from kernel.tenant_connection import connection
 from tenant_apps.advisors.models import Advisor
 from tenant_apps.calls.models import Call
 
 
-class MoneyField(forms.CharField):
-    """An amount typed in the licensee's currency ("20" or "20.50"), cleaned to minor units."""
+def _currency() -> str:
+    return getattr(connection.tenant, "currency", "EUR")
 
-    def clean(self, value):
-        text = (super().clean(value) or "").strip().replace(",", ".")
+
+class MoneyField(forms.CharField):
+    """An amount typed in the licensee's currency ("20", "20.50", "500" for yen), cleaned to
+    minor units and shown back through `kernel.money`, the one conversion: an initial value in
+    minor units is displayed with the currency's own digits, so a re-saved form keeps it."""
+
+    def prepare_value(self, value: Any) -> Any:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return major_text(value, _currency())
+        return value
+
+    def clean(self, value: Any) -> int | None:
+        text = (super().clean(value) or "").strip()
         if not text and not self.required:
             return None
-        digits = exponent(getattr(connection.tenant, "currency", "EUR"))
+        currency = _currency()
+        digits = exponent(currency)
+        example = major_text(20 * 10**digits, currency)
         try:
-            amount = Decimal(text)
-        except InvalidOperation:
-            raise forms.ValidationError(_("Enter an amount such as 20.00.")) from None
-        minor = amount * (10**digits)
-        if minor != minor.to_integral_value() or amount <= 0:
-            raise forms.ValidationError(_("Enter a positive amount with at most two decimals."))
-        return int(minor)
+            minor = parse_major(text, currency)
+        except InvalidMoney as error:
+            if error.code != "amount_precision":
+                raise forms.ValidationError(
+                    _("Enter an amount such as %(example)s.") % {"example": example}
+                ) from None
+            if digits:
+                raise forms.ValidationError(
+                    _("Enter a positive amount with at most %(digits)s decimals.")
+                    % {"digits": digits}
+                ) from None
+            raise forms.ValidationError(
+                _("Enter a whole amount, such as %(example)s.") % {"example": example}
+            ) from None
+        if minor <= 0:
+            raise forms.ValidationError(_("Enter a positive amount."))
+        return minor
 
 
 class DashboardForm(forms.Form):
@@ -142,6 +164,12 @@ class StripeForm(DashboardForm):
     secret_key = forms.CharField(label=_("Secret key"), widget=forms.PasswordInput)
     publishable_key = forms.CharField(label=_("Publishable key"))
     webhook_secret = forms.CharField(label=_("Webhook signing secret"), widget=forms.PasswordInput)
+    connect_webhook_secret = forms.CharField(
+        label=_("Connect webhook signing secret"),
+        widget=forms.PasswordInput,
+        required=False,
+        help_text=_("Leave empty to keep the one you gave before."),
+    )
 
 
 class FirebaseForm(DashboardForm):
@@ -182,3 +210,38 @@ class CallFilterForm(DashboardForm):
         if data.get("since") and data.get("until") and data["since"] > data["until"]:
             self.add_error("until", _("The end is before the start."))
         return data
+
+
+class ApplicationRejectForm(DashboardForm):
+    note = forms.CharField(label=_("Note (kept with the decision)"), required=False, max_length=500)
+
+
+class CommissionForm(DashboardForm):
+    """An advisor's own commission: a fixed percentage, or tiers written as
+    "minutes:percent" pairs ("0:50, 600:60" = 60 % from 600 minutes this month)."""
+
+    fixed_percent = forms.DecimalField(
+        label=_("Fixed commission (%)"),
+        required=False,
+        min_value=0,
+        max_value=100,
+        decimal_places=2,
+    )
+    tiers = forms.CharField(
+        label=_("Or tiers by talk minutes this month (minutes:percent, …)"),
+        required=False,
+        max_length=400,
+    )
+
+    def clean_tiers(self) -> list[tuple[int, int]]:
+        text = (self.cleaned_data.get("tiers") or "").strip()
+        tiers = []
+        for part in filter(None, (piece.strip() for piece in text.split(","))):
+            minutes, _sep, percent = part.partition(":")
+            try:
+                tiers.append((int(minutes), round(float(percent) * 100)))
+            except ValueError:
+                raise forms.ValidationError(
+                    _("Write each tier as minutes:percent, e.g. 600:60.")
+                ) from None
+        return tiers

@@ -24,6 +24,22 @@ urlpatterns = [
     path("", overview.overview, name="overview"),
     path("advisors/", advisors.advisors, name="advisors"),
     path("advisors/invite", advisors.advisor_invite, name="advisor-invite"),
+    path("advisors/applications/", advisors.applications, name="applications"),
+    path(
+        "advisors/applications/<int:application_id>/approve",
+        advisors.application_approve,
+        name="application-approve",
+    ),
+    path(
+        "advisors/applications/<int:application_id>/reject",
+        advisors.application_reject,
+        name="application-reject",
+    ),
+    path(
+        "advisors/<int:advisor_id>/commission",
+        advisors.advisor_commission,
+        name="advisor-commission",
+    ),
     path("advisors/<int:advisor_id>/", advisors.advisor_detail, name="advisor"),
     path("advisors/<int:advisor_id>/rate", advisors.advisor_rate, name="advisor-rate"),
     path("advisors/<int:advisor_id>/suspend", advisors.advisor_suspend, name="advisor-suspend"),

@@ -9,6 +9,7 @@ from ninja.responses import Status
 from pydantic import Field
 
 from identity.auth import ADMIN_ROLES, TokenAuth
+from kernel.inputs import Line, Text
 from tenant_apps.notifications import selectors, services
 
 router = Router(tags=["devices"])
@@ -16,7 +17,7 @@ admin_router = Router(tags=["admin"])
 
 
 class DeviceIn(Schema):
-    token: str = Field(min_length=1, max_length=4096)
+    token: Line = Field(min_length=1, max_length=4096)
     platform: Literal["android", "ios", "web"]
 
 
@@ -26,7 +27,7 @@ class DeviceOut(Schema):
 
 
 class FirebaseIn(Schema):
-    credentials: str = Field(min_length=2, max_length=20_000)
+    credentials: Text = Field(min_length=2, max_length=20_000)
 
 
 class FirebaseOut(Schema):
@@ -43,7 +44,7 @@ def device_register(request, payload: DeviceIn):
 
 
 @router.delete("/devices/{path:token}", response={204: None}, auth=TokenAuth())
-def device_unregister(request, token: str):
+def device_unregister(request, token: Line):
     services.device_unregister(user=request.auth, token=token)
     return Status(204, None)
 

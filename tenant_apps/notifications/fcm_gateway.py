@@ -31,7 +31,6 @@ logger = logging.getLogger(__name__)
 
 GOOGLE_FCM_ORIGIN = "https://fcm.googleapis.com"
 REQUIRED_FIELDS = ("project_id", "private_key", "client_email", "token_uri")
-HTTP_TIMEOUT_SECONDS = 10
 MAX_TTL_SECONDS = 4 * 7 * 24 * 3600  # FCM keeps an undelivered message at most four weeks
 MAX_COLLAPSE_KEY_BYTES = 64  # APNs' limit for apns-collapse-id
 # One quick retry when the connection is refused or FCM answers 500/503; none after a read
@@ -153,7 +152,7 @@ def _app(info: dict[str, Any]) -> firebase_admin.App:
         except ValueError:
             pass
         app = firebase_admin.initialize_app(
-            _certificate(info), {"httpTimeout": HTTP_TIMEOUT_SECONDS}, name=name
+            _certificate(info), {"httpTimeout": settings.FCM_TIMEOUT_SECONDS}, name=name
         )
         try:
             _route_fcm(app)

@@ -11,6 +11,7 @@ from ninja.responses import Status
 from pydantic import Field
 
 from identity.auth import ADMIN_ROLES, END_USER_ROLES, AuthenticatedRequest, TokenAuth
+from kernel.inputs import Amount, Id, Line, PositiveInt32, Text
 from kernel.throttling import LicenseeRateThrottle
 from tenant_apps.payments import selectors, services
 from tenant_apps.payments.errors import TopUpNotFound
@@ -22,8 +23,8 @@ admin_router = Router(tags=["admin"])
 
 class TopUpIn(Schema):
     amount: int | None = Field(default=None, gt=0, le=100_000_000)
-    package: str | None = Field(default=None, max_length=40)
-    promo_code: str | None = Field(default=None, max_length=40, pattern=r"^[^\x00]*$")
+    package: Line | None = Field(default=None, max_length=40)
+    promo_code: Line | None = Field(default=None, max_length=40)
 
 
 class TopUpOut(Schema):
@@ -46,7 +47,7 @@ class PackageOut(Schema):
     bonus: int
 
 
-class ReceiptOut(Schema):
+class TopUpReceiptOut(Schema):
     number: str
     topup_id: int
     merchant: str
@@ -99,7 +100,7 @@ def topup_create(request: AuthenticatedRequest, payload: TopUpIn) -> Status[dict
 
 
 @router.get("/wallet/topups/{topup_id}", response=TopUpOut, auth=TokenAuth(roles=END_USER_ROLES))
-def topup_get(request: AuthenticatedRequest, topup_id: int) -> dict[str, object]:
+def topup_get(request: AuthenticatedRequest, topup_id: Id) -> dict[str, object]:
     topup = selectors.topup_get_for_user(user_id=request.auth.pk, topup_id=topup_id)
     if topup is None:
         raise TopUpNotFound("There is no such top-up.", field="topup_id")
@@ -117,7 +118,7 @@ class SandboxPaymentIn(Schema):
     throttle=[LicenseeRateThrottle("topup")],
 )
 def topup_sandbox_pay(
-    request: AuthenticatedRequest, topup_id: int, payload: SandboxPaymentIn
+    request: AuthenticatedRequest, topup_id: Id, payload: SandboxPaymentIn
 ) -> dict[str, object]:
     """Offline demo only (the licensee's Stripe keys are the local sandbox's): pay or
     decline the top-up with a test card. 409 `not_sandbox` with real Stripe keys."""
@@ -129,10 +130,10 @@ def topup_sandbox_pay(
 
 @router.get(
     "/wallet/topups/{topup_id}/receipt",
-    response=ReceiptOut,
+    response=TopUpReceiptOut,
     auth=TokenAuth(roles=END_USER_ROLES),
 )
-def topup_receipt(request: AuthenticatedRequest, topup_id: int) -> dict[str, object]:
+def topup_receipt(request: AuthenticatedRequest, topup_id: Id) -> dict[str, object]:
     receipt = selectors.topup_receipt(topup_id=topup_id, user_id=request.auth.pk)
     if receipt is None:
         raise TopUpNotFound("There is no receipt for this top-up.", field="topup_id")
@@ -153,9 +154,11 @@ def topup_receipt(request: AuthenticatedRequest, topup_id: int) -> dict[str, obj
 
 
 class StripeKeysIn(Schema):
-    secret_key: str = Field(max_length=255)
-    publishable_key: str = Field(max_length=255)
-    webhook_secret: str = Field(max_length=255)
+    secret_key: Line = Field(max_length=255)
+    publishable_key: Line = Field(max_length=255)
+    webhook_secret: Line = Field(max_length=255)
+    # The Connect endpoint's own signing secret; left as it is when not given.
+    connect_webhook_secret: Line | None = Field(default=None, max_length=255)
 
 
 class StripeConnectionOut(Schema):
@@ -166,12 +169,13 @@ class StripeConnectionOut(Schema):
     secret_key: str | None = None
     publishable_key: str | None = None
     webhook_secret: str | None = None
+    connect_webhook_secret: str | None = None
     connected_at: datetime | None = None
 
 
 class RefundIn(Schema):
-    amount: int | None = Field(default=None, gt=0)
-    reason: str = Field(max_length=500)
+    amount: Amount | None = None
+    reason: Text = Field(max_length=500)
 
 
 class RefundOut(Schema):
@@ -179,35 +183,38 @@ class RefundOut(Schema):
     topup_id: int
     amount: int
     reason: str
-    stripe_refund_id: str
+    # `pending` while Stripe's answer has not come (asked again shortly); `failed` when
+    # Stripe refused it (the booking is reversed)
+    status: str
+    stripe_refund_id: str | None
 
 
 class CreditIn(Schema):
     amount: int = Field(gt=0, le=10_000_000)
-    reason: str = Field(max_length=500)
-    idempotency_key: str | None = Field(default=None, max_length=100)
+    reason: Text = Field(max_length=500)
+    idempotency_key: Line | None = Field(default=None, max_length=100)
 
 
-class CreditOut(Schema):
+class CreditGrantOut(Schema):
     id: int
     user_id: int
     amount: int
     reason: str
 
 
-class PolicyIn(Schema):
-    min_amount: int = Field(gt=0)
-    max_amount: int = Field(gt=0)
+class TopUpPolicyIn(Schema):
+    min_amount: PositiveInt32
+    max_amount: PositiveInt32
 
 
-class PolicyOut(Schema):
+class TopUpPolicyOut(Schema):
     min_amount: int
     max_amount: int
 
 
 class PackageIn(Schema):
     code: str = Field(pattern=r"^[a-z0-9-]{1,40}$")
-    name: str = Field(max_length=100)
+    name: Line = Field(max_length=100)
     amount: int = Field(gt=0, le=100_000_000)
     bonus: int = Field(default=0, ge=0, le=100_000_000)
 
@@ -228,19 +235,20 @@ def stripe_connection_put(
         secret_key=payload.secret_key,
         publishable_key=payload.publishable_key,
         webhook_secret=payload.webhook_secret,
+        connect_webhook_secret=payload.connect_webhook_secret,
         admin=request.auth,
     )
     return selectors.stripe_connection_summary()
 
 
-@admin_router.get("/admin/payments/topup-policy", response=PolicyOut, auth=ADMIN)
+@admin_router.get("/admin/payments/topup-policy", response=TopUpPolicyOut, auth=ADMIN)
 def topup_policy_get(request: AuthenticatedRequest) -> dict[str, int]:
     policy = selectors.topup_policy_get()
     return {"min_amount": policy.min_amount_minor, "max_amount": policy.max_amount_minor}
 
 
-@admin_router.put("/admin/payments/topup-policy", response=PolicyOut, auth=ADMIN)
-def topup_policy_put(request: AuthenticatedRequest, payload: PolicyIn) -> dict[str, int]:
+@admin_router.put("/admin/payments/topup-policy", response=TopUpPolicyOut, auth=ADMIN)
+def topup_policy_put(request: AuthenticatedRequest, payload: TopUpPolicyIn) -> dict[str, int]:
     policy = services.topup_policy_set(
         min_amount_minor=payload.min_amount, max_amount_minor=payload.max_amount
     )
@@ -268,7 +276,7 @@ def package_create(request: AuthenticatedRequest, payload: PackageIn) -> Status[
 
 @admin_router.post("/admin/topups/{topup_id}/refund", response={201: RefundOut}, auth=ADMIN)
 def topup_refund(
-    request: AuthenticatedRequest, topup_id: int, payload: RefundIn
+    request: AuthenticatedRequest, topup_id: Id, payload: RefundIn
 ) -> Status[dict[str, object]]:
     refund = services.topup_refund(
         topup_id=topup_id, amount_minor=payload.amount, reason=payload.reason, admin=request.auth
@@ -280,14 +288,15 @@ def topup_refund(
             "topup_id": refund.topup_id,
             "amount": refund.amount_minor,
             "reason": refund.reason,
+            "status": refund.status,
             "stripe_refund_id": refund.stripe_refund_id,
         },
     )
 
 
-@admin_router.post("/admin/users/{user_id}/credits", response={201: CreditOut}, auth=ADMIN)
+@admin_router.post("/admin/users/{user_id}/credits", response={201: CreditGrantOut}, auth=ADMIN)
 def credit_grant(
-    request: AuthenticatedRequest, user_id: int, payload: CreditIn
+    request: AuthenticatedRequest, user_id: Id, payload: CreditIn
 ) -> Status[dict[str, object]]:
     grant = services.credit_grant(
         user_id=user_id,

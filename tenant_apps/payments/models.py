@@ -15,6 +15,10 @@ class StripeConnection(models.Model):
     secret_key_encrypted = models.TextField()
     publishable_key = models.CharField(max_length=255)
     webhook_secret_encrypted = models.TextField()
+    # The signing secret of the licensee's Connect endpoint (`/webhooks/stripe/connect`):
+    # Stripe signs connected accounts' events with that endpoint's own secret. Empty until
+    # the admin gives it; the Connect endpoint refuses everything meanwhile.
+    connect_webhook_secret_encrypted = models.TextField(blank=True, default="")
     account_id = models.CharField(max_length=255)
     account_name = models.CharField(max_length=255, blank=True)
     livemode = models.BooleanField(default=False)
@@ -93,6 +97,8 @@ class TopUp(models.Model):
     charge_id = models.CharField(max_length=255, blank=True)
     failure_message = models.CharField(max_length=500, blank=True)
     refunded_minor = models.PositiveIntegerField(default=0)
+    # The part of the bonus refunds took back so far (see `payments.services._book_refund`).
+    bonus_reclaimed_minor = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
     succeeded_at = models.DateTimeField(null=True, blank=True)
 
@@ -103,6 +109,10 @@ class TopUp(models.Model):
                 name="topup_refund_within_amount",
                 condition=Q(refunded_minor__lte=models.F("amount_minor")),
             ),
+            models.CheckConstraint(
+                name="topup_bonus_reclaim_within_bonus",
+                condition=Q(bonus_reclaimed_minor__lte=models.F("bonus_minor")),
+            ),
         ]
         indexes = [models.Index(fields=["user", "-created_at"])]
 
@@ -111,13 +121,28 @@ class TopUp(models.Model):
 
 
 class Refund(models.Model):
-    """A refund the licensee's admin made through Stripe, with who and why."""
+    """A refund the licensee's admin made through Stripe, with who and why.
+
+    Also the outbox of the Stripe call: booked and committed (pending) before Stripe is asked,
+    outside any lock; Stripe's answer settles it (succeeded, or failed with the booking
+    reversed); a pending one whose answer never came is asked again with the same
+    idempotency key (`services.refunds_pending_retry`)."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        SUCCEEDED = "succeeded"
+        FAILED = "failed"
 
     topup = models.ForeignKey(TopUp, on_delete=models.PROTECT, related_name="refunds")
     amount_minor = models.PositiveIntegerField()
+    # The top-up's refunded total this refund brings it to: the key of its booking and of
+    # the Stripe call.
+    refunded_total_minor = models.PositiveIntegerField(default=0)
     reason = models.CharField(max_length=500)
     requested_by_id = models.BigIntegerField()
-    stripe_refund_id = models.CharField(max_length=255, unique=True)
+    stripe_refund_id = models.CharField(max_length=255, unique=True, null=True, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.SUCCEEDED)
+    failure_message = models.CharField(max_length=500, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     def __str__(self) -> str:
@@ -165,6 +190,9 @@ class StripeEvent(models.Model):
     event_id = models.CharField(max_length=255, unique=True)
     type = models.CharField(max_length=100)
     payload = models.JSONField()
+    # The connected account (`acct_…`) of an event received at the Connect endpoint; empty
+    # for the licensee's own account's events.
+    account = models.CharField(max_length=255, blank=True, default="")
     received_at = models.DateTimeField(auto_now_add=True)
     processed_at = models.DateTimeField(null=True, blank=True)
     outcome = models.CharField(max_length=300, blank=True)

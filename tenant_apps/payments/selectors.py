@@ -7,6 +7,7 @@ from django.db.models import QuerySet
 
 from kernel import crypto
 from kernel.money import format_minor
+from tenant_apps.payments import connect_events
 from tenant_apps.payments.models import StripeConnection, TopUp, TopUpPackage, TopUpPolicy
 from tenants.bridge import licensee_current
 
@@ -25,6 +26,7 @@ class StripeConnectionSummary(TypedDict):
     secret_key: NotRequired[str]
     publishable_key: NotRequired[str]
     webhook_secret: NotRequired[str]
+    connect_webhook_secret: NotRequired[str | None]
     connected_at: NotRequired[datetime]
 
 
@@ -56,8 +58,45 @@ def stripe_connection_summary() -> StripeConnectionSummary:
         "secret_key": crypto.mask(crypto.decrypt(row.secret_key_encrypted)),
         "publishable_key": crypto.mask(row.publishable_key),
         "webhook_secret": crypto.mask(crypto.decrypt(row.webhook_secret_encrypted)),
+        "connect_webhook_secret": (
+            crypto.mask(crypto.decrypt(row.connect_webhook_secret_encrypted))
+            if row.connect_webhook_secret_encrypted
+            else None
+        ),
         "connected_at": row.connected_at,
     }
+
+
+# The licensee's own account's events that payments acts on (services._handle).
+ACCOUNT_EVENT_TYPES = (
+    "payment_intent.succeeded",
+    "payment_intent.payment_failed",
+    "charge.refunded",
+    "charge.dispute.created",
+    "charge.dispute.closed",
+)
+
+
+class WebhookEndpoint(TypedDict):
+    url: str
+    connect: bool  # registered at Stripe as a Connect endpoint ("events on connected accounts")
+    events: list[str]
+
+
+def stripe_webhook_endpoints(*, origin: str) -> list[WebhookEndpoint]:
+    """The two endpoints a licensee registers at Stripe, each with the events it needs."""
+    return [
+        {
+            "url": f"{origin}/webhooks/stripe",
+            "connect": False,
+            "events": [*ACCOUNT_EVENT_TYPES, *connect_events.platform_event_types()],
+        },
+        {
+            "url": f"{origin}/webhooks/stripe/connect",
+            "connect": True,
+            "events": connect_events.connected_account_event_types(),
+        },
+    ]
 
 
 def topup_policy_get() -> TopUpPolicy:

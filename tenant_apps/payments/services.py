@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import logging
 import re
+from datetime import timedelta
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from branding.mail import branded_email_send
 from branding.selectors import brand_current
 from identity.models import User
+from identity.services import user_lock
 from kernel import crypto
-from kernel.money import format_minor
+from kernel.errors import DomainError
+from kernel.money import format_minor, stripe_amount_ok
 from kernel.tenant_connection import connection
 from tenant_apps.payments import connect_events, selectors, stripe_gateway
 from tenant_apps.payments.errors import (
@@ -22,6 +25,7 @@ from tenant_apps.payments.errors import (
     InvalidTopUp,
     RefundRefused,
     StripeNotConnected,
+    StripeUnavailable,
     TopUpNotFound,
 )
 from tenant_apps.payments.models import (
@@ -36,10 +40,16 @@ from tenant_apps.payments.models import (
 )
 from tenant_apps.payments.stripe_gateway import StripeJson
 from tenant_apps.promotions import services as promotion_services
-from tenant_apps.wallets.errors import InvalidAmount
-from tenant_apps.wallets.models import AccountKind, LedgerAccount
+from tenant_apps.wallets.errors import IdempotencyMismatch, InvalidAmount
+from tenant_apps.wallets.models import AccountKind, LedgerAccount, LedgerTransaction
 from tenant_apps.wallets.selectors import licensee_currency
-from tenant_apps.wallets.services import Leg, account_for, accounts_lock, ledger_post
+from tenant_apps.wallets.services import (
+    Leg,
+    account_for,
+    accounts_lock,
+    credit_legs,
+    ledger_post,
+)
 from tenants.bridge import licensee_current
 
 logger = logging.getLogger(__name__)
@@ -55,14 +65,33 @@ _KEY_PATTERNS = {
 
 
 def stripe_connect(
-    *, secret_key: str, publishable_key: str, webhook_secret: str, admin: User
+    *,
+    secret_key: str,
+    publishable_key: str,
+    webhook_secret: str,
+    admin: User,
+    connect_webhook_secret: str | None = None,
 ) -> StripeConnection:
-    """Connect (or rotate) the licensee's Stripe keys after proving them with a live call."""
+    """Connect (or rotate) the licensee's Stripe keys after proving them with a live call.
+    `connect_webhook_secret` (the Connect endpoint's signing secret) is kept as it is when
+    not given."""
     keys = {
         "secret_key": secret_key.strip(),
         "publishable_key": publishable_key.strip(),
         "webhook_secret": webhook_secret.strip(),
     }
+    connect_secret = (connect_webhook_secret or "").strip()
+    if connect_secret and not _KEY_PATTERNS["webhook_secret"].match(connect_secret):
+        raise InvalidStripeKeys(
+            "This does not look like a Stripe webhook signing secret.",
+            field="connect_webhook_secret",
+        )
+    if connect_secret and connect_secret == keys["webhook_secret"]:
+        raise InvalidStripeKeys(
+            "The Connect endpoint has its own signing secret at Stripe, not the account "
+            "endpoint's.",
+            field="connect_webhook_secret",
+        )
     for field, value in keys.items():
         if not _KEY_PATTERNS[field].match(value):
             raise InvalidStripeKeys(
@@ -82,6 +111,8 @@ def stripe_connect(
         connection_row.secret_key_encrypted = crypto.encrypt(keys["secret_key"])
         connection_row.publishable_key = keys["publishable_key"]
         connection_row.webhook_secret_encrypted = crypto.encrypt(keys["webhook_secret"])
+        if connect_secret:
+            connection_row.connect_webhook_secret_encrypted = crypto.encrypt(connect_secret)
         connection_row.account_id = account.account_id
         connection_row.account_name = account.name
         connection_row.livemode = account.livemode
@@ -136,11 +167,21 @@ def topup_package_create(
         raise InvalidTopUp("The amount must be positive.", field="amount")
     if bonus_minor < 0:
         raise InvalidTopUp("The bonus cannot be negative.", field="bonus")
+    _stripe_amount_check(amount_minor, licensee_currency())
     if TopUpPackage.objects.filter(code=code).exists():
         raise InvalidTopUp("A package with this code exists.", field="code")
     return TopUpPackage.objects.create(
         code=code, name=name.strip() or code, amount_minor=amount_minor, bonus_minor=bonus_minor
     )
+
+
+def _stripe_amount_check(amount_minor: int, currency: str, field: str = "amount") -> None:
+    """Stripe charges and refunds three-decimal currencies only in steps of ten minor units."""
+    if not stripe_amount_ok(amount_minor, currency):
+        raise InvalidTopUp(
+            f"Payments in {currency} must be a multiple of {format_minor(10, currency)}.",
+            field=field,
+        )
 
 
 # --- Top-ups -------------------------------------------------------------------------------
@@ -155,8 +196,8 @@ def topup_create(
 ) -> TopUp:
     """Open a top-up: a PaymentIntent on the licensee's Stripe account for the client to pay.
     The wallet is credited only when Stripe's signed webhook says the payment succeeded.
-    A promotion code is redeemed first, in a transaction of its own (its row lock must not
-    wait on Stripe); a top-up Stripe then refuses is cancelled and the code's use released."""
+    A promotion code is redeemed with the top-up's row, before Stripe is asked (its row lock
+    never waits on Stripe); a top-up Stripe then refuses fails and the code's use is released."""
     if (amount_minor is None) == (package_code is None):
         raise InvalidTopUp("Give either an amount or a package.", field="amount")
     package = None
@@ -180,18 +221,13 @@ def topup_create(
                 f"The largest top-up is {format_minor(policy.max_amount_minor, currency)}.",
                 field="amount",
             )
+    currency = licensee_currency()
+    _stripe_amount_check(amount_minor, currency)
     secret_key = _secret_key()
-    currency = licensee_currency()
-    if promo_code:
-        return _topup_create_promoted(
-            user=user,
-            amount_minor=amount_minor,
-            package=package,
-            bonus=bonus,
-            promo_code=promo_code,
-            secret_key=secret_key,
-        )
     with transaction.atomic():
+        # Under the person's lock, as erasure takes it: an erasure committed first is seen
+        # here; one starting now waits, then sees this pending top-up and refuses.
+        user_lock(user_id=user.pk)
         topup = TopUp.objects.create(
             user=user,
             package=package,
@@ -199,43 +235,14 @@ def topup_create(
             bonus_minor=bonus,
             currency=currency,
         )
-        intent = stripe_gateway.payment_intent_create(
-            secret_key=secret_key,
-            amount_minor=amount_minor,
-            currency=currency,
-            description=f"Top-up {topup.pk}",
-            metadata={"topup_id": str(topup.pk), "schema": connection.schema_name},
-            idempotency_key=f"topup-{connection.schema_name}-{topup.pk}",
-        )
-        topup.payment_intent_id = intent.id
-        topup.client_secret = intent.client_secret
-        topup.save(update_fields=["payment_intent_id", "client_secret"])
-    return topup
-
-
-def _topup_create_promoted(
-    *,
-    user: User,
-    amount_minor: int,
-    package: TopUpPackage | None,
-    bonus: int,
-    promo_code: str,
-    secret_key: str,
-) -> TopUp:
-    currency = licensee_currency()
-    with transaction.atomic():
-        topup = TopUp.objects.create(
-            user=user,
-            package=package,
-            amount_minor=amount_minor,
-            bonus_minor=bonus,
-            currency=currency,
-        )
-        use = promotion_services.promotion_topup_reserve(
-            user=user, code=promo_code, topup_id=topup.pk, amount_minor=amount_minor
-        )
-        topup.promotion_bonus_minor = use.bonus_minor
-        topup.save(update_fields=["promotion_bonus_minor"])
+        if promo_code:
+            use = promotion_services.promotion_topup_reserve(
+                user=user, code=promo_code, topup_id=topup.pk, amount_minor=amount_minor
+            )
+            topup.promotion_bonus_minor = use.bonus_minor
+            topup.save(update_fields=["promotion_bonus_minor"])
+    # Stripe is asked with no lock held; the top-up row is already there (pending), so
+    # nothing is lost if the reply never comes: it is marked failed instead.
     try:
         intent = stripe_gateway.payment_intent_create(
             secret_key=secret_key,
@@ -245,10 +252,10 @@ def _topup_create_promoted(
             metadata={"topup_id": str(topup.pk), "schema": connection.schema_name},
             idempotency_key=f"topup-{connection.schema_name}-{topup.pk}",
         )
-    except Exception:
+    except DomainError as error:
         with transaction.atomic():
-            TopUp.objects.filter(pk=topup.pk).update(
-                status=TopUp.Status.CANCELED, failure_message="the payment could not be started"
+            TopUp.objects.filter(pk=topup.pk, status=TopUp.Status.PENDING).update(
+                status=TopUp.Status.FAILED, failure_message=error.detail[:500]
             )
             promotion_services.promotion_topup_release(topup_id=topup.pk)
         raise
@@ -268,15 +275,8 @@ def _lock_user_accounts(user_id: int) -> tuple[LedgerAccount, LedgerAccount]:
 
 
 def _incoming_legs(user_id: int, amount: int, source: LedgerAccount) -> list[Leg]:
-    """Money for a user: settles what they owe first, the rest goes to the wallet."""
-    wallet, debt = _lock_user_accounts(user_id)
-    to_debt = min(-debt.balance_minor, amount)
-    legs = [Leg(source, -amount)]
-    if to_debt:
-        legs.append(Leg(debt, to_debt))
-    if amount - to_debt:
-        legs.append(Leg(wallet, amount - to_debt))
-    return legs
+    """Money for a user: the posting settles what they owe first, the rest goes to the wallet."""
+    return credit_legs(user_id=user_id, amount_minor=amount, source=source)
 
 
 def _outgoing_legs(user_id: int, amount: int, destination: LedgerAccount) -> list[Leg]:
@@ -346,6 +346,15 @@ def _topup_failed(topup: TopUp, intent: StripeJson) -> str:
     return "marked failed"
 
 
+def bonus_reclaim_due(
+    *, bonus_minor: int, amount_minor: int, refunded_total_minor: int, reclaimed_minor: int
+) -> int:
+    """The bonus a refund takes back: the bonus share of everything refunded so far (rounded
+    down once, on the total), less what earlier refunds of the top-up already reclaimed."""
+    share = bonus_minor * min(refunded_total_minor, amount_minor) // amount_minor
+    return max(share - reclaimed_minor, 0)
+
+
 def _book_refund(topup: TopUp, refunded_total: int) -> str:
     """Bring the ledger to Stripe's cumulative refunded amount for this top-up. Keyed by that
     cumulative amount, so the admin's own booking and Stripe's `charge.refunded` for the same
@@ -355,12 +364,18 @@ def _book_refund(topup: TopUp, refunded_total: int) -> str:
         return "already booked"
     refunds = account_for(kind=AccountKind.REFUNDS)
     legs = _outgoing_legs(topup.user_id, delta, refunds)
-    # The package bonus goes back in proportion, from what is left in the wallet.
+    # The package bonus goes back in proportion to the refunded total, from what is left in
+    # the wallet. Counted cumulatively (what the total so far calls for, less what earlier
+    # refunds reclaimed), so rounding never loses a cent over several partial refunds.
     wallet, _ = _lock_user_accounts(topup.user_id)
     spent_from_wallet = next((-leg.amount_minor for leg in legs if leg.account.pk == wallet.pk), 0)
-    bonus_back = min(
-        topup.bonus_minor * delta // topup.amount_minor, wallet.balance_minor - spent_from_wallet
+    bonus_due = bonus_reclaim_due(
+        bonus_minor=topup.bonus_minor,
+        amount_minor=topup.amount_minor,
+        refunded_total_minor=refunded_total,
+        reclaimed_minor=topup.bonus_reclaimed_minor,
     )
+    bonus_back = min(bonus_due, wallet.balance_minor - spent_from_wallet)
     if bonus_back > 0:
         legs += [Leg(wallet, -bonus_back), Leg(account_for(kind=AccountKind.PROMO), bonus_back)]
     # A promotion code's bonus likewise, to promotion credit, from what is still left.
@@ -386,7 +401,8 @@ def _book_refund(topup: TopUp, refunded_total: int) -> str:
         legs=legs,
     )
     topup.refunded_minor = refunded_total
-    topup.save(update_fields=["refunded_minor"])
+    topup.bonus_reclaimed_minor += max(bonus_back, 0)
+    topup.save(update_fields=["refunded_minor", "bonus_reclaimed_minor"])
     return f"refund of {delta} booked"
 
 
@@ -453,6 +469,13 @@ def _topup_for_intent(intent_id: str | None) -> TopUp | None:
 def _handle(event: StripeEvent) -> str:
     obj = (event.payload.get("data") or {}).get("object") or {}
     kind = event.type
+    if event.account:
+        # From the Connect endpoint: an advisor's connected account; the app that owns
+        # advisors' accounts routes it by `account` (and ignores accounts not its own).
+        connected_handler = connect_events.connected_account_handler(kind)
+        if connected_handler is None:
+            return "ignored: not a Connect event we act on"
+        return connected_handler(obj, event.payload)
     if kind in ("payment_intent.succeeded", "payment_intent.payment_failed"):
         topup = _topup_for_intent(obj.get("id"))
         if topup is None:
@@ -475,12 +498,19 @@ def _handle(event: StripeEvent) -> str:
         if kind.endswith("created"):
             return _dispute_opened(topup, obj)
         return _dispute_closed(topup, obj)
-    # Connect: advisors' Express accounts and the transfers that pay them (`transfer.created`
+    # The platform's own Connect objects: the transfers that pay advisors (`transfer.created`
     # needs nothing: a payout is marked paid from Stripe's reply to the transfer itself).
-    connect_handler = connect_events.connect_event_handler(kind)
-    if connect_handler is not None:
-        return connect_handler(obj, event.payload)
+    platform_handler = connect_events.platform_event_handler(kind)
+    if platform_handler is not None:
+        return platform_handler(obj, event.payload)
     return "ignored: not an event we act on"
+
+
+def _event_store(event: StripeJson, *, account: str = "") -> tuple[StripeEvent, bool]:
+    return StripeEvent.objects.get_or_create(
+        event_id=event["id"],
+        defaults={"type": event["type"], "payload": event, "account": account},
+    )
 
 
 def stripe_event_record(*, payload: bytes, signature: str) -> tuple[StripeEvent, bool]:
@@ -494,10 +524,25 @@ def stripe_event_record(*, payload: bytes, signature: str) -> tuple[StripeEvent,
         signature=signature,
         secret=crypto.decrypt(row.webhook_secret_encrypted),
     )
-    stored, created = StripeEvent.objects.get_or_create(
-        event_id=event["id"], defaults={"type": event["type"], "payload": event}
+    return _event_store(event)
+
+
+def stripe_connect_event_record(*, payload: bytes, signature: str) -> tuple[StripeEvent, bool]:
+    """Verify a webhook of the licensee's Connect endpoint with that endpoint's own signing
+    secret and store it once by id, with the connected account it is about (the event's
+    top-level `account`, which Stripe sets on every Connect event)."""
+    row = selectors.stripe_connection_get()
+    if row is None or not row.connect_webhook_secret_encrypted:
+        raise BadWebhook("Stripe Connect webhooks are not set up for this platform.")
+    event = stripe_gateway.webhook_event_parse(
+        payload=payload,
+        signature=signature,
+        secret=crypto.decrypt(row.connect_webhook_secret_encrypted),
     )
-    return stored, created
+    account = event.get("account")
+    if not isinstance(account, str) or not account.startswith("acct_"):
+        raise BadWebhook("A Connect event names its connected account in `account`.")
+    return _event_store(event, account=account)
 
 
 def stripe_event_process(*, event_id: str) -> str:
@@ -516,12 +561,29 @@ def stripe_event_process(*, event_id: str) -> str:
     return outcome
 
 
+# The job of a stored event is sent when it is stored; one still unprocessed this much later
+# lost its job (Redis lost it, or it was never queued).
+EVENT_SWEEP_AFTER = timedelta(minutes=5)
+
+
+def stripe_events_unprocessed() -> list[str]:
+    """Ids of stored events whose job should have run by now, oldest first."""
+    cutoff = timezone.now() - EVENT_SWEEP_AFTER
+    return list(
+        StripeEvent.objects.filter(processed_at__isnull=True, received_at__lt=cutoff)
+        .order_by("received_at")
+        .values_list("event_id", flat=True)[:1000]
+    )
+
+
 # --- Admin actions -------------------------------------------------------------------------
 
 
 def topup_refund(*, topup_id: int, amount_minor: int | None, reason: str, admin: User) -> Refund:
-    """Refund (part of) a top-up through Stripe and book it at once. Limited to what the
-    user still has available, so an admin refund never puts a user in debt."""
+    """Refund (part of) a top-up through Stripe. Limited to what the user still has
+    available, so an admin refund never puts a user in debt. Booked and recorded first, under
+    the top-up's and the wallet's locks; Stripe is asked after that commits, with no lock
+    held; its answer settles the refund (a pending one is asked again later)."""
     reason = (reason or "").strip()
     if not reason:
         raise RefundRefused("Say why you refund.", field="reason")
@@ -535,6 +597,12 @@ def topup_refund(*, topup_id: int, amount_minor: int | None, reason: str, admin:
             raise RefundRefused("Only a completed top-up can be refunded.", field="topup_id")
         refundable = topup.amount_minor - topup.refunded_minor
         amount = refundable if amount_minor is None else amount_minor
+        if not stripe_amount_ok(amount, topup.currency):
+            raise RefundRefused(
+                f"Refunds in {topup.currency} must be a multiple of "
+                f"{format_minor(10, topup.currency)}.",
+                field="amount",
+            )
         if amount <= 0 or amount > refundable:
             raise RefundRefused(
                 f"At most {format_minor(refundable, topup.currency)} of this top-up can be "
@@ -549,22 +617,89 @@ def topup_refund(*, topup_id: int, amount_minor: int | None, reason: str, admin:
                 field="amount",
             )
         refunded_total = topup.refunded_minor + amount
-        stripe_refund = stripe_gateway.refund_create(
-            secret_key=secret_key,
-            payment_intent_id=topup.payment_intent_id,
-            amount_minor=amount,
-            metadata={"topup_id": str(topup.pk)},
-            idempotency_key=f"refund-{connection.schema_name}-{topup.pk}-{refunded_total}",
-        )
         refund = Refund.objects.create(
             topup=topup,
             amount_minor=amount,
+            refunded_total_minor=refunded_total,
             reason=reason[:500],
             requested_by_id=admin.pk,
-            stripe_refund_id=stripe_refund.id,
+            status=Refund.Status.PENDING,
         )
         _book_refund(topup, refunded_total)
+    return _refund_at_stripe(refund, secret_key=secret_key)
+
+
+def _refund_at_stripe(refund: Refund, *, secret_key: str) -> Refund:
+    """Ask Stripe for a booked refund (no lock held) and settle it by the answer."""
+    topup = refund.topup
+    assert topup.payment_intent_id  # refunds are made of completed top-ups only
+    try:
+        stripe_refund = stripe_gateway.refund_create(
+            secret_key=secret_key,
+            payment_intent_id=topup.payment_intent_id,
+            amount_minor=refund.amount_minor,
+            metadata={"topup_id": str(topup.pk), "refund_id": str(refund.pk)},
+            idempotency_key=(
+                f"refund-{connection.schema_name}-{topup.pk}-{refund.refunded_total_minor}"
+            ),
+        )
+    except RefundRefused as refusal:
+        return _refund_failed(refund.pk, refusal.detail)
+    except StripeUnavailable as error:
+        logger.warning("Refund %s stays pending: %s", refund.pk, error.detail)
+        return refund
+    with transaction.atomic():
+        settled = Refund.objects.select_for_update().get(pk=refund.pk)
+        if settled.status == Refund.Status.PENDING:
+            settled.status = Refund.Status.SUCCEEDED
+            settled.stripe_refund_id = stripe_refund.id
+            settled.save(update_fields=["status", "stripe_refund_id"])
+    return settled
+
+
+def _refund_failed(refund_id: int, message: str) -> Refund:
+    """Stripe made no refund: the booking is reversed entry for entry, in one transaction."""
+    with transaction.atomic():
+        refund = Refund.objects.select_for_update().select_related("topup").get(pk=refund_id)
+        if refund.status != Refund.Status.PENDING:
+            return refund
+        topup = TopUp.objects.select_for_update().get(pk=refund.topup_id)
+        booking = LedgerTransaction.objects.filter(
+            idempotency_key=f"topup:{topup.pk}:refunded:{refund.refunded_total_minor}"
+        ).first()
+        if booking is not None:
+            ledger_post(
+                idempotency_key=f"{booking.idempotency_key}:reversed",
+                kind="refund",
+                description="Refund not made by Stripe: booking reversed",
+                metadata={"topup_id": topup.pk, "refund_id": refund.pk},
+                legs=[
+                    Leg(entry.account, -entry.amount_minor)
+                    for entry in booking.entries.select_related("account")
+                ],
+            )
+            topup.refunded_minor = max(topup.refunded_minor - refund.amount_minor, 0)
+            topup.save(update_fields=["refunded_minor"])
+        refund.status = Refund.Status.FAILED
+        refund.failure_message = message[:500]
+        refund.save(update_fields=["status", "failure_message"])
     return refund
+
+
+def refunds_pending_retry(*, older_than_seconds: int = 60) -> int:
+    """Ask Stripe again about refunds whose answer never came (same idempotency key, so
+    Stripe returns the refund it may have made). Returns how many were asked."""
+    row = selectors.stripe_connection_get()
+    if row is None:
+        return 0
+    secret_key = crypto.decrypt(row.secret_key_encrypted)
+    cutoff = timezone.now() - timedelta(seconds=older_than_seconds)
+    pending = Refund.objects.filter(status=Refund.Status.PENDING, created_at__lt=cutoff)
+    asked = 0
+    for refund in pending.select_related("topup").order_by("pk"):
+        _refund_at_stripe(refund, secret_key=secret_key)
+        asked += 1
+    return asked
 
 
 def credit_grant(
@@ -579,17 +714,31 @@ def credit_grant(
     with transaction.atomic():
         existing = CreditGrant.objects.filter(idempotency_key=idempotency_key).first()
         if existing is not None:
+            if (existing.user_id, existing.amount_minor) != (user_id, amount_minor):
+                raise IdempotencyMismatch(
+                    "This idempotency key was already used for a different credit.",
+                    field="idempotency_key",
+                )
             return existing
         user = User.objects.filter(pk=user_id, role=User.Role.END_USER).first()
         if user is None:
             raise TopUpNotFound("There is no such end user.", field="user_id")
-        grant = CreditGrant.objects.create(
-            user=user,
-            amount_minor=amount_minor,
-            reason=reason[:500],
-            granted_by_id=admin.pk,
-            idempotency_key=idempotency_key,
-        )
+        # Concurrent grants for one person queue here; the later ones then find the first.
+        user_lock(user_id=user.pk)
+        existing = CreditGrant.objects.filter(idempotency_key=idempotency_key).first()
+        if existing is not None:
+            return existing
+        try:
+            with transaction.atomic():
+                grant = CreditGrant.objects.create(
+                    user=user,
+                    amount_minor=amount_minor,
+                    reason=reason[:500],
+                    granted_by_id=admin.pk,
+                    idempotency_key=idempotency_key,
+                )
+        except IntegrityError:  # the key was used meanwhile (for another person): its grant
+            return CreditGrant.objects.get(idempotency_key=idempotency_key)
         ledger_post(
             idempotency_key=f"credit:{grant.pk}",
             kind="credit",
@@ -606,10 +755,12 @@ def topup_receipt_send(*, topup_id: int) -> None:
         return
     brand = brand_current()
     # Sent from a job: written in the licensee's default language.
+    paid_at = receipt["paid_at"] or timezone.now()
     with translation.override(brand.default_language):
         lines = [
             _("Receipt number: %(number)s") % {"number": receipt["number"]},
-            _("Date: %(date)s UTC") % {"date": f"{receipt['paid_at']:%Y-%m-%d %H:%M}"},
+            # In the licensee's time zone and its people's customs (kernel.formatting).
+            _("Date: %(date)s") % {"date": brand.formats().datetime(paid_at, "medium")},
             _("Amount paid: %(amount)s") % {"amount": brand.money(receipt["amount_minor"])},
         ]
         if receipt["bonus_minor"]:

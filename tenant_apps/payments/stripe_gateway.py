@@ -18,6 +18,7 @@ from tenant_apps.payments.errors import (
     InvalidStripeKeys,
     NotASandbox,
     PaymentError,
+    RefundRefused,
     StripeUnavailable,
 )
 
@@ -57,7 +58,10 @@ def _client(secret_key: str) -> stripe.StripeClient:
     return stripe.StripeClient(
         secret_key,
         base_addresses={"api": base} if base else None,
-        max_network_retries=2,  # safe: every write carries an idempotency key
+        # Explicit limits (settings, one block for every provider): no request waits out the
+        # SDK's 80 s default; retries are safe, every write carries an idempotency key.
+        max_network_retries=settings.STRIPE_MAX_NETWORK_RETRIES,
+        http_client=stripe.new_default_http_client(timeout=settings.STRIPE_TIMEOUT_SECONDS),
     )
 
 
@@ -127,6 +131,10 @@ def refund_create(
             },
             options={"idempotency_key": idempotency_key},
         )
+    except (stripe.InvalidRequestError, stripe.CardError) as error:
+        # Stripe answered and made no refund (e.g. the charge is already refunded).
+        message = getattr(error, "user_message", None) or str(error) or "Stripe refused."
+        raise RefundRefused(f"Stripe refused the refund: {message}", field=None) from None
     except stripe.StripeError as error:
         raise _translate(error) from None
     return StripeRefund(id=refund["id"], status=refund["status"])
@@ -215,6 +223,15 @@ def connected_account_from(account: StripeJson) -> ConnectedAccount:
     )
 
 
+def connected_account_fetch(*, secret_key: str, account_id: str) -> ConnectedAccount:
+    """The connected account as Stripe holds it now (`GET /v1/accounts/{id}`)."""
+    try:
+        account = _client(secret_key).v1.accounts.retrieve(account_id).to_dict()
+    except stripe.StripeError as error:
+        raise _translate(error) from None
+    return connected_account_from(account)
+
+
 def account_link_create(
     *, secret_key: str, account_id: str, refresh_url: str, return_url: str
 ) -> AccountLink:
@@ -272,6 +289,26 @@ def transfer_create(
     return Transfer(id=transfer["id"], amount_minor=int(transfer["amount"]))
 
 
+def transfer_find(
+    *, secret_key: str, transfer_group: str, metadata: dict[str, str]
+) -> Transfer | None:
+    """The transfer of this group whose metadata carries these values, if Stripe made one:
+    asked before a transfer is sent again once its idempotency key may be forgotten (Stripe
+    keeps keys 24 hours)."""
+    try:
+        listed = _client(secret_key).v1.transfers.list(
+            params={"transfer_group": transfer_group, "limit": 100}
+        )
+    except stripe.StripeError as error:
+        raise _translate(error) from None
+    for transfer in listed.data:
+        found = transfer.to_dict()
+        carried = found.get("metadata") or {}
+        if all(carried.get(key) == value for key, value in metadata.items()):
+            return Transfer(id=found["id"], amount_minor=int(found["amount"]))
+    return None
+
+
 def is_sandbox_key(key: str) -> bool:
     return key.startswith((SANDBOX_SECRET_PREFIX, SANDBOX_PUBLISHABLE_PREFIX))
 
@@ -291,7 +328,7 @@ def sandbox_card_payment(*, secret_key: str, payment_intent_id: str, succeed: bo
         headers={"Content-Type": "application/json"},
     )
     try:
-        with urllib.request.urlopen(request, timeout=15):
+        with urllib.request.urlopen(request, timeout=settings.STRIPE_TIMEOUT_SECONDS):
             pass
     except urllib.error.HTTPError as error:
         raise StripeUnavailable(f"The Stripe sandbox refused: {error.read()[:200]!r}") from None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django.db import transaction
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
@@ -9,14 +11,28 @@ from django.views.decorators.http import require_POST
 
 from kernel.errors import DomainError
 from tenant_apps.payments import services
+from tenant_apps.payments.models import StripeEvent
 from tenant_apps.payments.tasks import stripe_event_process
 
 
 @csrf_exempt
 @require_POST
 def stripe_webhook(request: HttpRequest) -> JsonResponse:
+    """The account endpoint: the licensee's own account's events."""
+    return _receive(request, services.stripe_event_record)
+
+
+@csrf_exempt
+@require_POST
+def stripe_connect_webhook(request: HttpRequest) -> JsonResponse:
+    """The Connect endpoint: events of advisors' connected accounts, signed with its own
+    secret and carrying the account in `account`."""
+    return _receive(request, services.stripe_connect_event_record)
+
+
+def _receive(request: HttpRequest, record: Callable[..., tuple[StripeEvent, bool]]) -> JsonResponse:
     try:
-        event, created = services.stripe_event_record(
+        event, created = record(
             payload=request.body, signature=request.headers.get("Stripe-Signature", "")
         )
     except DomainError as error:

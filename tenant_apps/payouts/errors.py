@@ -30,3 +30,10 @@ class PayoutsHeld(PayoutError):
 class InvalidHold(PayoutError):
     status_code = 422
     code = "invalid_hold"
+
+
+class PayoutsPaused(PayoutError):
+    """The licensee's payouts are paused on Callrix's side (an unresolved ledger breach)."""
+
+    status_code = 409
+    code = "payouts_paused"

@@ -109,6 +109,7 @@ def earnings_lines(
                 "amount_charged": call.cost_minor if call else 0,
                 "advisor_share": entry.amount_minor,
                 "licensee_share": call.licensee_minor if call else 0,
+                "platform_fee": call.callrix_minor if call else 0,
                 "callrix_fee": call.callrix_minor if call else 0,
                 "cleared_at": cleared_at,
                 "cleared": cleared_at <= now,

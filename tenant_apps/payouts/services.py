@@ -3,7 +3,9 @@ scheduled and requested payouts, and reversed transfers. Money moves in `transfe
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import logging
+from collections import Counter
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from django.db import transaction
@@ -17,7 +19,7 @@ from tenant_apps.advisors.errors import AdvisorNotFound
 from tenant_apps.advisors.models import Advisor
 from tenant_apps.payments import selectors as payment_selectors
 from tenant_apps.payments import stripe_gateway
-from tenant_apps.payments.errors import StripeNotConnected
+from tenant_apps.payments.errors import StripeNotConnected, StripeUnavailable
 from tenant_apps.payouts import periods, selectors, transfers
 from tenant_apps.payouts.errors import (
     InvalidHold,
@@ -25,13 +27,17 @@ from tenant_apps.payouts.errors import (
     PayoutRefused,
     PayoutsHeld,
     PayoutsNotEnabled,
+    PayoutsPaused,
 )
 from tenant_apps.payouts.models import LEDGER_PAYOUT_REVERSAL, Payout, PayoutAccount, PayoutPolicy
 from tenant_apps.wallets.models import AccountKind
 from tenant_apps.wallets.selectors import licensee_currency
 from tenant_apps.wallets.services import Leg, account_for, ledger_post
+from tenants.bridge import licensee_current, licensee_payouts_paused
 
 MAX_CLEARING_DAYS = 90
+
+logger = logging.getLogger(__name__)
 
 
 def _secret_key() -> str:
@@ -93,8 +99,8 @@ def payout_onboarding_start(*, advisor: Advisor, origin: str) -> stripe_gateway.
     return stripe_gateway.account_link_create(
         secret_key=secret_key,
         account_id=account_id,
-        refresh_url=f"{origin}/account/?payouts=refresh",
-        return_url=f"{origin}/account/?payouts=return",
+        refresh_url=f"{origin}/advisor/?payouts=refresh",
+        return_url=f"{origin}/advisor/?payouts=return",
     )
 
 
@@ -106,11 +112,12 @@ def _apply_stripe_state(row: PayoutAccount, state: stripe_gateway.ConnectedAccou
     row.disabled_reason = state.disabled_reason[:120]
 
 
-def payout_account_sync(*, account: dict, occurred_at: int | None) -> str:
-    """Apply Stripe's `account.updated` for an advisor's connected account."""
-    if not account.get("id"):
-        return "ignored: no account id"
-    row = PayoutAccount.objects.select_for_update().filter(stripe_account_id=account["id"]).first()
+def payout_account_sync(*, account_id: str, account: dict, occurred_at: int | None) -> str:
+    """Apply Stripe's `account.updated` from the Connect endpoint, routed by the event's
+    `account` to this licensee's advisor; any other account is ignored."""
+    if not account_id or account.get("id") not in (None, account_id):
+        return "ignored: the event's account does not match its object"
+    row = PayoutAccount.objects.select_for_update().filter(stripe_account_id=account_id).first()
     if row is None:
         advisor_id = str((account.get("metadata") or {}).get("advisor_id") or "")
         if (
@@ -125,10 +132,35 @@ def payout_account_sync(*, account: dict, occurred_at: int | None) -> str:
     moment = datetime.fromtimestamp(occurred_at, UTC) if occurred_at else timezone.now()
     if row.stripe_state_at and moment < row.stripe_state_at:
         return "ignored: older than the state we hold"
-    _apply_stripe_state(row, stripe_gateway.connected_account_from(account))
+    _apply_stripe_state(row, stripe_gateway.connected_account_from(account | {"id": account_id}))
     row.stripe_state_at = moment
     row.save()
     return "payouts enabled" if row.payouts_enabled else "payouts not enabled yet"
+
+
+def payout_account_refresh(
+    *, advisor_id: int, secret_key: str | None = None
+) -> PayoutAccount | None:
+    """Ask Stripe for the advisor's connected account now (`accounts.retrieve`) instead of
+    trusting webhooks alone: when they come back from onboarding and before every payout.
+    The call runs outside any transaction; the state is applied in a short one. None when
+    the advisor has no connected account yet."""
+    current = PayoutAccount.objects.filter(advisor_id=advisor_id).first()
+    if current is None or not current.stripe_account_id:
+        return current
+    fetched_at = timezone.now()
+    state = stripe_gateway.connected_account_fetch(
+        secret_key=secret_key or _secret_key(), account_id=current.stripe_account_id
+    )
+    with transaction.atomic():
+        row = transfers.payout_account_lock(advisor_id=advisor_id)
+        if row.stripe_account_id != state.id:
+            return row
+        if row.stripe_state_at is None or row.stripe_state_at <= fetched_at:
+            _apply_stripe_state(row, state)
+            row.stripe_state_at = fetched_at
+            row.save()
+    return row
 
 
 # --- Holds ---------------------------------------------------------------------------------
@@ -177,7 +209,10 @@ class RunReport:
     paid: int = 0
     failed: int = 0
     pending: int = 0  # outcome unknown; retried next run with the same key
+    unchecked: int = 0  # Stripe could not tell the account's state: not paid this run
     skipped: str = ""
+    # Why payouts failed, with how many failed so: "3 failed" alone tells an operator nothing.
+    failure_reasons: Counter[str] = field(default_factory=Counter)
 
     def count(self, payout: Payout | None) -> None:
         if payout is None:
@@ -186,6 +221,7 @@ class RunReport:
             self.paid += 1
         elif payout.status == Payout.Status.FAILED:
             self.failed += 1
+            self.failure_reasons[payout.failure_reason or payout.failure_code or "unknown"] += 1
         elif payout.status == Payout.Status.PENDING:
             self.pending += 1
 
@@ -233,6 +269,9 @@ def payouts_run(*, respect_schedule: bool = False) -> RunReport:
     """Pay every advisor their cleared earnings for the current period of the schedule, and
     finish payouts left pending. Safe to run twice at once: each advisor is locked (SKIP
     LOCKED) and paid at most once per period (a unique constraint)."""
+    paused = licensee_payouts_paused(licensee_current().pk)
+    if paused:
+        return RunReport(skipped=paused)
     connection_row = payment_selectors.stripe_connection_get()
     if connection_row is None:
         return RunReport(skipped="Stripe is not connected")
@@ -246,6 +285,13 @@ def payouts_run(*, respect_schedule: bool = False) -> RunReport:
     for payout_id in selectors.payouts_to_retry().values_list("id", flat=True):
         report.count(transfers.payout_transfer(payout_id=payout_id, secret_key=secret_key))
     for advisor_id in selectors.payout_candidates(minimum_minor=policy.minimum_amount_minor):
+        try:
+            payout_account_refresh(advisor_id=advisor_id, secret_key=secret_key)
+        except StripeUnavailable as error:
+            # Without the account's current state no payout is opened; the next run tries.
+            logger.warning("Advisor %s not paid this run: %s", advisor_id, error.detail)
+            report.unchecked += 1
+            continue
         payout = _scheduled_open(advisor_id=advisor_id, period=period, policy=policy)
         if payout is not None and payout.status == Payout.Status.PENDING:
             payout = transfers.payout_transfer(payout_id=payout.pk, secret_key=secret_key)
@@ -259,8 +305,12 @@ def payouts_run(*, respect_schedule: bool = False) -> RunReport:
 def payout_request(*, advisor: Advisor, amount_minor: int | None = None) -> Payout:
     """The advisor asks to be paid now, outside the schedule: all that has cleared, or
     `amount_minor` of it, at least the licensee's minimum."""
+    paused = licensee_payouts_paused(licensee_current().pk)
+    if paused:
+        raise PayoutsPaused(paused)
     secret_key = _secret_key()
     policy = selectors.policy_get()
+    payout_account_refresh(advisor_id=advisor.pk, secret_key=secret_key)
     with transaction.atomic():
         account = transfers.payout_account_lock(advisor_id=advisor.pk)
         blocked = transfers.blocked_reason(account)

@@ -9,12 +9,14 @@ transaction:
    advisor, period, attempt). Success marks it paid. A refusal posts the money back and marks
    it failed, in one transaction. An unknown outcome (network, Stripe's error, a crash) leaves
    it pending; the next run sends the same key and parameters, so Stripe returns the transfer
-   it may already have made instead of making another.
+   it may already have made instead of making another. Stripe forgets keys after 24 hours:
+   past that, the transfer is first looked up by its stable `transfer_group` and metadata.
 """
 
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 from django.db import transaction
 from django.db.models import QuerySet
@@ -35,6 +37,24 @@ from tenant_apps.wallets.selectors import licensee_currency
 from tenant_apps.wallets.services import Leg, account_for, accounts_lock, ledger_post
 
 logger = logging.getLogger(__name__)
+
+
+# Stripe keeps an idempotency key at least this long; a pending payout's attempt started
+# when the payout was last saved (`payout_open`; a try with an unknown outcome saves nothing).
+IDEMPOTENCY_KEY_MEMORY = timedelta(hours=23)
+
+
+def transfer_group_of(payout: Payout) -> str:
+    """Stable for the payout, whatever the attempt: every transfer ever made for it."""
+    return f"payout-{connection.schema_name}-{payout.pk}"
+
+
+def transfer_metadata(payout: Payout) -> dict[str, str]:
+    return {
+        "payout_id": str(payout.pk),
+        "advisor_id": str(payout.advisor_id),
+        "attempt": str(payout.attempts),
+    }
 
 
 def transfer_idempotency_key(payout: Payout) -> str:
@@ -157,16 +177,25 @@ def payout_transfer(*, payout_id: int, secret_key: str) -> Payout | None:
         )
         if payout is None:
             return None
+        group, metadata = transfer_group_of(payout), transfer_metadata(payout)
         try:
-            transfer = stripe_gateway.transfer_create(
-                secret_key=secret_key,
-                amount_minor=payout.amount_minor,
-                currency=payout.currency,
-                destination=payout.destination_account_id,
-                transfer_group=f"payout-{payout.pk}",
-                metadata={"payout_id": str(payout.pk), "advisor_id": str(payout.advisor_id)},
-                idempotency_key=transfer_idempotency_key(payout),
-            )
+            transfer = None
+            if timezone.now() - payout.updated_at >= IDEMPOTENCY_KEY_MEMORY:
+                # Stripe may have forgotten this attempt's key: ask whether the transfer was
+                # made rather than risk paying twice.
+                transfer = stripe_gateway.transfer_find(
+                    secret_key=secret_key, transfer_group=group, metadata=metadata
+                )
+            if transfer is None:
+                transfer = stripe_gateway.transfer_create(
+                    secret_key=secret_key,
+                    amount_minor=payout.amount_minor,
+                    currency=payout.currency,
+                    destination=payout.destination_account_id,
+                    transfer_group=group,
+                    metadata=metadata,
+                    idempotency_key=transfer_idempotency_key(payout),
+                )
         except stripe_gateway.TransferRefused as refusal:
             _money_back(payout, refusal.code, refusal.detail)
             return payout

@@ -6,6 +6,7 @@ from typing import Literal
 
 from ninja import Router, Schema
 from pydantic import Field
+from pydantic.json_schema import SkipJsonSchema
 
 from identity.auth import ADMIN_ROLES, TokenAuth
 from tenant_apps.pricing import selectors, services
@@ -23,7 +24,9 @@ class PricingPolicyOut(Schema):
     grace_seconds: int
     low_funds_warning_seconds: int
     advisor_share_bps: int
-    callrix_fee_bps: int
+    platform_fee_bps: int = Field(description="The platform fee on each call (your plan's).")
+    # The earlier name, still sent for clients written against it; left out of the docs.
+    callrix_fee_bps: SkipJsonSchema[int]
     offline_after_missed: int
     closed_account_balance: str
     video_enabled: bool
@@ -57,6 +60,7 @@ def _out(policy) -> dict:
         "grace_seconds": policy.grace_seconds,
         "low_funds_warning_seconds": policy.low_funds_warning_seconds,
         "advisor_share_bps": policy.advisor_share_bps,
+        "platform_fee_bps": policy.callrix_fee_bps,
         "callrix_fee_bps": policy.callrix_fee_bps,
         "offline_after_missed": policy.offline_after_missed,
         "closed_account_balance": policy.closed_account_balance,
@@ -72,7 +76,7 @@ def pricing_get(request):
 
 @router.put("/admin/pricing", response=PricingPolicyOut, auth=TokenAuth(roles=ADMIN_ROLES))
 def pricing_put(request, payload: PricingPolicyIn):
-    """Callrix's fee is set by the licensee's plan, not here."""
+    """The platform fee is set by your plan, not here."""
     names = {"min_rate": "min_rate_minor", "max_rate": "max_rate_minor"}
     changes = {names.get(key, key): value for key, value in payload.dict(exclude_none=True).items()}
     return _out(services.policy_update(**changes))

@@ -20,3 +20,10 @@ class UnbalancedPosting(WalletError):
 class InvalidAmount(WalletError):
     status_code = 422
     code = "invalid_amount"
+
+
+class IdempotencyMismatch(WalletError):
+    """The idempotency key was used before for a posting with other legs or amounts."""
+
+    status_code = 409
+    code = "idempotency_mismatch"

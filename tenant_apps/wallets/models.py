@@ -86,6 +86,10 @@ class LedgerTransaction(models.Model):
     description = models.CharField(max_length=300)
     # References (top-up, call, admin, reason …) — ids, never personal data.
     metadata = models.JSONField(default=dict, blank=True)
+    # SHA-256 of the legs as the caller asked for them (before a credit was split between debt
+    # and wallet), so a replay of the key with other legs is told apart from a true replay.
+    # (A database default too: bulk SQL and older rows have no digest, which reads as "any".)
+    legs_digest = models.CharField(max_length=64, blank=True, default="", db_default="")
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     def __str__(self) -> str:

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 
-from django.db.models import QuerySet, Sum
+from django.db.models import CharField, Min, Q, QuerySet, Sum, Value
+from django.db.models.expressions import Case, When
+from django.db.models.fields.json import KeyTextTransform
+from django.db.models.functions import Cast, Concat
 
 from kernel.tenant_connection import connection
 from tenant_apps.wallets.models import AccountKind, LedgerAccount, LedgerEntry
@@ -53,6 +57,123 @@ def wallet_entries(*, user_id: int) -> QuerySet[LedgerEntry]:
         )
         .select_related("transaction", "account")
         .order_by("-id")
+    )
+
+
+# The accounts whose movements a person sees as their money (the frozen `disputed` account is
+# not: freezing credit takes it out of what they have).
+_PERSONAL_KINDS = [AccountKind.WALLET, AccountKind.HOLD, AccountKind.DEBT]
+
+
+@dataclass(frozen=True)
+class WalletEvent:
+    """One business event in a person's wallet, however many postings it took: a top-up with
+    its bonus, a call from its first hold to its settlement, a refund, a credit, a dispute."""
+
+    key: str  # "call:12", "topup:7", "dispute:dp_…", "tx:55"
+    kind: str  # topup | call | refund | credit | dispute | the posting's own kind
+    started_at: datetime
+    first_entry_id: int
+    amount_minor: int  # net change to what the person has (wallet + hold − debt)
+    reserved_minor: int  # of which still reserved for a running call
+    bonus_minor: int = 0
+    call_id: int | None = None
+    topup_id: int | None = None
+    talk_seconds: int | None = None
+    settled: bool = False  # a call's hold was captured or released
+    won: bool | None = None  # a dispute's outcome, once closed
+    description: str = ""  # the last posting's own words, for kinds without a wording
+    kinds: tuple[str, ...] = field(default=())
+
+
+def _event_key() -> Case:
+    metadata = "transaction__metadata"
+    return Case(
+        When(
+            **{f"{metadata}__has_key": "call_id"},
+            then=Concat(Value("call:"), KeyTextTransform("call_id", metadata)),
+        ),
+        When(
+            Q(transaction__kind__in=["topup", "bonus"]) & Q(**{f"{metadata}__has_key": "topup_id"}),
+            then=Concat(Value("topup:"), KeyTextTransform("topup_id", metadata)),
+        ),
+        When(
+            Q(transaction__kind="dispute") & Q(**{f"{metadata}__has_key": "dispute"}),
+            then=Concat(Value("dispute:"), KeyTextTransform("dispute", metadata)),
+        ),
+        default=Concat(Value("tx:"), Cast("transaction_id", CharField())),
+        output_field=CharField(),
+    )
+
+
+def _int_or_none(value: object) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def wallet_events(*, user_id: int, limit: int, offset: int = 0) -> tuple[int, list[WalletEvent]]:
+    """A person's wallet history, one `WalletEvent` per business event, newest first, and how
+    many there are. Grouped in the database, so a page costs two queries whatever the history."""
+    entries = LedgerEntry.objects.filter(
+        account__owner_id=user_id, account__kind__in=_PERSONAL_KINDS
+    ).annotate(event_key=_event_key())
+    groups = (
+        entries.values("event_key")
+        .annotate(
+            first_id=Min("id"),
+            started_at=Min("created_at"),
+            amount=Sum("amount_minor"),
+            held=Sum("amount_minor", filter=Q(account__kind=AccountKind.HOLD)),
+        )
+        .order_by("-first_id")
+    )
+    count = groups.count()
+    page = list(groups[offset : offset + limit])
+    details: dict[str, list[Mapping[str, object]]] = {}
+    rows = (
+        entries.filter(event_key__in=[group["event_key"] for group in page])
+        .order_by("id")
+        .values(
+            "event_key",
+            "amount_minor",
+            "transaction__kind",
+            "transaction__metadata",
+            "transaction__description",
+        )
+    )
+    for row in rows:
+        details.setdefault(str(row["event_key"]), []).append(row)
+    return count, [_event(group, details.get(group["event_key"], [])) for group in page]
+
+
+def _event(group: Mapping[str, object], rows: list[Mapping[str, object]]) -> WalletEvent:
+    key = str(group["event_key"])
+    kinds = tuple(dict.fromkeys(str(row["transaction__kind"]) for row in rows))
+    metadata: dict[str, object] = {}
+    for row in rows:
+        found = row["transaction__metadata"]
+        if isinstance(found, dict):
+            metadata.update(found)
+    prefix = key.split(":", 1)[0]
+    kind = prefix if prefix in ("call", "topup", "dispute") else (kinds[-1] if kinds else "")
+    bonus = sum(
+        int(str(row["amount_minor"])) for row in rows if row["transaction__kind"] == "bonus"
+    )
+    won = metadata.get("won")
+    return WalletEvent(
+        key=key,
+        kind=kind,
+        started_at=group["started_at"],  # type: ignore[arg-type]
+        first_entry_id=int(str(group["first_id"])),
+        amount_minor=int(str(group["amount"] or 0)),
+        reserved_minor=int(str(group["held"] or 0)),
+        bonus_minor=bonus,
+        call_id=_int_or_none(metadata.get("call_id")),
+        topup_id=_int_or_none(metadata.get("topup_id")),
+        talk_seconds=_int_or_none(metadata.get("talk_seconds")),
+        settled=bool({"capture", "hold_release"} & set(kinds)),
+        won=won if isinstance(won, bool) else None,
+        description=str(rows[-1]["transaction__description"]) if rows else "",
+        kinds=kinds,
     )
 
 

@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from django.db import IntegrityError, connection, transaction
 from django.db.models import QuerySet
+from django_tenants.utils import tenant_context
 
-from tenant_apps.wallets.errors import InsufficientFunds, InvalidAmount, UnbalancedPosting
+from tenant_apps.wallets.errors import (
+    IdempotencyMismatch,
+    InsufficientFunds,
+    InvalidAmount,
+    UnbalancedPosting,
+)
 from tenant_apps.wallets.models import (
     NON_NEGATIVE_KINDS,
     AccountKind,
@@ -17,7 +24,8 @@ from tenant_apps.wallets.models import (
     LedgerEntry,
     LedgerTransaction,
 )
-from tenant_apps.wallets.selectors import licensee_currency
+from tenant_apps.wallets.selectors import ledger_verify, licensee_currency
+from tenants.bridge import LicenseeView, ledger_checked
 
 # What a posting keeps beside it for people tracing money (the call, top-up or payout it came
 # from): JSON scalars by name.
@@ -28,6 +36,10 @@ LedgerMetadata = Mapping[str, str | int | bool | None]
 class Leg:
     account: LedgerAccount
     amount_minor: int
+    # A credit to a user's wallet that first pays what the user owes: the posting splits it
+    # between the user's debt account and the wallet under the accounts' locks, so a wallet
+    # never holds credit while its owner owes money.
+    settles_debt: bool = False
 
 
 @dataclass(frozen=True)
@@ -55,10 +67,66 @@ def _net_legs(legs: Sequence[Leg]) -> dict[int, int]:
     for leg in legs:
         if not isinstance(leg.amount_minor, int) or isinstance(leg.amount_minor, bool):
             raise InvalidAmount("Amounts are whole minor units.", field="amount")
+        if leg.settles_debt and (leg.amount_minor <= 0 or leg.account.kind != AccountKind.WALLET):
+            raise InvalidAmount("Only a credit to a wallet can settle debt.", field="amount")
         net[leg.account.pk] += leg.amount_minor
     if sum(net.values()) != 0:
         raise UnbalancedPosting("The legs of a posting must sum to zero.")
     return {account_id: amount for account_id, amount in net.items() if amount != 0}
+
+
+def legs_digest(legs: Sequence[Leg]) -> str:
+    """What a posting asked for, independent of the order of its legs and of how a credit
+    was later split with debt: equal for a true replay, different for any other legs."""
+    net: dict[tuple[int, bool], int] = defaultdict(int)
+    for leg in legs:
+        net[(leg.account.pk, leg.settles_debt)] += leg.amount_minor
+    text = ";".join(
+        f"{account_id}:{int(flag)}:{amount}"
+        for (account_id, flag), amount in sorted(net.items())
+        if amount
+    )
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _debt_accounts(legs: Sequence[Leg]) -> dict[int, LedgerAccount]:
+    """The debt account of every wallet a leg credits debt-first, by wallet id."""
+    return {
+        leg.account.pk: account_for(kind=AccountKind.DEBT, owner_id=leg.account.owner_id)
+        for leg in legs
+        if leg.settles_debt
+    }
+
+
+def _settle_debts(
+    deltas: dict[int, int],
+    legs: Sequence[Leg],
+    debts: dict[int, LedgerAccount],
+    balances: dict[int, tuple[str, int]],
+) -> dict[int, int]:
+    """Move the debt-first part of each wallet credit to its owner's debt account, as far as
+    the (locked) debt goes."""
+    settled = dict(deltas)
+    for leg in legs:
+        if not leg.settles_debt:
+            continue
+        debt = debts[leg.account.pk]
+        owed = -(balances[debt.pk][1] + settled.get(debt.pk, 0))
+        to_debt = min(max(owed, 0), leg.amount_minor)
+        if to_debt:
+            settled[debt.pk] = settled.get(debt.pk, 0) + to_debt
+            settled[leg.account.pk] = settled.get(leg.account.pk, 0) - to_debt
+    return {account_id: amount for account_id, amount in settled.items() if amount != 0}
+
+
+def _replayed(existing: LedgerTransaction, digest: str) -> Posting:
+    # Postings from before digests were kept (empty) cannot be compared and count as replays.
+    if existing.legs_digest and existing.legs_digest != digest:
+        raise IdempotencyMismatch(
+            "This idempotency key was already used for a different posting.",
+            field="idempotency_key",
+        )
+    return Posting(transaction=existing, created=False)
 
 
 def accounts_lock(accounts: QuerySet[LedgerAccount]) -> list[LedgerAccount]:
@@ -99,19 +167,23 @@ def ledger_post(
     legs: Sequence[Leg],
     metadata: LedgerMetadata | None = None,
 ) -> Posting:
-    """Post one balanced transaction, or return the one already posted under this key.
+    """Post one balanced transaction, or return the one already posted under this key; the
+    key reused with other legs or amounts is refused (`IdempotencyMismatch`, 409).
 
     Runs in the caller's transaction when there is one (a savepoint otherwise), so a business
     operation and its money movement commit together or not at all."""
-    deltas = _net_legs(legs)
-    if not deltas:
+    requested = _net_legs(legs)
+    if not requested:
         raise InvalidAmount("A posting must move money.", field="amount")
+    digest = legs_digest(legs)
+    debts = _debt_accounts(legs)
     with transaction.atomic():
-        balances = _lock_accounts(list(deltas))
+        balances = _lock_accounts([*requested, *(debt.pk for debt in debts.values())])
         # Checked after the locks: a concurrent posting of the same key has committed by now.
         existing = LedgerTransaction.objects.filter(idempotency_key=idempotency_key).first()
         if existing is not None:
-            return Posting(transaction=existing, created=False)
+            return _replayed(existing, digest)
+        deltas = _settle_debts(requested, legs, debts, balances)
         for account_id, delta in deltas.items():
             account_kind, balance = balances[account_id]
             if account_kind in NON_NEGATIVE_KINDS and balance + delta < 0:
@@ -123,10 +195,11 @@ def ledger_post(
                     kind=kind,
                     description=description[:300],
                     metadata=metadata or {},
+                    legs_digest=digest,
                 )
         except IntegrityError:
             existing = LedgerTransaction.objects.get(idempotency_key=idempotency_key)
-            return Posting(transaction=existing, created=False)
+            return _replayed(existing, digest)
         LedgerEntry.objects.bulk_create(
             [
                 LedgerEntry(transaction=posted, account_id=account_id, amount_minor=delta)
@@ -135,6 +208,18 @@ def ledger_post(
         )
         _apply_balances(deltas)
     return Posting(transaction=posted, created=True)
+
+
+def credit_legs(*, user_id: int, amount_minor: int, source: LedgerAccount) -> list[Leg]:
+    """Money for a user from `source`: it settles what they owe first, the rest is credit."""
+    return [
+        Leg(source, -amount_minor),
+        Leg(
+            account_for(kind=AccountKind.WALLET, owner_id=user_id),
+            amount_minor,
+            settles_debt=True,
+        ),
+    ]
 
 
 # --- Holds: reserving part of a wallet for a call ------------------------------------------
@@ -165,7 +250,12 @@ def _between_own_accounts(
         metadata=metadata,
         legs=[
             Leg(account_for(kind=source, owner_id=user_id), -amount),
-            Leg(account_for(kind=target, owner_id=user_id), amount),
+            # Credit back to the wallet pays the user's debt first.
+            Leg(
+                account_for(kind=target, owner_id=user_id),
+                amount,
+                settles_debt=target == AccountKind.WALLET,
+            ),
         ],
     )
 
@@ -221,7 +311,8 @@ def hold_capture(
     metadata: LedgerMetadata | None = None,
 ) -> Posting:
     """Take the captured amount out of the hold into `credits` (e.g. advisor, licensee,
-    Callrix) and give `release_minor` back to the wallet — one transaction."""
+    Callrix) and give `release_minor` back to the wallet (paying the user's debt first) —
+    one transaction."""
     captured = sum(leg.amount_minor for leg in credits)
     if captured < 0 or release_minor < 0:
         raise InvalidAmount("Captured and released amounts cannot be negative.", field="amount")
@@ -230,7 +321,13 @@ def hold_capture(
         *credits,
     ]
     if release_minor:
-        legs.append(Leg(account_for(kind=AccountKind.WALLET, owner_id=user_id), release_minor))
+        legs.append(
+            Leg(
+                account_for(kind=AccountKind.WALLET, owner_id=user_id),
+                release_minor,
+                settles_debt=True,
+            )
+        )
     return ledger_post(
         idempotency_key=idempotency_key,
         kind="capture",
@@ -238,3 +335,15 @@ def hold_capture(
         metadata=metadata,
         legs=legs,
     )
+
+
+# --- Books watched -------------------------------------------------------------------------
+
+
+def ledger_check_report(*, licensee: LicenseeView) -> list[str]:
+    """Check one licensee's ledger and tell Callrix's side the outcome (`ledger_checked`): a
+    breach is recorded, e-mailed to staff and pauses the licensee's payouts until resolved."""
+    with tenant_context(licensee):
+        breaches = ledger_verify()
+    ledger_checked.send(sender=LedgerTransaction, licensee=licensee, breaches=breaches)
+    return breaches

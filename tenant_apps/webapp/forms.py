@@ -38,3 +38,31 @@ class RegisterForm(forms.Form):
     marketing_consent = forms.BooleanField(
         required=False, label=_("Send me offers and news by e-mail")
     )
+
+
+def _list(text: str) -> list[str]:
+    return [part.strip() for part in (text or "").split(",") if part.strip()]
+
+
+class AdvisorApplicationForm(forms.Form):
+    """Applying to advise: the profile the directory would show, and the rate per minute."""
+
+    email = forms.EmailField(label=_("E-mail"))
+    display_name = forms.CharField(label=_("Name shown to callers"), max_length=120)
+    headline = forms.CharField(label=_("Headline"), max_length=200, required=False)
+    bio = forms.CharField(
+        label=_("About you"), max_length=5_000, required=False, widget=forms.Textarea
+    )
+    categories = forms.CharField(
+        label=_("Categories (comma-separated)"), max_length=400, required=False
+    )
+    languages = forms.CharField(
+        label=_("Languages (comma-separated codes, e.g. en, de)"), max_length=100, required=False
+    )
+    rate = forms.CharField(label=_("Your rate per minute"), max_length=20)
+
+    def clean_categories(self) -> list[str]:
+        return _list(self.cleaned_data.get("categories", ""))
+
+    def clean_languages(self) -> list[str]:
+        return _list(self.cleaned_data.get("languages", ""))

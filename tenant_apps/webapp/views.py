@@ -19,15 +19,18 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods
 
+from branding.selectors import brand_current
 from identity import selectors as identity_selectors
 from identity import services as identity_services
 from identity.auth import session_user
 from identity.models import ConsentRecord, User
+from kernel.addresses import canonical_origin
 from kernel.errors import DomainError
-from kernel.money import exponent
+from kernel.money import InvalidMoney, exponent, format_minor, major_text, parse_major
 from kernel.security import csp_allow, livekit_origins
 from kernel.throttling import LicenseeRateThrottle
 from tenant_apps.advisors import selectors as advisor_selectors
+from tenant_apps.advisors import services as advisor_services
 from tenant_apps.appointments import selectors as appointment_selectors
 from tenant_apps.calls import livekit_gateway
 from tenant_apps.calls import selectors as call_selectors
@@ -36,9 +39,11 @@ from tenant_apps.calls.services import REVIEW_MIN_TALK_SECONDS
 from tenant_apps.payments import selectors as payment_selectors
 from tenant_apps.payments import stripe_gateway
 from tenant_apps.payouts import selectors as payout_selectors
+from tenant_apps.payouts import services as payout_services
 from tenant_apps.pricing.selectors import policy_get
+from tenant_apps.wallets import history as wallet_history
 from tenant_apps.wallets import selectors as wallet_selectors
-from tenant_apps.webapp.forms import DirectoryFilterForm, RegisterForm
+from tenant_apps.webapp.forms import AdvisorApplicationForm, DirectoryFilterForm, RegisterForm
 from tenants.bridge import licensee_current
 
 END_USER = User.Role.END_USER
@@ -88,11 +93,6 @@ def _api_messages() -> dict[str, str]:
         "network": _("The connection failed. Please check your network and try again."),
         "default": _("That did not work. Please try again."),
     }
-
-
-def _decimal(amount_minor: int, digits: int) -> str:
-    whole, fraction = divmod(amount_minor, 10**digits)
-    return f"{whole}.{fraction:0{digits}d}" if digits else str(whole)
 
 
 def _page(request: HttpRequest, template: str, section: str, context: dict, status: int = 200):
@@ -207,7 +207,7 @@ def register(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             user = identity_services.end_user_register(
-                origin=request.build_absolute_uri("/").rstrip("/"), **form.cleaned_data
+                origin=canonical_origin(request), **form.cleaned_data
             )
         except DomainError as error:
             form.add_error(error.field if error.field in form.fields else None, error.detail)
@@ -250,9 +250,9 @@ def wallet(request: HttpRequest, user: User) -> HttpResponse:
         "wallet",
         {
             "balance": wallet_selectors.wallet_balance_get(user_id=user.pk),
-            "entries": wallet_selectors.wallet_entries(user_id=user.pk).select_related(
-                "transaction", "account"
-            )[:20],
+            "lines": wallet_history.wallet_lines(
+                user_id=user.pk, limit=20, money=brand_current().money
+            )[1],
             "packages": payment_selectors.topup_packages_active(),
             "payments_ready": bool(publishable_key),
             "topup_config": {
@@ -304,6 +304,12 @@ def call_screen(request: HttpRequest, user: User, call_id: int) -> HttpResponse:
             and review is None
             and call.status == Call.Status.COMPLETED
             and call.talk_seconds >= REVIEW_MIN_TALK_SECONDS,
+            # Say why there is no rating form after a short call, instead of nothing.
+            "too_short_to_rate": is_caller
+            and review is None
+            and call.status == Call.Status.COMPLETED
+            and call.talk_seconds < REVIEW_MIN_TALK_SECONDS,
+            "review_min_seconds": REVIEW_MIN_TALK_SECONDS,
             "call_config": {
                 "id": call.pk,
                 "kind": call.kind,
@@ -344,6 +350,13 @@ def advisor_console(request: HttpRequest, user: User) -> HttpResponse:
     advisor = advisor_selectors.advisor_for_user(user_id=user.pk)
     if advisor is None:
         return render(request, "webapp/forbidden.html", status=403)
+    if request.GET.get("payouts") in ("return", "refresh"):
+        # Back from Stripe's onboarding: ask Stripe for the account rather than wait for
+        # its webhook (which may come late, or not at all).
+        try:
+            payout_services.payout_account_refresh(advisor_id=advisor.pk)
+        except DomainError:
+            pass  # Stripe unreachable: the page shows what we knew, the webhook still counts
     clearing_days = payout_selectors.policy_get().clearing_days
     pricing = policy_get()
     return _page(
@@ -363,7 +376,7 @@ def advisor_console(request: HttpRequest, user: User) -> HttpResponse:
                 (
                     kind,
                     label,
-                    _decimal(rate, exponent(licensee_current().currency)) if rate else "",
+                    major_text(rate, licensee_current().currency) if rate else "",
                 )
                 for kind, label in (
                     (("voice", _("Call")), ("chat", _("Chat")), ("video", _("Video call")))
@@ -371,9 +384,50 @@ def advisor_console(request: HttpRequest, user: User) -> HttpResponse:
                 for rate in [advisor.rates.get(kind)]
             ],
             "rate_bounds": {"min": pricing.min_rate_minor, "max": pricing.max_rate_minor},
-            "advisor_currency": licensee_current().currency,
-            "rate_value": _decimal(
-                advisor.rate_minor_per_minute, exponent(licensee_current().currency)
+            "commission": advisor_selectors.commission_summary(
+                advisor_id=advisor.pk, default_bps=pricing.advisor_share_bps
             ),
+            "advisor_currency": licensee_current().currency,
+            "rate_value": major_text(advisor.rate_minor_per_minute, licensee_current().currency),
         },
     )
+
+
+@require_http_methods(["GET", "POST"])
+def advisor_apply(request: HttpRequest) -> HttpResponse:
+    """Apply to advise here; the licensee's admins approve or decline in the dashboard."""
+    form = AdvisorApplicationForm(request.POST or None, label_suffix="")
+    currency = licensee_current().currency
+    policy = policy_get()
+    bounds = {
+        "min": format_minor(policy.min_rate_minor, currency),
+        "max": format_minor(policy.max_rate_minor, currency),
+    }
+    context = {"form": form, "bounds": bounds, "sent": False}
+    if request.method == "POST" and not LicenseeRateThrottle("register").allow_request(request):
+        form.add_error(None, _("Too many attempts. Please wait a moment and try again."))
+        return _page(request, "webapp/apply.html", "apply", context, status=429)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            advisor_services.application_submit(
+                email=data["email"],
+                display_name=data["display_name"],
+                headline=data["headline"],
+                bio=data["bio"],
+                categories=data["categories"],
+                languages=data["languages"],
+                rate_minor=parse_major(data["rate"], currency, field="rate"),
+            )
+        except InvalidMoney:
+            form.add_error(
+                "rate",
+                _("Enter the rate as an amount, such as %(example)s.")
+                % {"example": major_text(2 * 10 ** exponent(currency), currency)},
+            )
+        except DomainError as error:
+            form.add_error(error.field if error.field in form.fields else None, error.detail)
+        else:
+            return _page(request, "webapp/apply.html", "apply", context | {"sent": True})
+    status = 400 if request.method == "POST" else 200
+    return _page(request, "webapp/apply.html", "apply", context, status=status)

@@ -45,7 +45,7 @@ def browser():
             f"{CHROMIUM} is missing: install Debian's Chromium (apt-get install -y chromium), "
             "or deselect the browser tests with -m 'not browser'."
         )
-    if not (Path(settings.FRONTEND_DIST) / "callrix" / "site.js").exists():
+    if not (Path(settings.FRONTEND_DIST) / "app" / "site.js").exists():
         pytest.fail("The browser bundle is not built: run scripts/bootstrap dev.")
     from playwright.sync_api import sync_playwright
 

@@ -27,7 +27,8 @@ def test_the_owner_signs_in_on_a_page_in_the_licensee_brand(
     screenshot(page, "brand-sign-in")
 
     sign_in(page, "owner@aurora.test")
-    assert page.url.endswith("/account/")
+    assert page.url.endswith("/dashboard/"), "the owner lands on the dashboard"
+    page.goto("/account/")
     assert "Signed in as" in page.locator("main").inner_text()
     assert "Callrix" not in page.content()
     assert page.console_errors == [] and page.failed_requests == []

@@ -226,6 +226,19 @@ def test_a_new_caller_tops_up_favourites_calls_and_rates_an_advisor_who_accepts_
     caller.get_by_text("You rated this call 4 / 5.").wait_for()
     screenshot(caller, "app-call-receipt-375")
 
+    # The wallet shows the call as one line with its cost, linked to its receipt.
+    caller.goto("/wallet/")
+    calls = caller.locator('[data-wallet-line="call"]')
+    assert calls.count() == 1
+    cost = f"-€{settled.cost_minor / 100:.2f}"
+    assert re.fullmatch(
+        rf".*Call with Luna Starling, 1 min 3\d s\s+{re.escape(cost)}",
+        calls.inner_text().strip(),
+        re.S,
+    ), calls.inner_text()
+    assert calls.get_by_role("link").get_attribute("href") == f"/calls/{call_id}/"
+    screenshot(caller, "app-wallet-history-375")
+
     caller.goto("/calls/")
     assert "4 / 5" in caller.locator("table").inner_text()
     limit = caller.get_by_label("Limit per month (leave empty for none)")

@@ -88,6 +88,7 @@ NETWORK_MODULES_OUTSIDE_GATEWAYS = {
 # Every runtime dependency: the processor it talks to, or None when it talks to no one
 # outside (a new dependency needs a line here, i.e. a decision).
 DEPENDENCIES = {
+    "croniter": None,  # computes schedule times in the scheduler; no data leaves the process
     "django": None,
     "django-tenants": None,
     "django-ninja": None,
@@ -113,6 +114,7 @@ DEPENDENCIES = {
     "whitenoise": None,
     "pillow": None,  # brand images are checked and re-encoded locally
     "prometheus-client": None,
+    "babel": None,  # locale data shipped in the package; nothing leaves the server
 }
 ROOT = Path(__file__).resolve().parents[2]
 

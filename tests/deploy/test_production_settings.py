@@ -107,7 +107,7 @@ def test_production_settings_are_hardened_whatever_debug_says(tmp_path):
         "'storage': s.STORAGES['staticfiles']['BACKEND'],"
         "'formatter': s.LOGGING['handlers']['console'].get('formatter'),"
         "'hosts': [str(h) for h in s.ALLOWED_HOSTS], 'proxies': s.NINJA_NUM_PROXIES,"
-        "'axes': s.AXES_IPWARE_META_PRECEDENCE_ORDER}))"
+        "'trusted': s.TRUSTED_PROXY_COUNT, 'axes': s.AXES_CLIENT_IP_CALLABLE}))"
     )
     result = _callrix(tmp_path, "shell", "-c", probe, DEBUG="1")
 
@@ -121,8 +121,8 @@ def test_production_settings_are_hardened_whatever_debug_says(tmp_path):
     assert found["formatter"] == "json"
     assert found["hosts"] == ["<hosts served by the tenant routing>"]
     # Behind Traefik, throttles and lockouts key on the client, not on Traefik's address.
-    assert found["proxies"] == 1
-    assert found["axes"] == ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"]
+    assert found["proxies"] == 1 and found["trusted"] == 1
+    assert found["axes"] == "kernel.client_address.axes_client_ip"
 
 
 def test_static_files_collect_as_the_image_build_does(tmp_path):
@@ -155,15 +155,19 @@ def test_production_allows_exactly_the_hosts_the_routing_serves(settings, host_c
         Domain.objects.create(domain="pending.beta-brand.example", tenant=beta, is_primary=False)
 
     def status(host: str) -> int:
-        return host_client(host).get("/api/v1/health").status_code
+        response = host_client(host).get("/api/v1/health")
+        if response.status_code >= 400:  # refused hosts answer the error contract too
+            assert response.json()["code"] == "unknown_host"
+        return response.status_code
 
     assert status("alpha.localhost") == 200
     assert status("beta.localhost") == 200
     assert status("advice.alpha-brand.example") == 200
     assert host_client("localhost").get("/api/platform/v1/health").status_code == 200
-    assert status("pending.beta-brand.example") == 400  # not verified: not allowed
-    assert status("nobody.localhost") == 400
-    assert status("evil.example") == 400
+    # Not verified, unknown, foreign: not allowed, the same JSON 404 as in development.
+    assert status("pending.beta-brand.example") == 404
+    assert status("nobody.localhost") == 404
+    assert status("evil.example") == 404
 
 
 def test_json_log_lines_name_the_route_not_the_path(caplog):
@@ -256,7 +260,7 @@ def test_the_web_command_serves_production_behind_the_proxy(tmp_path, licensees)
         assert hsts.startswith("max-age=31536000") and "includeSubDomains" in hsts
         # A host nobody serves is refused before any view runs.
         stranger = get("/api/v1/health", "evil.example", **{"X-Forwarded-Proto": "https"})
-        assert stranger.status == 400
+        assert stranger.status == 404 and b'"unknown_host"' in stranger.read()
     finally:
         server.terminate()
         output, _ = server.communicate(timeout=30)

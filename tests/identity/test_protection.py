@@ -107,3 +107,19 @@ def test_roles_admin_endpoint_is_403_for_end_users_and_lists_only_own_licensee(
     assert {row["email"] for row in filtered.json()["results"]} == {"someone@example.test"}
     bad = api("alpha").get("/api/v1/admin/users", token=token("boss@example.test"), role="king")
     assert bad.status_code == 422 and bad.json()["field"] == "role"
+
+
+def test_a_locked_out_web_sign_in_gets_a_page_not_json(alpha, make_user, host_client, settings):
+    make_user("alpha", "locked-web@example.test")
+    client = host_client("alpha.localhost")
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "de"
+    for _ in range(5):
+        client.post("/account/login/", {"username": "locked-web@example.test", "password": "no"})
+    locked = client.post(
+        "/account/login/", {"username": "locked-web@example.test", "password": PASSWORD}
+    )
+    assert locked.status_code == 429 and locked["Retry-After"] == "1800"
+    assert locked["Content-Type"].startswith("text/html")
+    page = locked.content.decode()
+    assert "Anmeldung pausiert" in page and "30 Minuten" in page
+    assert '"code"' not in page

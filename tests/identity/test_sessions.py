@@ -19,7 +19,8 @@ def test_admin_signs_in_with_a_session_on_its_own_host(alpha, make_user, host_cl
     make_user("alpha", "admin@example.test", role="admin")
     client = host_client("alpha.localhost")
     response = _sign_in(client, "admin@example.test")
-    assert response.status_code == 302 and response["Location"] == "/account/"
+    # Owners and admins land on the dashboard they run the platform from.
+    assert response.status_code == 302 and response["Location"] == "/dashboard/"
     page = client.get("/account/")
     assert page.status_code == 200
     assert b"Signed in as admin" in page.content

@@ -693,3 +693,74 @@ def test_hosted_invoice_page_pays_over_http(client, base_url):
     assert status == 200 and paid["status"] == "paid"
     assert again == 400 and error["error"]["code"] == "invoice_not_open"
     assert client.v1.subscriptions.retrieve(subscription.id).status == "active"
+    # A readable page that, once settled, tells the payer how to go back.
+    with urllib.request.urlopen(f"{base_url}/_sandbox/invoices/{invoice_id}", timeout=5) as page:
+        settled = page.read().decode()
+    assert "<style>" in settled and "Status: <strong>paid</strong>" in settled
+    assert "return to the page you came from" in settled and "<button" not in settled
+
+
+def test_connect_events_go_only_to_the_connect_endpoint_signed_with_its_own_secret(
+    httpserver, sandbox, base_url
+):
+    httpserver.expect_request("/webhooks/stripe", method="POST").respond_with_data("ok")
+    httpserver.expect_request("/webhooks/stripe/connect", method="POST").respond_with_data("ok")
+    account = sandbox.create_account(
+        webhook_url=httpserver.url_for("/webhooks/stripe"),
+        connect_webhook_url=httpserver.url_for("/webhooks/stripe/connect"),
+    )
+    assert account["connect_webhook_secret"].startswith("whsec_")
+    assert account["connect_webhook_secret"] != account["webhook_secret"]
+    client = _client(account["secret_key"], base_url)
+    advisor = client.v1.accounts.create(params={"type": "express", "email": "a@example.test"})
+    sandbox.complete_onboarding(advisor.id)
+    assert sandbox.wait_for_deliveries(timeout=10)
+
+    received = {request.path: request for request, _ in httpserver.log}
+    assert set(received) == {"/webhooks/stripe/connect"}  # creating an account sends nothing
+    request = received["/webhooks/stripe/connect"]
+    body, signature = request.get_data(), request.headers["Stripe-Signature"]
+    event = stripe.Webhook.construct_event(body, signature, account["connect_webhook_secret"])
+    assert (event.type, event.account) == ("account.updated", advisor.id)
+    assert event.data.object.id == advisor.id and event.data.object.payouts_enabled is True
+    with pytest.raises(stripe.SignatureVerificationError):
+        stripe.Webhook.construct_event(body, signature, account["webhook_secret"])
+    # The platform's own events still go to the account endpoint only, without `account`.
+    intent = client.v1.payment_intents.create(params={"amount": 700, "currency": "eur"})
+    sandbox.succeed_payment_intent(intent.id)
+    assert sandbox.wait_for_deliveries(timeout=10)
+    own = [r for r, _ in httpserver.log if r.path == "/webhooks/stripe"]
+    assert own and all("account" not in json.loads(r.get_data()) for r in own)
+    assert len([r for r, _ in httpserver.log if r.path == "/webhooks/stripe/connect"]) == 1
+
+
+def test_a_connected_account_carries_the_fields_stripe_documents(client):
+    advisor = client.v1.accounts.create(params={"type": "express"}).to_dict()
+    for field in (
+        "business_profile",
+        "capabilities",
+        "charges_enabled",
+        "country",
+        "created",
+        "default_currency",
+        "details_submitted",
+        "external_accounts",
+        "future_requirements",
+        "metadata",
+        "payouts_enabled",
+        "requirements",
+        "settings",
+        "tos_acceptance",
+        "type",
+    ):
+        assert field in advisor, field
+    assert advisor["external_accounts"]["url"] == f"/v1/accounts/{advisor['id']}/external_accounts"
+    assert set(advisor["requirements"]) >= {
+        "alternatives",
+        "currently_due",
+        "disabled_reason",
+        "errors",
+        "eventually_due",
+        "past_due",
+        "pending_verification",
+    }

@@ -22,7 +22,7 @@ from demo.aurora import (
 )
 from demo.history import HISTORY_CALLERS, PAID_ADVISOR, demo_history_ensure
 from identity.models import User
-from shared_apps.billing.models import Plan
+from shared_apps.billing.models import LicenseeTerms, Plan
 from tenant_apps.advisors.models import Advisor
 from tenant_apps.calls.models import Call
 from tenant_apps.payments import services as payment_services
@@ -51,6 +51,9 @@ def test_demo_data_is_created_once_with_credit_for_the_callers(stripe):
         assert ledger_verify() == []
     with schema_context("public"):
         assert User.objects.filter(email="staff@callrix.test", is_staff=True).exists()
+        # Aurora is on Starter: its 5 included advisors are the contract.
+        terms = LicenseeTerms.objects.get(licensee=aurora)
+        assert (terms.plan.code, terms.included_advisors) == ("starter", 5)
 
 
 def test_demo_connects_to_the_sandbox_only_without_real_keys(stripe, settings):
@@ -144,3 +147,53 @@ def test_demo_offers_the_plans_for_signup():
             "starter",
             "growth",
         }
+
+
+def test_sandbox_call_on_a_finished_call_says_it_is_over(alpha, livekit, monkeypatch, tmp_path):
+    from demo import offline
+    from tenant_apps.calls import services as call_services
+    from tests.tenant_apps.calls.conftest import make_advisor, make_caller
+
+    monkeypatch.setenv("CALLRIX_HOME", str(tmp_path))
+    offline._record({"livekit": "http://127.0.0.1:7880"})
+    with schema_context("alpha"):
+        connection.tenant = alpha
+        advisor = make_advisor("played@example.test")
+        caller = make_caller("player@example.test")
+        ringing = call_services.call_request(caller=caller, advisor_id=advisor.pk)
+    with pytest.raises(CommandError, match="is ringing; the advisor must accept it first"):
+        call_command("sandbox", "call", str(ringing.pk), "--licensee", "alpha")
+    with schema_context("alpha"):
+        connection.tenant = alpha
+        call_services.call_decline(user=advisor.user, call_id=ringing.pk)
+    with pytest.raises(CommandError, match="cannot be played any more") as over:
+        call_command("sandbox", "call", str(ringing.pk), "--licensee", "alpha")
+    assert "accept" not in str(over.value)
+
+
+def test_the_demos_mail_goes_to_eml_files_that_a_command_lists(
+    alpha, monkeypatch, tmp_path, settings
+):
+    from email import message_from_bytes
+
+    from branding.mail import branded_email_send
+    from branding.selectors import brand_for_licensee
+    from demo import mailbox
+
+    monkeypatch.setenv("CALLRIX_HOME", str(tmp_path))
+    monkeypatch.delenv("EMAIL_BACKEND", raising=False)
+    mailbox.use_mail_folder()
+    assert settings.EMAIL_BACKEND == "demo.mailbox.MailFolderBackend"
+    branded_email_send(
+        to=["casey@example.test"],
+        subject="Your receipt from Alpha",
+        paragraphs=["Thank you."],
+        brand=brand_for_licensee(alpha),
+    )
+    [stored] = list((tmp_path / "mail").glob("*.eml"))
+    assert message_from_bytes(stored.read_bytes())["To"] == "casey@example.test"
+    out = StringIO()
+    call_command("sandbox", "mail", stdout=out)
+    assert stored.name in out.getvalue()
+    assert "Subject: Your receipt from Alpha" in out.getvalue()
+    assert "To: casey@example.test" in out.getvalue()

@@ -20,6 +20,7 @@ def test_each_licensee_host_answers_for_its_own_licensee(alpha, beta, host_clien
             "licensee": licensee.slug,
             "name": licensee.display_name,
             "status": "trial",
+            "redis": True,
         }
 
 

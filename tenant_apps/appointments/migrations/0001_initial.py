@@ -12,7 +12,7 @@ class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
-        ('advisors', '0002_session_kinds'),
+        ('advisors', '0003_session_kinds'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

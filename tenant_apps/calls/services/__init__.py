@@ -6,7 +6,7 @@ only the ones listed before it:
 - `reviews`: a caller's rating of a call;
 - `chat`: a chat session's messages, read state, typing, and their retention;
 - `queue`: the line for a busy advisor, and the offer to the first in it;
-- `lifecycle`: request, ring, accept, decline, join, hang up, the billing tick, the end;
+- `lifecycle`: request, ring, accept, decline, join, hang up, the due-time billing job, the end;
 - `provider_events`: LiveKit's webhooks;
 - `reconciler`: our state checked against LiveKit's room service.
 
@@ -27,6 +27,7 @@ from tenant_apps.calls.services.chat import (
 )
 from tenant_apps.calls.services.lifecycle import (
     BILLING_TICK_SECONDS,
+    billing_due,
     call_accept,
     call_bill,
     call_decline,
@@ -52,6 +53,7 @@ __all__ = [
     "HOLD_LOOKAHEAD_SECONDS",
     "QUEUE_OFFER_SECONDS",
     "REVIEW_MIN_TALK_SECONDS",
+    "billing_due",
     "call_accept",
     "call_bill",
     "call_decline",

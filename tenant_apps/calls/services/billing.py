@@ -1,28 +1,30 @@
 """A call's money, which moves only through the ledger: a hold sized for the licensee's minimum
-when the call is requested, extended ahead of the talk while it runs, and one settlement
-transaction at the end that captures what was talked and releases the rest. The caller's own
-monthly spending cap bounds every hold.
+when the call is requested, extended in chunks ahead of the talk while it runs, and one
+settlement transaction at the end that captures what was talked and releases the rest. The
+caller's own monthly spending cap bounds every hold.
 
-The billing tick that extends the hold, and ends a call whose funds ran out, belongs to the
-call's lifecycle (`lifecycle.call_bill`); the functions here run inside its transaction.
+The billing job that refills the hold at its due time, and ends a call whose funds ran out,
+belongs to the call's lifecycle (`lifecycle.call_bill`); the functions here run inside its
+transaction (docs/decisions/0009-due-time-billing.md).
 """
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
 
 from identity.models import User
+from tenant_apps.advisors import selectors as advisor_selectors
 from tenant_apps.advisors.models import Advisor
 from tenant_apps.calls import talk
 from tenant_apps.calls.errors import CallStateConflict
 from tenant_apps.calls.models import Call, SpendingCap
 from tenant_apps.calls.services.rooms import room_name_for
 from tenant_apps.pricing import charges
-from tenant_apps.pricing.selectors import policy_get
+from tenant_apps.pricing.selectors import callrix_fee_bps_at, policy_get
 from tenant_apps.wallets import selectors as wallet_selectors
 from tenant_apps.wallets import services as wallet_services
 from tenant_apps.wallets.errors import InsufficientFunds
@@ -30,8 +32,14 @@ from tenant_apps.wallets.models import AccountKind
 from tenant_apps.wallets.services import Leg, account_for
 from tenants.bridge import licensee_current
 
-# The hold is kept this far ahead of the talk, so the next minutes are always paid for.
-HOLD_LOOKAHEAD_SECONDS = 120
+# A refill extends the hold this far ahead of the talk (as far as the wallet and the spending
+# cap allow): one ledger posting buys ten minutes of talk, so a call costs a billing job every
+# eight minutes or so rather than one every few seconds. The caller's money is only reserved,
+# and the settlement releases what was not talked.
+HOLD_LOOKAHEAD_SECONDS = 600
+# A refill is due this long before the low-credit warning would be, so a caller whose wallet
+# can pay on is never warned.
+HOLD_REFILL_MARGIN_SECONDS = 30
 
 
 def _month_spent_minor(caller_id: int) -> int:
@@ -75,16 +83,48 @@ def hold_extend(call: Call, talk_now: int, lookahead_seconds: int = HOLD_LOOKAHE
     call.held_minor += extra
 
 
+def hold_runs_out_at(call: Call) -> datetime | None:
+    """The moment the open talk segment uses up what is held, or None when nobody talks."""
+    if call.segment_started_at is None:
+        return None
+    left = talk.talk_seconds_covered(call) - call.talk_seconds_closed
+    return call.segment_started_at + timedelta(seconds=max(0, left))
+
+
+def hold_refill_wanted(call: Call, talk_now: int, warning_seconds: int) -> bool:
+    """Whether the hold is close enough to running out for its next chunk."""
+    left = talk.talk_seconds_covered(call) - talk_now
+    return left <= warning_seconds + HOLD_REFILL_MARGIN_SECONDS
+
+
+def advisor_month_minutes(advisor_id: int) -> int:
+    """Talk minutes the advisor's calls settled this calendar month (UTC), before this one."""
+    start = timezone.now().replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    seconds = Call.objects.filter(advisor_id=advisor_id, settled_at__gte=start).aggregate(
+        total=Sum("talk_seconds")
+    )["total"]
+    return (seconds or 0) // 60
+
+
+def advisor_share_bps(call: Call, default_bps: int, fee_bps: int) -> int:
+    """The advisor's own commission (fixed, or the tier this month's minutes reached) or the
+    licensee-wide share; never so much that it cuts into Callrix's fee."""
+    own = advisor_selectors.commission_share_bps(
+        advisor_id=call.advisor_id, month_minutes=advisor_month_minutes(call.advisor_id)
+    )
+    share = default_bps if own is None else own
+    return max(0, min(share, 10_000 - fee_bps))
+
+
 def call_settle(call: Call) -> None:
     """One ledger transaction per call: capture the talked amount from the hold into the
     advisor's earnings, the licensee's revenue and Callrix's fee; release the rest."""
     policy = policy_get()
     cost = min(talk.cost_for(call, call.talk_seconds), call.held_minor)
-    parts = charges.split(
-        amount_minor=cost,
-        advisor_share_bps=policy.advisor_share_bps,
-        callrix_fee_bps=policy.callrix_fee_bps,
-    )
+    # The fee in force when the call started, whatever the plan says by now.
+    fee_bps = callrix_fee_bps_at(call.created_at, policy)
+    advisor_bps = advisor_share_bps(call, policy.advisor_share_bps, fee_bps)
+    parts = charges.split(amount_minor=cost, advisor_share_bps=advisor_bps, callrix_fee_bps=fee_bps)
     credits = [
         Leg(
             account_for(kind=AccountKind.ADVISOR_EARNINGS, owner_id=call.advisor.user_id),
@@ -103,6 +143,8 @@ def call_settle(call: Call) -> None:
             "call_id": call.pk,
             "talk_seconds": call.talk_seconds,
             "rate_minor_per_minute": call.rate_minor_per_minute,
+            "advisor_share_bps": advisor_bps,
+            "callrix_fee_bps": fee_bps,
         },
     )
     call.cost_minor = cost

@@ -1,7 +1,7 @@
 """A call's lifecycle (docs/architecture.md §5): request, ring, accept or decline, join, talk, end.
 
 Each step is one transaction that locks the call; the jobs it starts (the ring timeout, the
-billing tick every BILLING_TICK_SECONDS, closing the room) are queued only once it commits.
+billing job at the call's next due time, closing the room) are queued only once it commits.
 The money of each step goes through `billing`; who is in the room comes from `rooms`.
 """
 
@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from dramatiq import Actor
 
 from identity.models import User
+from identity.services import user_lock
 from tenant_apps.advisors.models import Advisor, SessionKind
 from tenant_apps.advisors.selectors import session_kinds_enabled
 from tenant_apps.calls import livekit_gateway, talk
@@ -26,16 +27,26 @@ from tenant_apps.calls.errors import (
     CallNotFound,
     CallStateConflict,
     KindNotOffered,
+    LiveKitUnavailable,
     NotASandbox,
     SpendingCapReached,
     WalletOwes,
 )
 from tenant_apps.calls.models import Call, QueueEntry
-from tenant_apps.calls.services.billing import call_settle, cap_headroom, hold_extend
+from tenant_apps.calls.services.billing import (
+    HOLD_LOOKAHEAD_SECONDS,
+    HOLD_REFILL_MARGIN_SECONDS,
+    call_settle,
+    cap_headroom,
+    hold_extend,
+    hold_refill_wanted,
+    hold_runs_out_at,
+)
 from tenant_apps.calls.services.queue import queue_offer_claim, queue_offer_next
 from tenant_apps.calls.services.rooms import identity_of, presence_replay, room_name_for, room_of
 from tenant_apps.notifications.services import push_request
 from tenant_apps.pricing import charges
+from tenant_apps.pricing.models import PricingPolicy
 from tenant_apps.pricing.selectors import policy_get
 from tenant_apps.promotions.services import promotion_session_redeem
 from tenant_apps.wallets import selectors as wallet_selectors
@@ -43,6 +54,8 @@ from tenant_apps.wallets import services as wallet_services
 from tenant_apps.wallets.errors import InsufficientFunds
 from tenants.bridge import licensee_current
 
+# What the billing job used to poll at; the reconciler's pass remains the backstop for a lost
+# due-time job, and nothing waits on this any more but callers that read it.
 BILLING_TICK_SECONDS = 10
 # Accepted, but nobody came into the room: end it after the grace period and this much more.
 NO_SHOW_EXTRA_SECONDS = 60
@@ -86,6 +99,9 @@ def call_request(
     if kind not in session_kinds_enabled():
         raise KindNotOffered(_("This kind of session is not offered here."), field="kind")
     with transaction.atomic():
+        # The caller first (as erasure and top-ups take it), then the advisor: an erasure
+        # committing meanwhile is seen here, and one starting now waits for this call.
+        user_lock(user_id=caller.pk)
         advisor = Advisor.objects.select_for_update().filter(pk=advisor_id, suspended=False).first()
         if advisor is None:
             raise CallNotFound("There is no such advisor.", field="advisor_id")
@@ -169,9 +185,21 @@ def call_request(
         call.save(update_fields=["room_name", "free_seconds"])
         advisor.status = Advisor.Status.BUSY
         advisor.save(update_fields=["status"])
+        _after_commit(tasks.call_ring_timeout, call.pk, delay_ms=policy.ring_timeout_seconds * 1000)
+    # LiveKit is asked only once the locks are released (a slow LiveKit must not hold the
+    # caller and the advisor); if it cannot open the room, the call closes and the hold goes
+    # back, in a transaction of its own.
+    try:
         livekit_gateway.room_create(
             name=call.room_name, empty_timeout_seconds=policy.ring_timeout_seconds * 4
         )
+    except LiveKitUnavailable:
+        with transaction.atomic():
+            failed = Call.objects.select_for_update().get(pk=call.pk)
+            if failed.status == Call.Status.RINGING:
+                call_close_unanswered(failed, Call.Status.CANCELLED, "provider_unreachable")
+        raise
+    with transaction.atomic():
         title, body = _ring_text(kind, caller.display_name)
         push_request(
             user_ids=[advisor.user_id],
@@ -186,7 +214,6 @@ def call_request(
             title=title,
             body=body,
         )
-        _after_commit(tasks.call_ring_timeout, call.pk, delay_ms=policy.ring_timeout_seconds * 1000)
     return call
 
 
@@ -239,8 +266,6 @@ def ring_expired(call: Call, now: datetime) -> bool:
 
 
 def call_accept(*, user: User, call_id: int) -> Call:
-    from tenant_apps.calls import tasks
-
     with transaction.atomic():
         call = _call_for_party(user, call_id)
         if call.advisor.user_id != user.pk:
@@ -252,9 +277,9 @@ def call_accept(*, user: User, call_id: int) -> Call:
             call.status = Call.Status.CONNECTED
             call.accepted_at = timezone.now()
             presence_replay(call)
+            billing_schedule(call, call.accepted_at)
             call.save()
             Advisor.objects.filter(pk=call.advisor_id).update(missed_in_row=0)
-            _after_commit(tasks.call_bill, call.pk, delay_ms=BILLING_TICK_SECONDS * 1000)
     if call.status != Call.Status.CONNECTED:
         raise CallStateConflict(f"The call is {call.status}.", field="call_id")
     return call
@@ -352,22 +377,74 @@ def call_end(call: Call, moment: datetime, reason: str) -> None:
     _after_commit(tasks.room_close, call.room_name)
 
 
+def billing_due(
+    call: Call, now: datetime, *, wallet_short: bool = False, policy: PricingPolicy | None = None
+) -> datetime | None:
+    """When a connected call next needs its billing job: the hold's refill, the low-credit
+    warning, the end of its credit, the end of a grace period or of the wait for a no-show.
+    `wallet_short`: a refill just ran and could not reach its chunk (the wallet or the cap is
+    short), so the next attempt waits for the warning or the end of credit."""
+    if call.status != Call.Status.CONNECTED:
+        return None
+    policy = policy or policy_get()
+    runs_out = hold_runs_out_at(call)
+    if runs_out is None:
+        if call.absent_since is not None:
+            return call.absent_since + timedelta(seconds=policy.grace_seconds)
+        if call.talk_started_at is None and call.accepted_at is not None:
+            no_show = policy.grace_seconds + NO_SHOW_EXTRA_SECONDS
+            return call.accepted_at + timedelta(seconds=no_show)
+        return None
+    warning = timedelta(seconds=policy.low_funds_warning_seconds)
+    moments = [runs_out]
+    if not call.low_funds_warned_at:
+        moments.append(runs_out - warning)
+    if not wallet_short:
+        moments.append(runs_out - warning - timedelta(seconds=HOLD_REFILL_MARGIN_SECONDS))
+    return max(min(moments), now)
+
+
+def billing_schedule(
+    call: Call, now: datetime, *, wallet_short: bool = False, policy: PricingPolicy | None = None
+) -> None:
+    """Queue the call's billing job for its due time, once the caller's transaction commits.
+    A due time that did not move keeps its pending job; one that moved supersedes it (the old
+    job finds the call due at another moment and does nothing)."""
+    from tenant_apps.calls import tasks
+
+    due = billing_due(call, now, wallet_short=wallet_short, policy=policy)
+    if due == call.billing_due_at:
+        return
+    call.billing_due_at = due
+    if due is not None:
+        delay_ms = max(0, int((due - timezone.now()).total_seconds() * 1000))
+        transaction.on_commit(
+            lambda: tasks.call_bill.send_with_options(
+                args=(call.pk, due.isoformat()), delay=delay_ms or None
+            )
+        )
+
+
 def call_bill_until(call: Call, now: datetime) -> str:
-    """Bring a connected call up to `now`: extend its hold, warn, or end it."""
+    """Bring a connected call up to `now`: refill its hold when due, warn, or end it; then
+    queue its next billing job for the moment it is next due."""
     from tenant_apps.calls import tasks
 
     policy = policy_get()
     if call.segment_started_at is None:
-        if call.absent_since and now - call.absent_since > timedelta(seconds=policy.grace_seconds):
+        if call.absent_since and now - call.absent_since >= timedelta(seconds=policy.grace_seconds):
             call_end(call, call.absent_since, "party_left")
             return "ended: party did not come back"
         no_show = timedelta(seconds=policy.grace_seconds + NO_SHOW_EXTRA_SECONDS)
-        if call.talk_started_at is None and call.accepted_at and now - call.accepted_at > no_show:
+        if call.talk_started_at is None and call.accepted_at and now - call.accepted_at >= no_show:
             call_end(call, now, "no_show")
             return "ended: nobody joined"
+        billing_schedule(call, now, policy=policy)
         return "waiting"
     talk_now = talk.talk_seconds_at(call, now)
-    hold_extend(call, talk_now)
+    refill_tried = hold_refill_wanted(call, talk_now, policy.low_funds_warning_seconds)
+    if refill_tried:
+        hold_extend(call, talk_now)
     covered = talk.talk_seconds_covered(call)
     if talk_now >= covered:
         ran_out = call.segment_started_at + timedelta(seconds=covered - call.talk_seconds_closed)
@@ -388,26 +465,25 @@ def call_bill_until(call: Call, now: datetime) -> str:
             title="Your credit is running out",
             body="Top up to keep talking.",
         )
+    # A refill that could not reach its chunk waits for the warning or the end of credit.
+    short = refill_tried and call.held_minor < talk.cost_for(
+        call, talk_now + HOLD_LOOKAHEAD_SECONDS
+    )
+    billing_schedule(call, now, wallet_short=short, policy=policy)
     call.save()
     return "billing"
 
 
-def call_bill(*, call_id: int) -> str:
-    """The billing tick of one call (repeats every BILLING_TICK_SECONDS while it runs)."""
-    from tenant_apps.calls import tasks
-
+def call_bill(*, call_id: int, due: datetime | None = None) -> str:
+    """The call's billing job, run at its due time (`billing_due`). A job whose `due` is no
+    longer the call's has been superseded by a later one and does nothing."""
     with transaction.atomic():
-        call = (
-            Call.objects.select_for_update(skip_locked=True)
-            .select_related("advisor")
-            .filter(pk=call_id)
-            .first()
-        )
+        call = Call.objects.select_for_update().select_related("advisor").filter(pk=call_id).first()
         if call is None:
-            return "busy or gone"  # someone else is working on it right now
+            return "gone"
         if call.status != Call.Status.CONNECTED:
             return call.status
+        if due is not None and call.billing_due_at != due:
+            return "superseded"
         outcome = call_bill_until(call, timezone.now())
-        if call.status == Call.Status.CONNECTED:
-            _after_commit(tasks.call_bill, call.pk, delay_ms=BILLING_TICK_SECONDS * 1000)
     return outcome

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from tenant_apps.calls.livekit_gateway import LiveKitWebhook
 from tenant_apps.calls.models import Call, LiveKitEvent
-from tenant_apps.calls.services.lifecycle import call_end
+from tenant_apps.calls.services.lifecycle import billing_schedule, call_end
 from tenant_apps.calls.services.rooms import party_of, presence_replay
 
 
@@ -56,6 +56,7 @@ def livekit_event_apply(*, event: LiveKitWebhook) -> str:
                 outcome = "ignored: not a party of this call"
             else:
                 presence_replay(call)
+                billing_schedule(call, timezone.now())
                 call.save()
                 outcome = f"{party} {event['event'].removeprefix('participant_')}"
         elif event["event"] == "room_finished" and call.status == Call.Status.CONNECTED:

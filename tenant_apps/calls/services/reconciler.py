@@ -1,16 +1,26 @@
 """The reconciler: every running call checked against LiveKit's room service. It ends what
 should have ended (a ring nobody answered, a room that is gone), records who is really in the
-room when webhooks were lost, and bills what runs."""
+room when webhooks were lost, and bills what runs.
+
+LiveKit is asked once per run for all the rooms of the running calls (ListRooms with their
+names, which tells how many are in each), and for a room's participants only where that count
+disagrees with the presence we hold. When LiveKit cannot be asked (down, erroring, or its
+circuit breaker open), calls keep their last known presence and go on being billed on it; only
+after `LIVEKIT_OUTAGE_ALLOWANCE_SECONDS` without any confirmation does a call end, with its
+own reason `provider_unreachable` — never as if a party had left."""
 
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import transaction
+from django.db.models import Max
 from django.utils import timezone
 
 from tenant_apps.calls import livekit_gateway
+from tenant_apps.calls.errors import LiveKitUnavailable
 from tenant_apps.calls.models import Call, LiveKitEvent
 from tenant_apps.calls.services.lifecycle import (
     call_bill_until,
@@ -21,6 +31,10 @@ from tenant_apps.calls.services.lifecycle import (
 from tenant_apps.calls.services.rooms import identity_of, presence_replay, room_of
 
 logger = logging.getLogger(__name__)
+
+# What LiveKit said about the running calls' rooms this run: room -> how many are in it, or
+# None when it could not be asked.
+RoomCounts = dict[str, int] | None
 
 
 def _observe(call: Call, room: str, party: str, present: bool, moment: datetime) -> None:
@@ -36,33 +50,71 @@ def _observe(call: Call, room: str, party: str, present: bool, moment: datetime)
     )
 
 
-def _reconcile_one(call: Call, now: datetime) -> str:
+def _last_confirmed(call: Call, room: str) -> datetime | None:
+    """The last moment LiveKit told us anything about this call (webhook or room service)."""
+    latest_event = LiveKitEvent.objects.filter(room_name=room).aggregate(at=Max("occurred_at"))
+    moments = [m for m in (call.last_seen_both_at, call.accepted_at, latest_event["at"]) if m]
+    return max(moments) if moments else None
+
+
+def _unreachable(call: Call, room: str, now: datetime) -> str:
+    """LiveKit cannot be asked: keep the presence we hold and bill on it, within the
+    allowance; past it, end the call for that reason (billed up to now)."""
+    allowance = timedelta(seconds=settings.LIVEKIT_OUTAGE_ALLOWANCE_SECONDS)
+    confirmed = _last_confirmed(call, room)
+    if confirmed is not None and now - confirmed > allowance:
+        call_end(call, now, "provider_unreachable")
+        return "ended: provider unreachable"
+    outcome = call_bill_until(call, now)
+    return "unconfirmed" if outcome == "billing" else outcome
+
+
+def _reconcile_one(call: Call, now: datetime, rooms: RoomCounts) -> str:
     if call.status == Call.Status.RINGING:
         if ring_expired(call, now):
             call_close_unanswered(call, Call.Status.MISSED, "ring_timeout")
             return "missed"
         return "ringing"
     room = room_of(call)
-    try:
-        present = livekit_gateway.room_participants(name=room)
-    except Exception as error:  # LiveKit unreachable: bill on what we know, check next time
-        logger.warning("reconciler could not ask LiveKit about %s: %s", room, error)
-        present = []
-    if present is None:  # the room is gone and its webhooks never came
+    if rooms is None:
+        return _unreachable(call, room, now)
+    if room not in rooms:  # the room is gone and its webhooks never came
         end_at = call.last_seen_both_at or call.segment_started_at or now
         call_end(call, min(end_at, now), "room_gone")
         return "ended: room gone"
-    caller_in = identity_of(call.caller_id) in present
-    advisor_in = identity_of(call.advisor.user_id) in present
+    held = (call.caller_present, call.advisor_present)
+    if rooms[room] == sum(held):
+        caller_in, advisor_in = held  # LiveKit's count agrees: no need to ask who
+    else:
+        try:
+            present = livekit_gateway.participants_in(name=room)
+        except LiveKitUnavailable as error:
+            logger.warning("reconciler could not ask LiveKit about %s: %s", room, error.detail)
+            return _unreachable(call, room, now)
+        caller_in = identity_of(call.caller_id) in present
+        advisor_in = identity_of(call.advisor.user_id) in present
     if caller_in and advisor_in:
         call.last_seen_both_at = now
-    if (caller_in, advisor_in) != (call.caller_present, call.advisor_present):
+    if (caller_in, advisor_in) != held:
         # Webhooks were lost: take LiveKit's word for who is in the room now.
         for party, inside in (("caller", caller_in), ("advisor", advisor_in)):
             if getattr(call, f"{party}_present") != inside:
                 _observe(call, room, party, inside, now)
         presence_replay(call)
     return call_bill_until(call, now)
+
+
+def _rooms_now(call_ids: list[int]) -> RoomCounts:
+    names = list(
+        Call.objects.filter(pk__in=call_ids, status=Call.Status.CONNECTED)
+        .exclude(room_name=None)
+        .values_list("room_name", flat=True)
+    )
+    try:
+        return livekit_gateway.rooms_open(names=[name for name in names if name])
+    except LiveKitUnavailable as error:
+        logger.warning("reconciler could not ask LiveKit about %d rooms: %s", len(names), error)
+        return None
 
 
 def calls_reconcile() -> dict[str, int]:
@@ -72,6 +124,7 @@ def calls_reconcile() -> dict[str, int]:
     ids = list(
         Call.objects.filter(status__in=["ringing", "connected"]).values_list("pk", flat=True)
     )
+    rooms = _rooms_now(ids)  # asked outside any transaction: no lock waits on LiveKit
     for call_id in ids:
         with transaction.atomic():
             call = (
@@ -82,7 +135,7 @@ def calls_reconcile() -> dict[str, int]:
             )
             if call is None:
                 continue
-            outcome = _reconcile_one(call, timezone.now()).split(":")[0]
+            outcome = _reconcile_one(call, timezone.now(), rooms).split(":")[0]
             call.save()
         outcomes[outcome] = outcomes.get(outcome, 0) + 1
     return outcomes

@@ -40,11 +40,17 @@ def party_of(call: Call, identity: str) -> str | None:
 
 
 def presence_replay(call: Call) -> None:
-    """Recompute presence and talk from every presence event of the call's room."""
+    """Recompute presence and talk from every presence event of the call's room.
+
+    LiveKit stamps events in whole seconds and its webhooks may arrive in any order, so
+    within one second a person's `participant_left` is applied before their
+    `participant_joined` whatever order they came in: someone who dropped and rejoined in that
+    second is present (the latest state wins); the reconciler corrects the rare opposite
+    from the room service."""
     changes = []
     for record in LiveKitEvent.objects.filter(
         room_name=call.room_name, event__in=["participant_joined", "participant_left"]
-    ).order_by("occurred_at", "id"):
+    ).order_by("occurred_at", "-event", "id"):
         party = party_of(call, record.participant_identity)
         if party:
             changes.append((record.occurred_at, party, record.event == "participant_joined"))

@@ -8,6 +8,7 @@ from django.shortcuts import redirect
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from kernel.money import major_text
 from tenant_apps.advisors import selectors as advisor_selectors
 from tenant_apps.advisors import services as advisor_services
 from tenant_apps.dashboard import forms, selectors
@@ -23,6 +24,7 @@ def advisors(request: DashboardRequest, invite_form=None) -> HttpResponse | Stre
     query = (request.GET.get("q") or "").strip()
     rows = advisor_selectors.advisor_list_admin(text=query or None)
     if wants_csv(request):
+        currency = licensee_current().currency
         return csv_response(
             filename="advisors.csv",
             header=[
@@ -34,6 +36,7 @@ def advisors(request: DashboardRequest, invite_form=None) -> HttpResponse | Stre
                 "rate_minor_per_minute",
                 "rating",
                 "joined",
+                "rate_per_minute",
             ],
             rows=(
                 [
@@ -45,6 +48,7 @@ def advisors(request: DashboardRequest, invite_form=None) -> HttpResponse | Stre
                     a.rate_minor_per_minute,
                     a.rating,
                     a.created_at.date(),
+                    major_text(a.rate_minor_per_minute, currency),
                 ]
                 for a in rows
             ),
@@ -94,21 +98,29 @@ def _advisor_or_404(advisor_id: int):
 
 @dashboard_view
 def advisor_detail(
-    request: DashboardRequest, advisor_id: int, rate_form=None, suspend_form=None
+    request: DashboardRequest,
+    advisor_id: int,
+    rate_form=None,
+    suspend_form=None,
+    commission_form=None,
 ) -> HttpResponse:
     advisor = _advisor_or_404(advisor_id)
     currency = licensee_current().currency
     context = {
         "advisor": advisor,
         "rate_form": rate_form
-        or forms.AdvisorRateForm(initial={"rate": f"{advisor.rate_minor_per_minute / 100:.2f}"}),
+        or forms.AdvisorRateForm(initial={"rate": advisor.rate_minor_per_minute}),
         "suspend_form": suspend_form or forms.SuspendForm(),
+        "commission_form": commission_form or _commission_form(advisor),
         "calls": selectors.calls_admin(advisor_id=advisor.pk)[:20],
         "payout_state": payout_selectors.payout_state_get(advisor=advisor),
         "currency": currency,
     }
     return render_page(
-        request, "advisor_detail.html", context, invalid=bool(rate_form or suspend_form)
+        request,
+        "advisor_detail.html",
+        context,
+        invalid=bool(rate_form or suspend_form or commission_form),
     )
 
 
@@ -167,3 +179,88 @@ def advisor_reinstate(request: DashboardRequest, advisor_id: int) -> HttpRespons
             request, _("%(name)s may take calls again.") % {"name": advisor.display_name}
         )
     return redirect("dashboard:advisor", advisor_id=advisor.pk)
+
+
+def _commission_form(advisor) -> forms.CommissionForm:
+    override = getattr(advisor, "commission", None)
+    if override is None:
+        return forms.CommissionForm()
+    return forms.CommissionForm(
+        initial={
+            "fixed_percent": override.fixed_bps / 100 if override.fixed_bps is not None else None,
+            "tiers": ", ".join(f"{minutes}:{bps / 100:g}" for minutes, bps in override.tiers),
+        }
+    )
+
+
+@require_POST
+@dashboard_view
+def advisor_commission(request: DashboardRequest, advisor_id: int) -> HttpResponse:
+    advisor = _advisor_or_404(advisor_id)
+    form = forms.CommissionForm(request.POST)
+    if form.is_valid():
+        percent = form.cleaned_data["fixed_percent"]
+        fixed = None if percent is None else int(percent * 100)
+        tiers = form.cleaned_data["tiers"]
+        if act(
+            request,
+            form,
+            action="advisor.commission",
+            target=f"advisor:{advisor.pk}",
+            details={"fixed_bps": fixed, "tiers": tiers},
+            run=lambda: advisor_services.commission_set(
+                advisor_id=advisor.pk, fixed_bps=fixed, tiers=tiers, admin=request.user
+            ),
+            fields={"commission": "fixed_percent", "tiers": "tiers"},
+        ):
+            messages.success(request, _("The commission is saved."))
+            return redirect("dashboard:advisor", advisor_id=advisor.pk)
+    return advisor_detail(request, advisor_id, commission_form=form)
+
+
+@dashboard_view
+def applications(request: DashboardRequest, reject_form=None) -> HttpResponse:
+    return render_page(
+        request,
+        "applications.html",
+        {
+            "applications": advisor_selectors.applications_pending(),
+            "reject_form": reject_form or forms.ApplicationRejectForm(),
+        },
+        invalid=reject_form is not None,
+    )
+
+
+@require_POST
+@dashboard_view
+def application_approve(request: DashboardRequest, application_id: int) -> HttpResponse:
+    if act(
+        request,
+        None,
+        action="advisor.application.approve",
+        target=f"application:{application_id}",
+        run=lambda: advisor_services.application_approve(
+            application_id=application_id, admin=request.user, origin=origin(request)
+        ),
+    ):
+        messages.success(request, _("The applicant is now an advisor and has been invited."))
+    return redirect("dashboard:applications")
+
+
+@require_POST
+@dashboard_view
+def application_reject(request: DashboardRequest, application_id: int) -> HttpResponse:
+    form = forms.ApplicationRejectForm(request.POST)
+    if form.is_valid() and act(
+        request,
+        form,
+        action="advisor.application.reject",
+        target=f"application:{application_id}",
+        details={"note": form.cleaned_data["note"]},
+        run=lambda: advisor_services.application_reject(
+            application_id=application_id, admin=request.user, note=form.cleaned_data["note"]
+        ),
+    ):
+        messages.success(request, _("The application is declined and the applicant told."))
+        return redirect("dashboard:applications")
+    return applications(request, reject_form=form)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.http import HttpResponse, StreamingHttpResponse
 
+from kernel.money import major_text
 from tenant_apps.dashboard import forms, selectors
 from tenant_apps.dashboard.access import DashboardRequest, dashboard_view
 from tenant_apps.dashboard.csv_export import csv_response, wants_csv
@@ -39,6 +40,7 @@ def calls(request: DashboardRequest) -> HttpResponse | StreamingHttpResponse:
                 "licensee_minor",
                 "currency",
                 "end_reason",
+                "cost",
             ],
             rows=(
                 [
@@ -53,6 +55,7 @@ def calls(request: DashboardRequest) -> HttpResponse | StreamingHttpResponse:
                     c.licensee_minor,
                     c.currency,
                     c.end_reason,
+                    major_text(c.cost_minor, c.currency),
                 ]
                 for c in rows
             ),

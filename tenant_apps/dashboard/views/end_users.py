@@ -14,6 +14,7 @@ from django.shortcuts import redirect
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from branding.selectors import brand_current
 from identity import selectors as identity_selectors
 from identity.models import User
 from tenant_apps.dashboard import forms, selectors
@@ -22,6 +23,7 @@ from tenant_apps.dashboard.csv_export import csv_response, wants_csv
 from tenant_apps.dashboard.views.page import act, money, paginate, render_page
 from tenant_apps.payments import services as payment_services
 from tenant_apps.payments.models import TopUp
+from tenant_apps.wallets import history as wallet_history
 from tenant_apps.wallets import selectors as wallet_selectors
 
 
@@ -53,7 +55,11 @@ def user_detail(
     context = {
         "person": person,
         "balance": wallet_selectors.wallet_balance_get(user_id=person.pk),
-        "entries": wallet_selectors.wallet_entries(user_id=person.pk)[:20],
+        # One line per business event, as the person sees it; the raw ledger entries are at
+        # GET /api/v1/admin/users/<id>/wallet/entries.
+        "lines": wallet_history.wallet_lines(
+            user_id=person.pk, limit=20, money=brand_current().money
+        )[1],
         "calls": selectors.calls_admin(caller_id=person.pk)[:20],
         "topups": TopUp.objects.filter(user_id=person.pk).order_by("-created_at")[:20],
         "credit_form": credit_form or forms.CreditForm(),

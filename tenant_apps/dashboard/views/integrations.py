@@ -54,5 +54,6 @@ def integrations(request: DashboardRequest) -> HttpResponse:
         "stripe_form": stripe_form,
         "firebase_form": firebase_form,
         "webhook_url": f"{origin(request)}/webhooks/stripe",
+        "webhook_endpoints": payment_selectors.stripe_webhook_endpoints(origin=origin(request)),
     }
     return render_page(request, "integrations.html", context, invalid=invalid)

@@ -8,6 +8,7 @@ from django.shortcuts import redirect
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from kernel.money import major_text
 from tenant_apps.dashboard import forms
 from tenant_apps.dashboard.access import DashboardRequest, dashboard_view
 from tenant_apps.dashboard.csv_export import csv_response, wants_csv
@@ -17,16 +18,29 @@ from tenant_apps.payments import services as payment_services
 from tenant_apps.payments.models import TopUpPackage
 from tenant_apps.pricing import services as pricing_services
 from tenant_apps.pricing.selectors import policy_get
+from tenants.bridge import licensee_current
 
 
 @dashboard_view
 def packages(request: DashboardRequest, form=None) -> HttpResponse | StreamingHttpResponse:
     rows = TopUpPackage.objects.order_by("sort_order", "amount_minor")
     if wants_csv(request):
+        currency = licensee_current().currency
         return csv_response(
             filename="topup-packages.csv",
-            header=["code", "name", "amount_minor", "bonus_minor", "active"],
-            rows=([p.code, p.name, p.amount_minor, p.bonus_minor, p.active] for p in rows),
+            header=["code", "name", "amount_minor", "bonus_minor", "active", "amount", "bonus"],
+            rows=(
+                [
+                    p.code,
+                    p.name,
+                    p.amount_minor,
+                    p.bonus_minor,
+                    p.active,
+                    major_text(p.amount_minor, currency),
+                    major_text(p.bonus_minor, currency),
+                ]
+                for p in rows
+            ),
         )
     return render_page(
         request,
@@ -98,8 +112,9 @@ def pricing(request: DashboardRequest) -> HttpResponse:
             "intro_free_seconds": policy.intro_free_seconds,
             "minimum_minutes": policy.minimum_minutes,
             "grace_seconds": policy.grace_seconds,
-            "min_rate": f"{policy.min_rate_minor / 100:.2f}",
-            "max_rate": f"{policy.max_rate_minor / 100:.2f}",
+            # Minor units: MoneyField shows them with the currency's own digits.
+            "min_rate": policy.min_rate_minor,
+            "max_rate": policy.max_rate_minor,
             "advisor_share_percent": policy.advisor_share_bps / 100,
             "video_enabled": policy.video_enabled,
             "appointment_cancel_hours": policy.appointment_cancel_hours,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.http import HttpResponse, StreamingHttpResponse
 from django.utils.translation import gettext as _
 
-from kernel.money import exponent
+from kernel.money import major_decimal, major_text
 from tenant_apps.dashboard import selectors
 from tenant_apps.dashboard.access import DashboardRequest, dashboard_view
 from tenant_apps.dashboard.csv_export import csv_response, wants_csv
@@ -33,7 +33,7 @@ def overview(request: DashboardRequest) -> HttpResponse | StreamingHttpResponse:
     period = selectors.period_for(days)
     data = selectors.overview_get(period=period)
     labels = [day.strftime("%d %b") for day in period.day_list()]
-    major = 10 ** exponent(licensee_current().currency)
+    currency = licensee_current().currency
     charts = {
         "revenue": {
             "type": "bar",
@@ -41,7 +41,10 @@ def overview(request: DashboardRequest) -> HttpResponse | StreamingHttpResponse:
             "datasets": [
                 {
                     "label": _("Revenue"),
-                    "data": [row["revenue_minor"] / major for row in data["series"]],
+                    "data": [
+                        float(major_decimal(row["revenue_minor"], currency))
+                        for row in data["series"]
+                    ],
                 }
             ],
         },
@@ -67,7 +70,7 @@ def overview(request: DashboardRequest) -> HttpResponse | StreamingHttpResponse:
     if wants_csv(request):
         return csv_response(
             filename=f"overview-{period.first_day}-{period.last_day}.csv",
-            header=["day", "revenue_minor", "talk_minutes", "calls", "new_users"],
+            header=["day", "revenue_minor", "talk_minutes", "calls", "new_users", "revenue"],
             rows=(
                 [
                     row["day"],
@@ -75,6 +78,7 @@ def overview(request: DashboardRequest) -> HttpResponse | StreamingHttpResponse:
                     row["talk_minutes"],
                     row["calls"],
                     row["new_users"],
+                    major_text(row["revenue_minor"], currency),
                 ]
                 for row in data["series"]
             ),

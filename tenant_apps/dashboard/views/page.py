@@ -11,6 +11,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from branding.selectors import brand_for_licensee
+from kernel.addresses import canonical_origin
 from kernel.errors import DomainError
 from tenant_apps.dashboard import forms
 from tenant_apps.dashboard.services import audit_record
@@ -20,7 +21,8 @@ PAGE_SIZE = 50
 
 
 def origin(request: HttpRequest) -> str:
-    return f"{request.scheme}://{request.get_host()}"
+    """For links in e-mails: the canonical origin, never the request's Host header."""
+    return canonical_origin(request)
 
 
 def paginate(request: HttpRequest, items):

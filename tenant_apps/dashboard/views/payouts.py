@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.http import HttpResponse, StreamingHttpResponse
 
+from kernel.money import major_text
 from tenant_apps.dashboard.access import DashboardRequest, dashboard_view
 from tenant_apps.dashboard.csv_export import csv_response, wants_csv
 from tenant_apps.dashboard.views.page import paginate, render_page
@@ -18,7 +19,7 @@ def payouts(request: DashboardRequest) -> HttpResponse | StreamingHttpResponse:
     if wants_csv(request):
         return csv_response(
             filename="payouts.csv",
-            header=["id", "advisor", "amount_minor", "currency", "status", "created_at"],
+            header=["id", "advisor", "amount_minor", "currency", "status", "created_at", "amount"],
             rows=(
                 [
                     p.pk,
@@ -27,6 +28,7 @@ def payouts(request: DashboardRequest) -> HttpResponse | StreamingHttpResponse:
                     p.currency,
                     p.status,
                     p.created_at.isoformat(),
+                    major_text(p.amount_minor, p.currency),
                 ]
                 for p in rows
             ),

@@ -39,7 +39,7 @@ class Command(BaseCommand):
             display_name=options["name"],
             owner_email=options["owner_email"],
             owner_password=options["owner_password"],
-            currency=options["currency"],
+            currency=options["currency"].upper(),
         )
         licensee = result.licensee
         self.stdout.write(self.style.SUCCESS(f"Created licensee {licensee.slug}"))

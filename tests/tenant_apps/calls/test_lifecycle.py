@@ -59,7 +59,7 @@ def test_a_full_call_is_billed_per_second_and_split_exactly(world, clock):
         .get(f"/api/v1/calls/{call['id']}/receipt", token=world.advisor_token)
         .json()
     )
-    assert advisor_view["split"] == {"advisor": 190, "licensee": 95, "callrix": 32}
+    assert advisor_view["split"] == {"advisor": 190, "licensee": 95, "platform": 32, "callrix": 32}
 
 
 def test_per_minute_billing_and_intro_seconds(world, clock):

@@ -174,7 +174,6 @@ def test_another_licensee_cannot_see_or_call_the_advisors_kinds(world, beta, api
 def test_the_new_schemas_have_names_of_their_own_in_the_api_document(alpha, host_client):
     from tenant_apps.appointments import api as appointments_api
     from tenant_apps.calls import api as calls_api
-    from tenant_apps.pricing import api as pricing_api
     from tenant_apps.promotions import api as promotions_api
 
     document = host_client("alpha.localhost").get("/api/v1/openapi.json").json()
@@ -188,7 +187,7 @@ def test_the_new_schemas_have_names_of_their_own_in_the_api_document(alpha, host
 
     from ninja import Schema
 
-    for module in (calls_api, appointments_api, promotions_api, pricing_api):
+    for module in (calls_api, appointments_api, promotions_api):
         for name, value in vars(module).items():
             if (
                 inspect.isclass(value)

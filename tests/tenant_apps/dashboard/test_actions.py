@@ -123,7 +123,7 @@ def test_granting_credit_credits_the_wallet_once(admin, make_user):
     ("form", "message"),
     [
         ({"amount": "-5", "reason": "x"}, "positive amount"),
-        ({"amount": "5.555", "reason": "x"}, "at most two decimals"),
+        ({"amount": "5.555", "reason": "x"}, "at most 2 decimals"),
         ({"amount": "5", "reason": ""}, "This field is required"),
     ],
 )

@@ -44,4 +44,4 @@ def test_the_overview_counts_settled_calls_and_new_users(alpha, beta, signed_in,
     csv_rows = b"".join(
         signed_in("alpha", "admin").get("/dashboard/?period=7&format=csv").streaming_content
     )
-    assert csv_rows.decode("utf-8-sig").splitlines()[-1].endswith(",917,3.6,2,1")
+    assert csv_rows.decode("utf-8-sig").splitlines()[-1].endswith(",917,3.6,2,1,9.17")

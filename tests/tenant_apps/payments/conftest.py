@@ -19,6 +19,7 @@ def connect_to_sandbox(sandbox, licensee, admin=None) -> dict:
             secret_key=creds["secret_key"],
             publishable_key=creds["publishable_key"],
             webhook_secret=creds["webhook_secret"],
+            connect_webhook_secret=creds["connect_webhook_secret"],
             admin=admin,
         )
     return creds

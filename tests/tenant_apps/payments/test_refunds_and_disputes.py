@@ -156,6 +156,9 @@ def test_a_dispute_freezes_the_amount_and_a_won_dispute_restores_it(
     dispute = stripe.dispute_charge(charge_id)
     assert _apply(stripe, api, alpha_stripe["account_id"], "charge.dispute.created") == "frozen"
     assert _wallet(api, tokens["caller"])["available"] == 0
+    history = api("alpha").get("/api/v1/wallet/transactions", token=tokens["caller"]).json()
+    frozen = history["results"][0]
+    assert (frozen["description"], frozen["amount"]) == ("Card dispute: €20.00 frozen", -2_000)
     # Replayed: nothing more is frozen.
     assert _apply(stripe, api, alpha_stripe["account_id"], "charge.dispute.created") in (
         "frozen",
@@ -164,6 +167,12 @@ def test_a_dispute_freezes_the_amount_and_a_won_dispute_restores_it(
     stripe.close_dispute(dispute["id"], "won")
     assert _apply(stripe, api, alpha_stripe["account_id"], "charge.dispute.closed") == "won"
     assert _wallet(api, tokens["caller"])["available"] == 2_000
+    # The dispute is one line from its opening to its close: nothing lost in the end.
+    history = api("alpha").get("/api/v1/wallet/transactions", token=tokens["caller"]).json()
+    assert [(line["kind"], line["description"], line["amount"]) for line in history["results"]] == [
+        ("dispute", "Card dispute won: credit restored", 0),
+        ("topup", "Top-up €20.00", 2_000),
+    ]
     with schema_context("alpha"):
         assert Dispute.objects.get().status == "won"
         assert wallet_selectors.ledger_verify() == []

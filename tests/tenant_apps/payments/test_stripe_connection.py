@@ -27,6 +27,7 @@ def test_admin_connects_keys_and_only_ever_sees_them_masked(api, stripe, tokens)
             "secret_key",
             "publishable_key",
             "webhook_secret",
+            "connect_webhook_secret",
             "connected_at",
         )
     }

@@ -5,6 +5,7 @@ balance to transfer."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 import pytest
@@ -155,11 +156,17 @@ class Licensee:
         """Post Stripe's signed event to the licensee's webhook, then apply it as the job
         would. Committing tests record it without HTTP, so no job is queued for a worker."""
         payload, signature = self.stripe.signed_event(event_id)
+        connect = bool(json.loads(payload).get("account"))  # a connected account's: Connect
         if not over_http:
-            payment_services.stripe_event_record(payload=payload, signature=signature)
+            record = (
+                payment_services.stripe_connect_event_record
+                if connect
+                else payment_services.stripe_event_record
+            )
+            record(payload=payload, signature=signature)
             return payment_services.stripe_event_process(event_id=event_id)
         response = self.api(self.slug).client.post(
-            "/webhooks/stripe",
+            "/webhooks/stripe/connect" if connect else "/webhooks/stripe",
             payload,
             content_type="application/json",
             HTTP_STRIPE_SIGNATURE=signature,

@@ -48,3 +48,14 @@ def test_the_scheduler_queues_payouts_hourly():
         job.actor_path == "tenant_apps.payouts.tasks.payouts_run_all" and job.every_seconds == 3600
         for job in schedule()
     )
+
+
+def test_payouts_run_says_why_payouts_failed(payouts, luna):
+    advisor, _token = luna
+    settle_call(advisor, talk_seconds=600)
+    payouts.fund(5_000)  # but the advisor never set up payouts with Stripe
+    output = _run("run", "--licensee", "alpha")
+    assert (
+        "alpha: 0 paid, 1 failed, 0 pending "
+        "(failed: 1 × The advisor has not set up payouts with Stripe yet.)"
+    ) in output

@@ -34,7 +34,8 @@ def test_earnings_are_pending_during_the_clearing_period_and_available_after(pay
             "amount_charged": 1_000,
             "advisor_share": 600,
             "licensee_share": 300,
-            "callrix_fee": 100,
+            "platform_fee": 100,
+            "callrix_fee": 100,  # the earlier name still answers for existing clients
             "cleared": False,
         }
         assert oldest["cleared_at"].startswith((start + timedelta(days=7)).date().isoformat())

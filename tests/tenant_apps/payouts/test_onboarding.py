@@ -58,7 +58,9 @@ def test_an_older_account_state_arriving_late_changes_nothing(payouts, luna):
     stale = event["data"]["object"] | {"payouts_enabled": False}
     from tenant_apps.payouts import services
 
-    outcome = services.payout_account_sync(account=stale, occurred_at=event["created"] - 60)
+    outcome = services.payout_account_sync(
+        account_id=event["account"], account=stale, occurred_at=event["created"] - 60
+    )
     assert outcome == "ignored: older than the state we hold"
     assert PayoutAccount.objects.get(advisor=advisor).payouts_enabled
 
@@ -67,7 +69,9 @@ def test_account_updates_for_unknown_accounts_are_ignored(payouts):
     from tenant_apps.payouts import services
 
     assert (
-        services.payout_account_sync(account={"id": "acct_someoneelse"}, occurred_at=None)
+        services.payout_account_sync(
+            account_id="acct_someoneelse", account={"id": "acct_someoneelse"}, occurred_at=None
+        )
         == "ignored: not one of our advisors' accounts"
     )
 
@@ -103,7 +107,7 @@ def test_a_bad_webhook_signature_is_refused(payouts, luna):
     payouts.stripe.complete_onboarding(PayoutAccount.objects.get(advisor=advisor).stripe_account_id)
     payload, _ = payouts.stripe.signed_event(payouts.latest_event("account.updated"))
     response = payouts.api("alpha").client.post(
-        "/webhooks/stripe",
+        "/webhooks/stripe/connect",
         payload,
         content_type="application/json",
         HTTP_STRIPE_SIGNATURE="t=1,v1=" + "0" * 64,

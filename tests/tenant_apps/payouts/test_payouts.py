@@ -156,8 +156,8 @@ def test_a_payout_left_pending_by_a_crash_is_finished_with_the_same_transfer(pay
         amount_minor=payout.amount_minor,
         currency=payout.currency,
         destination=payout.destination_account_id,
-        transfer_group=f"payout-{payout.pk}",
-        metadata={"payout_id": str(payout.pk), "advisor_id": str(payout.advisor_id)},
+        transfer_group=transfers.transfer_group_of(payout),
+        metadata=transfers.transfer_metadata(payout),
         idempotency_key=transfers.transfer_idempotency_key(payout),
     )
 

@@ -34,6 +34,8 @@ def test_an_admin_changes_the_policy_and_another_licensee_keeps_its_own(api, adm
     )
     assert response.status_code == 200, response.content
     body = response.json()
+    # "platform fee" to the licensee's developers; the earlier field name still answers.
+    assert body["platform_fee_bps"] == body["callrix_fee_bps"]
     assert (body["billing_mode"], body["intro_free_seconds"], body["advisor_share_bps"]) == (
         "per_minute",
         30,

@@ -58,10 +58,10 @@ def test_the_same_key_posts_once_and_returns_the_first_result(in_alpha):
     again = services.ledger_post(
         idempotency_key="k-1",
         kind="topup",
-        description="different legs, same key",
+        description="the same legs, listed the other way round",
         legs=[
-            Leg(account_for(kind=AccountKind.PROMO), -900),
-            Leg(account_for(kind=AccountKind.WALLET, owner_id=USER), 900),
+            Leg(account_for(kind=AccountKind.WALLET, owner_id=USER), 500),
+            Leg(account_for(kind=AccountKind.PROMO), -500),
         ],
     )
     assert first.created and not again.created

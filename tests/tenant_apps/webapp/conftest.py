@@ -5,6 +5,10 @@ from django.db import connection
 from django.test import Client
 from django_tenants.utils import schema_context
 
+from tests.tenant_apps.calls.conftest import clock, world
+
+__all__ = ["client_for", "clock", "signed_in", "world"]
+
 
 def client_for(slug: str, user, *, csrf: bool = False) -> Client:
     """A browser-like client with that user's session on the licensee's host (opened there,

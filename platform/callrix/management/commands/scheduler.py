@@ -5,12 +5,19 @@ from kernel import scheduler
 
 
 class Command(BaseCommand):
-    help = "Run the scheduler that queues periodic jobs (call reconciler, spare-schema pool)."
+    help = (
+        "Run the scheduler that queues the periodic jobs of callrix/schedule.py on their UTC "
+        "wall-clock schedules; one leader at a time."
+    )
 
     def add_arguments(self, parser):
-        parser.add_argument("--once", action="store_true", help="queue what is due, then exit")
+        parser.add_argument(
+            "--once", action="store_true", help="queue every periodic job once now, then exit"
+        )
 
     def handle(self, *args, **options):
-        queued = scheduler.run(jobs=schedule(), once=options["once"])
         if options["once"]:
+            queued = scheduler.run_all_now(schedule())
             self.stdout.write(f"Queued {queued} job(s).")
+            return
+        scheduler.run(jobs=schedule())

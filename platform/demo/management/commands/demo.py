@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -15,7 +16,7 @@ from django.core.management.base import BaseCommand
 from django.db import connections
 
 from callrix import embedded
-from demo import offline
+from demo import mailbox, offline
 from demo.aurora import (
     DEMO_SLUG,
     SANDBOX_KEY_PREFIX,
@@ -26,6 +27,7 @@ from demo.aurora import (
     demo_uses_stripe_sandbox,
 )
 from demo.history import demo_history_ensure
+from demo.supervisor import Service, Supervisor
 from tenants import selectors
 
 
@@ -49,79 +51,104 @@ class Command(BaseCommand):
         port = options["port"]
         os.environ["SITE_PORT"] = str(port)
         settings.SITE_PORT = str(port)
+        token_file = self._internal_token()
+        mailbox.use_mail_folder()
         self.stdout.write("Migrating …")
         call_command("migrate", verbosity=0)
         logins = demo_ensure()
         licensee = selectors.licensee_get_by_slug(slug=DEMO_SLUG)
-        children = self._start_sandboxes(licensee, port)
+        self.supervisor = Supervisor(say=lambda line: self.stderr.write(line))
+        self._start_sandboxes(licensee, port)
         if options["setup_only"]:
-            for child in children:
-                child.terminate()
+            self._history(licensee, port)
+            self.supervisor.stop(timeout=5)
             self.stdout.write(self.style.SUCCESS("Demo data ready."))
             return
 
         callrix = [sys.executable, "-m", "callrix.cli"]
-        children += [
-            subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "gunicorn",
-                    "callrix.wsgi:application",
-                    "--bind",
-                    f"{options['host']}:{port}",
-                    "--workers",
-                    str(options["web_workers"]),
-                    "--access-logfile",
-                    "-",
-                    "--graceful-timeout",
-                    "5",
-                ]
-            ),
-            subprocess.Popen([*callrix, "worker", "--processes", "1", "--threads", "4"]),
-            subprocess.Popen([*callrix, "scheduler"]),
+        web = [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "callrix.wsgi:application",
+            "--bind",
+            f"{options['host']}:{port}",
+            "--workers",
+            str(options["web_workers"]),
+            "--access-logfile",
+            "-",
+            "--graceful-timeout",
+            "5",
         ]
+        self.supervisor.spawn("web server", lambda: subprocess.Popen(web))
+        worker = [*callrix, "worker", "--processes", "1", "--threads", "4"]
+        self.supervisor.spawn("worker", lambda: subprocess.Popen(worker))
+        self.supervisor.spawn("scheduler", lambda: subprocess.Popen([*callrix, "scheduler"]))
+        self._watch_embedded()
+        # The banner comes first, once the web server answers; the history's webhooks and the
+        # sample calls' go to that server, so they are played only now (none is refused).
+        try:
+            offline.wait_for_port(port, timeout=60)
+        except RuntimeError as error:
+            self.stderr.write(f"The web server is slow to start: {error}")
+        self._print_welcome(port, logins, token_file)
+        self._history(licensee, port)
         self._sample_calls(licensee, port)
-        self._print_welcome(port, logins)
         # A service manager or `kill` stops the demo as Ctrl-C does, children included.
         signal.signal(signal.SIGTERM, signal.default_int_handler)
         try:
-            while all(child.poll() is None for child in children):
+            while True:  # a crashed part is started again, and the log says so
+                self.supervisor.check()
                 time.sleep(0.5)
-            self.stderr.write("A Callrix process stopped; shutting down the others.")
         except KeyboardInterrupt:
             self.stdout.write("\nStopping …")
         finally:
-            for child in children:
-                if child.poll() is None:
-                    child.send_signal(signal.SIGTERM)
-            for child in children:
-                try:
-                    child.wait(timeout=15)
-                except subprocess.TimeoutExpired:
-                    child.kill()
+            self.supervisor.stop()
             # The embedded PostgreSQL/Redis this run started go too (their data stays).
             connections.close_all()
             embedded.stop(only=set(embedded.started_here))
 
-    def _start_sandboxes(self, licensee, port: int) -> list[subprocess.Popen]:
+    def _watch_embedded(self) -> None:
+        """The embedded Redis and PostgreSQL run as daemons of their own: brought back when
+        they stop answering (only those this machine runs embedded)."""
+        if embedded.redis_is_embedded():
+            self.supervisor.watch(
+                Service("Redis", answers=embedded.redis_answers, start=embedded.redis_url)
+            )
+        if embedded.postgres_is_embedded():
+            self.supervisor.watch(
+                Service(
+                    "PostgreSQL", answers=embedded.postgres_answers, start=embedded.postgres_url
+                )
+            )
+
+    def _start_sandboxes(self, licensee, port: int) -> None:
         """Stand-ins for each provider that is not configured for real; their addresses go
         into this process's settings and the environment the web server and worker
         inherit."""
-        children: list[subprocess.Popen] = []
         try:
-            self._start_each_sandbox(licensee, port, children)
+            self._start_each_sandbox(licensee, port)
         except BaseException:
-            for child in children:  # none is left behind holding its port
-                child.terminate()
+            self.supervisor.stop(timeout=5)  # none is left behind holding its port
             raise
-        return children
 
-    def _start_each_sandbox(self, licensee, port: int, children: list) -> None:
+    def _sandbox(self, sandbox, extra_args: list[str] | None = None) -> str:
+        """Start one sandbox under supervision (restarted on its port and state file)."""
+        process, url = offline.start(sandbox, extra_args=extra_args)
+        first = [process]
+
+        def start() -> subprocess.Popen:
+            if first:
+                return first.pop()
+            return offline.start(sandbox, extra_args=extra_args)[0]
+
+        self.supervisor.spawn(f"{sandbox.name} sandbox", start)
+        return url
+
+    def _start_each_sandbox(self, licensee, port: int) -> None:
         web = f"http://127.0.0.1:{port}"
         if demo_uses_stripe_sandbox(licensee=licensee):
-            process, url = offline.start(offline.STRIPE)
-            children.append(process)
+            url = self._sandbox(offline.STRIPE)
             os.environ["STRIPE_API_BASE"] = settings.STRIPE_API_BASE = url
             demo_stripe_connect(licensee=licensee, sandbox_url=url, web_origin=web)
             self.stdout.write(f"Stripe sandbox on {url} (no real Stripe keys configured).")
@@ -131,11 +158,8 @@ class Command(BaseCommand):
                 os.environ["CALLRIX_STRIPE_WEBHOOK_SECRET"] = billing["webhook_secret"]
                 settings.CALLRIX_STRIPE_SECRET_KEY = billing["secret_key"]
                 settings.CALLRIX_STRIPE_WEBHOOK_SECRET = billing["webhook_secret"]
-            origin = f"http://{DEMO_SLUG}.{settings.BASE_DOMAIN}:{port}"
-            if demo_history_ensure(licensee=licensee, stripe_base=url, origin=origin):
-                self.stdout.write("Wrote three weeks of demo history (top-ups, calls).")
         if not os.environ.get("LIVEKIT_URL"):
-            process, url = offline.start(
+            url = self._sandbox(
                 offline.LIVEKIT,
                 extra_args=[
                     "--api-key",
@@ -148,12 +172,10 @@ class Command(BaseCommand):
                     "localhost",
                 ],
             )
-            children.append(process)
             os.environ["LIVEKIT_URL"] = settings.LIVEKIT_URL = url.replace("http://", "ws://")
             self.stdout.write(f"LiveKit sandbox on {url} (no LIVEKIT_URL configured).")
         if not os.environ.get("FCM_API_BASE") and not os.environ.get("FCM_DEFAULT_CREDENTIALS"):
-            process, url = offline.start(offline.FCM)
-            children.append(process)
+            url = self._sandbox(offline.FCM)
             account = offline.post_json(
                 f"{url}/_sandbox/service-accounts", {"project_id": "callrix-demo"}
             )
@@ -177,7 +199,32 @@ class Command(BaseCommand):
         if played:
             self.stdout.write(f"Played {played} sample calls for the dashboard's charts.")
 
-    def _print_welcome(self, port: int, logins) -> None:
+    def _history(self, licensee, port: int) -> None:
+        """Three past weeks for the demo licensee, written once through the Stripe sandbox."""
+        stripe_base = offline.recorded_url("stripe")
+        if not stripe_base or settings.STRIPE_API_BASE != stripe_base:
+            return
+        origin = f"http://{DEMO_SLUG}.{settings.BASE_DOMAIN}:{port}"
+        if demo_history_ensure(licensee=licensee, stripe_base=stripe_base, origin=origin):
+            self.stdout.write("Wrote three weeks of demo history (top-ups, calls).")
+
+    @staticmethod
+    def _internal_token() -> str:
+        """/internal/* wants its token in every mode: the demo makes one (kept across runs in
+        a file only its owner reads) unless CALLRIX_INTERNAL_TOKEN is set, and its servers
+        inherit it."""
+        path = embedded.home() / "internal-token"
+        token = os.environ.get("CALLRIX_INTERNAL_TOKEN", "")
+        where = "CALLRIX_INTERNAL_TOKEN" if token else str(path)
+        if not token:
+            if not path.exists():
+                path.touch(mode=0o600)
+                path.write_text(secrets.token_urlsafe(32))
+            token = path.read_text().strip()
+        os.environ["CALLRIX_INTERNAL_TOKEN"] = settings.CALLRIX_INTERNAL_TOKEN = token
+        return where
+
+    def _print_welcome(self, port: int, logins, token_file: str) -> None:
         base = settings.BASE_DOMAIN
         tenant = f"http://{DEMO_SLUG}.{base}:{port}"
         lines = [
@@ -190,6 +237,8 @@ class Command(BaseCommand):
             f"  Platform API docs:           http://{base}:{port}/api/platform/v1/docs",
             "  Without *.localhost name resolution: curl -H 'Host: aurora.localhost' "
             f"http://127.0.0.1:{port}/api/v1/health",
+            "  Internal endpoints (Host: web): /internal/traefik, /internal/metrics with",
+            f"    'Authorization: Bearer <token>', the token in {token_file}",
             "",
             "Logins:",
         ]
@@ -213,6 +262,8 @@ class Command(BaseCommand):
                 "sandbox's invoice page; the status page links to the new platform when ready.",
             ]
         lines += [
+            f"E-mails: written to {mailbox.mail_folder()} as .eml files; list them with:",
+            "  callrix sandbox mail",
             "Payouts: Luna has three weeks of cleared earnings and a Stripe Connect account;",
             "the scheduler pays them within the hour, or now with:  callrix payouts run",
             "",

@@ -9,7 +9,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django_tenants.utils import tenant_context
 
-from demo import offline
+from demo import mailbox, offline
 from demo.aurora import DEMO_SLUG
 from kernel import crypto
 from kernel.money import format_minor
@@ -51,13 +51,27 @@ class Command(BaseCommand):
         call.add_argument("call_id", type=int)
         call.add_argument("--talk", type=int, default=95, help="seconds of talk (default 95)")
         call.add_argument("--licensee", default=DEMO_SLUG, help=f"slug (default {DEMO_SLUG})")
+        mail = sub.add_parser("mail", help="List the e-mails the demo wrote to .callrix/mail/.")
+        mail.add_argument("--last", type=int, default=20, help="how many (default 20)")
 
     def handle(self, *args, **options):
+        if options["action"] == "mail":
+            self._mail(options["last"])
+            return
         licensee = licensee_named(options["licensee"])
         if options["action"] == "call":
             self._call(licensee, options["call_id"], options["talk"])
         else:
             self._payment(licensee, options["topup_id"], succeed=options["action"] == "pay")
+
+    def _mail(self, last: int) -> None:
+        listed = mailbox.mail_list(limit=max(last, 1))
+        if not listed:
+            self.stdout.write(f"No e-mails yet in {mailbox.mail_folder()}.")
+            return
+        for stored in listed:
+            self.stdout.write(f"{stored.path.name}\n  From: {stored.sender}\n  To: {stored.to}")
+            self.stdout.write(f"  Subject: {stored.subject}")
 
     def _payment(self, licensee, topup_id: int, *, succeed: bool) -> None:
         base = settings.STRIPE_API_BASE or offline.recorded_url("stripe")
@@ -95,10 +109,16 @@ class Command(BaseCommand):
             call = Call.objects.select_related("advisor").filter(pk=call_id).first()
             if call is None:
                 raise CommandError(f"{licensee.slug} has no call {call_id}.")
-            if call.status != Call.Status.CONNECTED:
+            if call.status == Call.Status.RINGING:
                 raise CommandError(
-                    f"Call {call_id} is {call.status}; the advisor must accept it first "
+                    f"Call {call_id} is ringing; the advisor must accept it first "
                     f"(POST /api/v1/calls/{call_id}/accept)."
+                )
+            if call.status != Call.Status.CONNECTED:
+                # Over already: accepting it would not help; only a new call can be played.
+                raise CommandError(
+                    f"Call {call_id} is {call.status} and cannot be played any more; "
+                    "request a new call (POST /api/v1/calls)."
                 )
             parties = [identity_of(call.caller_id), identity_of(call.advisor.user_id)]
         room = f"{base}/_sandbox/rooms/{call.room_name}"

@@ -33,5 +33,10 @@ class Command(BaseCommand):
                 f"{licensee.slug}: {report.paid} paid, {report.failed} failed, "
                 f"{report.pending} pending"
             )
+            if report.failure_reasons:
+                why = "; ".join(
+                    f"{count} × {reason}" for reason, count in report.failure_reasons.most_common()
+                )
+                line += f" (failed: {why})"
             style = self.style.WARNING if report.failed or report.pending else self.style.SUCCESS
             self.stdout.write(style(line))

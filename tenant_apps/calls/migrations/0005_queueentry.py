@@ -8,8 +8,8 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('advisors', '0002_session_kinds'),
-        ('calls', '0003_chatmessage'),
+        ('advisors', '0003_session_kinds'),
+        ('calls', '0004_chatmessage'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

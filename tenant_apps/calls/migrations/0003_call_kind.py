@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('calls', '0001_initial'),
+        ('calls', '0002_call_billing_due_at'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('advisors', '0001_initial'),
+        ('advisors', '0002_applications_and_commission'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

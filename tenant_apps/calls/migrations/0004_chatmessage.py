@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('calls', '0002_call_kind'),
+        ('calls', '0003_call_kind'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

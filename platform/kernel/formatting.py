@@ -1,0 +1,106 @@
+"""Money, numbers, dates and times as a reader expects them: in their locale (language and the
+licensee's region, "de", "en_GB") and time zone, by Babel's CLDR data. The one helper behind
+the pages' template tags, the e-mails, the CSV downloads and the API's texts.
+
+Currencies keep their ISO 4217 minor digits (`kernel.money.exponent`), not the locale's
+default of two: ¥500, 12,345 KWD."""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+from functools import lru_cache
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from babel import Locale, UnknownLocaleError
+from babel.dates import format_date, format_datetime, format_time
+from babel.numbers import NumberPattern, format_decimal, parse_pattern
+
+from kernel.money import exponent
+
+
+@lru_cache(maxsize=64)
+def locale_code(language: str, region: str = "") -> str:
+    """ "en" + "GB" -> "en_GB"; a pair CLDR does not know ("de" + "GB") -> "de"."""
+    language = (language or "en").replace("-", "_").split("_")[0].lower()
+    region = (region or "").upper()
+    if region:
+        try:
+            Locale.parse(f"{language}_{region}")
+            return f"{language}_{region}"
+        except (UnknownLocaleError, ValueError):
+            pass
+    try:
+        Locale.parse(language)
+    except (UnknownLocaleError, ValueError):
+        return "en"
+    return language
+
+
+@lru_cache(maxsize=64)
+def _currency_pattern(locale: str, digits: int) -> NumberPattern:
+    pattern = copy.copy(parse_pattern(Locale.parse(locale).currency_formats["standard"].pattern))
+    pattern.frac_prec = (digits, digits)
+    return pattern
+
+
+@lru_cache(maxsize=64)
+def _zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name or "UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
+def valid_time_zone(name: str) -> bool:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
+
+
+@dataclass(frozen=True)
+class Formats:
+    """How one reader sees things: `Formats("de", "Europe/Berlin", "EUR").money(8223)` is
+    "82,23 €"."""
+
+    locale: str = "en"
+    time_zone: str = "UTC"
+    currency: str = "EUR"
+    currency_code: bool = False  # "82.23 EUR" instead of the symbol
+
+    def money(self, amount_minor: int, currency: str | None = None) -> str:
+        code = (currency or self.currency).upper()
+        digits = exponent(code)
+        value = Decimal(int(amount_minor)).scaleb(-digits)
+        if self.currency_code:
+            number = format_decimal(
+                value, format=f"#,##0{'.' + '0' * digits if digits else ''}", locale=self.locale
+            )
+            return f"{number} {code}"
+        pattern = _currency_pattern(self.locale, digits)
+        return str(
+            pattern.apply(value, Locale.parse(self.locale), currency=code, currency_digits=False)
+        )
+
+    def number(self, value: int | float | Decimal) -> str:
+        return format_decimal(value, locale=self.locale)
+
+    def local(self, moment: dt.datetime) -> dt.datetime:
+        aware = moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+        return aware.astimezone(_zone(self.time_zone))
+
+    def datetime(self, moment: dt.datetime, length: str = "short") -> str:
+        """06/12/2026, 05:29 for en_GB; 06.12.26, 05:29 for de."""
+        return format_datetime(moment, length, tzinfo=_zone(self.time_zone), locale=self.locale)
+
+    def date(self, day: dt.date | dt.datetime, length: str = "medium") -> str:
+        if isinstance(day, dt.datetime):
+            day = self.local(day).date()
+        return format_date(day, length, locale=self.locale)
+
+    def time(self, moment: dt.datetime, length: str = "short") -> str:
+        return format_time(moment, length, tzinfo=_zone(self.time_zone), locale=self.locale)

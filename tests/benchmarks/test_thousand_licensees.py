@@ -1,0 +1,241 @@
+"""1,000 licensees on one PostgreSQL (docs/capacity.md): one new tenant migration applied to every
+schema, measured at 100, 500 and 1,000 licensees (`BENCH migrate_1000_schemas_s`, goal ≤ 60 s),
+and provisioning from the warm pool during a sign-up burst at 1,000 licensees
+(`BENCH provisioning_burst_p99_ms`, goal ≤ 100 ms, the pool never empty).
+
+The licensees are made fast from a schema template: one schema migrated the ordinary way, its
+`pg_dump` (structure and rows, as INSERTs) replayed under each new name, and the licensee rows
+inserted in bulk — what a real sign-up makes, minus the owner (no user is needed to migrate).
+Each step adds one in-memory migration of the calls app (an `ALTER TABLE … ADD COLUMN`, like
+the one the issue measured) and `tenants.migrate_parallel` applies it to every schema. The
+burst provisions BURST licensees through `licensee_provision`, one every BURST_SPACING_S, while
+a thread refills the pool as the scheduler's job would. It all commits in the run's own test
+database; every schema and row it made is dropped at the end.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import threading
+import time
+
+from django.db import connection, connections, migrations
+from django.test import override_settings
+from django_tenants.utils import schema_context
+
+from tenants import migrate_parallel, provisioning, schemas, services
+from tenants.models import Licensee, SpareSchema
+from tests.factories import licensee_destroy
+from tests.postgres_clients import client_bin_dir, database_url
+
+STEPS = tuple(int(n) for n in os.environ.get("BENCH_LICENSEE_STEPS", "100,500,1000").split(","))
+TEMPLATE = "zzbenchtpl"
+PREFIX = "lic_bench_"
+SPARE_PREFIX = "spare_bench_"  # the pool's own naming rule: spares start with "spare_"
+WORKERS = 4
+BURST = 100
+BURST_SPACING_S = 0.6  # 100 sign-ups in 60 s
+# Building a spare migrates it (~0.5 s, several under load): a refill cannot keep up with
+# 100 sign-ups a minute, so the pool is sized for the burst (SPARE_SCHEMA_POOL_SIZE) and
+# filled beforehand — here from the template, as fast as the licensees.
+POOL_SIZE = BURST
+
+
+def _template_sql() -> str:
+    schemas.schema_drop(TEMPLATE)
+    schemas.schema_create(TEMPLATE)
+    schemas.schema_migrate(TEMPLATE)
+    folder = client_bin_dir()
+    pg_dump = str(folder / "pg_dump") if folder else "pg_dump"
+    dump = subprocess.run(
+        [pg_dump, "--no-owner", "--no-privileges", "--inserts", "-n", TEMPLATE, _dsn()],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
+    # psql's meta-commands (`\restrict` in newer dumps) are not SQL, and the dump's empty
+    # search_path would outlive it on this connection (every name in it is qualified).
+    return "\n".join(
+        line
+        for line in dump.stdout.splitlines()
+        if not line.startswith("\\") and "set_config('search_path'" not in line
+    )
+
+
+def _dsn() -> str:
+    return database_url(connection.settings_dict["NAME"])
+
+
+def _replay(sql: str, names: list[str]) -> None:
+    """The template under each name, on WORKERS threads with a connection each."""
+    chunks = [names[i::WORKERS] for i in range(WORKERS)]
+
+    def build(chunk: list[str]) -> None:
+        try:
+            with connections["default"].cursor() as cursor:
+                for name in chunk:
+                    cursor.execute(sql.replace(TEMPLATE, name))
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=build, args=(chunk,)) for chunk in chunks]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+
+def _make(sql: str, start: int, stop: int) -> float:
+    """Licensees start..stop-1 from the template; seconds spent."""
+    begin = time.perf_counter()
+    names = [f"{PREFIX}{index:04d}" for index in range(start, stop)]
+    _replay(sql, names)
+    with schema_context("public"):
+        Licensee.objects.bulk_create(
+            Licensee(
+                schema_name=name,
+                slug=name.replace("_", "-"),
+                display_name=f"Bench {name}",
+                status=Licensee.Status.ACTIVE,
+            )
+            for name in names
+        )
+    made = Licensee.objects.filter(schema_name__in=names).count()
+    assert made == len(names) and all(schemas.schema_is_current(n) for n in names[::97])
+    return time.perf_counter() - begin
+
+
+def _fill_pool(sql: str) -> None:
+    names = [f"{SPARE_PREFIX}{index:03d}" for index in range(POOL_SIZE)]
+    _replay(sql, names)
+    with schema_context("public"):
+        SpareSchema.objects.bulk_create(SpareSchema(schema_name=name) for name in names)
+
+
+def _loader_with(step: int):
+    loader = migrate_parallel.tenant_loader()
+    [leaf] = [node for node in loader.graph.leaf_nodes() if node[0] == "calls"]
+    name = f"9990_bench_{step}"
+    migration = migrations.Migration(name, "calls")
+    migration.dependencies = [leaf]
+    migration.operations = [
+        migrations.RunSQL(
+            f"ALTER TABLE calls_call ADD COLUMN bench_note_{step} text",
+            f"ALTER TABLE calls_call DROP COLUMN bench_note_{step}",
+        )
+    ]
+    loader.graph.add_node(("calls", name), migration)
+    loader.graph.add_dependency(migration, ("calls", name), leaf)
+    return loader, name
+
+
+def _burst() -> tuple[list[float], int, list[Licensee]]:
+    """BURST sign-ups from the pool while a thread refills it: latencies, the smallest pool
+    seen just before a sign-up, and the licensees made."""
+    stop = threading.Event()
+
+    def refill() -> None:
+        try:
+            while not stop.is_set():  # one spare at a time, as spare_pool_refill builds them
+                if SpareSchema.objects.count() < POOL_SIZE:
+                    provisioning.spare_build()
+                else:
+                    stop.wait(0.2)
+        finally:
+            connections.close_all()
+
+    latencies, smallest, made = [], POOL_SIZE, []
+    refiller = threading.Thread(target=refill)
+    refiller.start()
+    try:
+        for index in range(BURST):
+            began = time.monotonic()
+            smallest = min(smallest, SpareSchema.objects.count())
+            start = time.perf_counter()
+            result = services.licensee_provision(
+                slug=f"burst-{index}",
+                display_name=f"Burst {index}",
+                owner_email=f"owner@burst-{index}.test",
+            )
+            latencies.append(time.perf_counter() - start)
+            made.append(result.licensee)
+            time.sleep(max(0.0, BURST_SPACING_S - (time.monotonic() - began)))
+    finally:
+        stop.set()
+        refiller.join()
+    return latencies, smallest, made
+
+
+def test_thousand_licensees(committed):
+    made_count = 0
+    curve: dict[int, tuple[float, float]] = {}
+    burst_made: list[Licensee] = []
+    try:
+        sql = _template_sql()
+        for step in STEPS:
+            build = _make(sql, made_count, step)
+            per_schema_build = build / (step - made_count)
+            made_count = step
+            names = [f"{PREFIX}{i:04d}" for i in range(step)]
+            loader, migration_name = _loader_with(step)
+            start = time.perf_counter()
+            run = migrate_parallel.schemas_migrate_parallel(names, workers=WORKERS, loader=loader)
+            seconds = time.perf_counter() - start
+            assert not run.failed, list(run.failed.items())[:3]
+            assert sorted(run.migrated) == names
+            with connection.cursor() as cursor:  # the last and a middle schema have it
+                for name in (names[-1], names[len(names) // 2]):
+                    cursor.execute(
+                        f'SELECT count(*) FROM "{name}".django_migrations WHERE name = %s',
+                        [migration_name],
+                    )
+                    assert cursor.fetchone() == (1,), name
+            curve[step] = (seconds, per_schema_build)
+            print(f"\n  ({step} licensees: new migration on all in {seconds:.1f} s)", flush=True)
+
+        with override_settings(SPARE_SCHEMA_POOL_SIZE=POOL_SIZE):
+            _fill_pool(sql)
+            latencies, smallest, burst_made = _burst()
+    finally:
+        with schema_context("public"):
+            for licensee in Licensee.objects.filter(slug__startswith="burst-"):
+                licensee_destroy(licensee)
+            Licensee.objects.filter(schema_name__startswith=PREFIX).delete()
+            SpareSchema.objects.filter(schema_name__startswith=SPARE_PREFIX).delete()
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT nspname FROM pg_namespace WHERE nspname LIKE %s OR nspname LIKE %s "
+                "OR nspname = %s",
+                [f"{PREFIX}%", f"{SPARE_PREFIX}%", TEMPLATE],
+            )
+            leftovers = [row[0] for row in cursor.fetchall()]
+        for name in leftovers:
+            schemas.schema_drop(name)
+
+    p99 = sorted(latencies)[min(len(latencies) - 1, int(0.99 * len(latencies)))] * 1000
+    print(f"\n{made_count} licensees on one PostgreSQL, made from a schema template:")
+    print(
+        f"  {'licensees':>9}  {'new migration, all schemas':>27}  {'per schema':>10}  build/schema"
+    )
+    for step, (seconds, build) in curve.items():
+        print(
+            f"  {step:>9}  {seconds:>25.1f} s  {seconds / step * 1000:>7.1f} ms  "
+            f"{build * 1000:>9.0f} ms"
+        )
+    print(
+        f"  sign-up burst at {made_count} licensees: {BURST} sign-ups, one every "
+        f"{BURST_SPACING_S} s, pool {POOL_SIZE} refilled by a thread: median "
+        f"{statistics.median(latencies) * 1000:.0f} ms, p99 {p99:.0f} ms, smallest pool "
+        f"{smallest}"
+    )
+    assert smallest > 0, "the pool ran dry during the burst"
+    at_most = max(curve)
+    scaled = curve[at_most][0] * 1000 / at_most
+    print(
+        f"BENCH migrate_1000_schemas_s {scaled:.1f} goal 60"
+        + ("" if at_most == 1000 else f"  (scaled from {at_most} schemas)")
+    )
+    print(f"BENCH provisioning_burst_p99_ms {p99:.0f} goal 100")
