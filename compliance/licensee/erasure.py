@@ -4,14 +4,18 @@ Accounts are never deleted: the money records the law makes the licensee keep fo
 (top-ups, ledger entries, call charges, refunds, disputes, payouts) point at the account, so
 the account stays as an irreversible pseudonym — a random address at the reserved `.invalid`
 domain, no name, no birth date, no password — and everything else about the person goes:
-devices, push log, favourites, spending cap, review texts, sign-in attempts. What is kept,
+devices, push log, favourites, spending cap, review texts, the transcripts of their chat
+sessions (both sides: the advisor's replies are about them too), their places in advisors'
+queues, sign-in attempts. What is kept,
 and why:
 - ledger, top-ups, calls, credits, refunds, disputes, payouts: tax and accounting law, 7 years
   (privacy policy §7); they carry ids and amounts, never a name or an address;
 - review ratings, without their text: other people's (the advisor's) average rests on them;
 - the consent history: it shows that past marketing had consent (Art. 7(1)); under the
   pseudonym it identifies no one. A standing grant is withdrawn first;
-- the request log: the licensee's proof that it answered (Art. 5(2)), under the pseudonym.
+- the request log: the licensee's proof that it answered (Art. 5(2)), under the pseudonym;
+- an erased advisor's messages in other people's chat transcripts: those are the callers'
+  records, now under the pseudonym and the erased advisor's placeholder name.
 """
 
 from __future__ import annotations
@@ -39,7 +43,14 @@ from identity import tokens
 from identity.models import ConsentRecord, User
 from kernel.money import format_minor
 from tenant_apps.advisors.models import Advisor, Favorite
-from tenant_apps.calls.models import OPEN_STATUSES, Call, Review, SpendingCap
+from tenant_apps.calls.models import (
+    OPEN_STATUSES,
+    Call,
+    ChatMessage,
+    QueueEntry,
+    Review,
+    SpendingCap,
+)
 from tenant_apps.notifications.models import Device, PushLog
 from tenant_apps.payments.models import TopUp
 from tenant_apps.payouts.models import Payout
@@ -212,6 +223,8 @@ def _erase_personal_data(user: User, advisor: Advisor | None) -> str:
     Favorite.objects.filter(user=user).delete()
     SpendingCap.objects.filter(user=user).delete()
     Review.objects.filter(caller=user).exclude(comment="").update(comment="")
+    ChatMessage.objects.filter(call__caller=user).delete()
+    QueueEntry.objects.filter(caller=user).delete()  # places in line, past and present
     for model in (AccessAttempt, AccessLog, AccessFailureLog):
         model.objects.filter(username=old_email).delete()
     TopUp.objects.filter(user=user).exclude(client_secret="").update(client_secret="")

@@ -28,6 +28,10 @@ EXPORTED_TABLES: dict[str, Exported] = {
     "advisors_advisorapplication": EVERYTHING,
     "advisors_commissionoverride": EVERYTHING,
     "advisors_favorite": EVERYTHING,
+    # Booked sessions and the advisors' weekly availability.
+    "appointments_advisorschedule": EVERYTHING,
+    "appointments_appointment": EVERYTHING,
+    "appointments_availabilitywindow": EVERYTHING,
     # Django's catalogue of models and permissions: needed to read the grants below.
     "auth_group": EVERYTHING,
     "auth_group_permissions": EVERYTHING,
@@ -36,7 +40,11 @@ EXPORTED_TABLES: dict[str, Exported] = {
     # The licensee's own record of what its admins did in the dashboard.
     "dashboard_auditentry": EVERYTHING,
     "calls_call": EVERYTHING,
+    # Chat transcripts: the licensee's end-user data like the calls they belong to.
+    "calls_chatmessage": EVERYTHING,
     "calls_livekitevent": EVERYTHING,
+    # Who waited for which advisor, and when: the licensee's end-user data like calls.
+    "calls_queueentry": EVERYTHING,
     "calls_review": EVERYTHING,
     "calls_spendingcap": EVERYTHING,
     "compliance_tenantexport": Exported(
@@ -71,6 +79,8 @@ EXPORTED_TABLES: dict[str, Exported] = {
     "payouts_payoutaccount": EVERYTHING,
     "payouts_payoutpolicy": EVERYTHING,
     "pricing_pricingpolicy": EVERYTHING,
+    "promotions_promotion": EVERYTHING,
+    "promotions_promotionuse": EVERYTHING,
     "wallets_ledgeraccount": EVERYTHING,
     "wallets_ledgerentry": EVERYTHING,
     "wallets_ledgertransaction": EVERYTHING,

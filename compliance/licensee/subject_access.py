@@ -5,6 +5,7 @@ on their calls appears by display name, never by e-mail or account."""
 from __future__ import annotations
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from compliance.licensee import privacy_requests
@@ -12,9 +13,11 @@ from compliance.licensee.errors import SubjectNotFound
 from compliance.licensee.models import PrivacyRequest
 from identity.models import ConsentRecord, User
 from tenant_apps.advisors.models import Favorite
-from tenant_apps.calls.models import Call, Review, SpendingCap
+from tenant_apps.appointments.models import Appointment
+from tenant_apps.calls.models import Call, ChatMessage, Review, SpendingCap
 from tenant_apps.notifications.models import Device, PushLog
 from tenant_apps.payments.models import CreditGrant, TopUp
+from tenant_apps.promotions.models import PromotionUse
 from tenant_apps.wallets import selectors as wallet_selectors
 from tenants.bridge import licensee_current
 
@@ -92,6 +95,7 @@ def subject_export(*, user: User) -> dict:
         "calls": [
             {
                 "id": c.pk,
+                "kind": c.kind,
                 "advisor": c.advisor.display_name,
                 "status": c.status,
                 "talk_seconds": c.talk_seconds,
@@ -102,6 +106,44 @@ def subject_export(*, user: User) -> dict:
                 "ended_at": _iso(c.ended_at),
             }
             for c in Call.objects.filter(caller=user).select_related("advisor").order_by("id")
+        ],
+        # A caller's chat transcripts whole (they are about them); an advisor's own messages.
+        "chat_messages": [
+            {
+                "call_id": m.call_id,
+                "from": "me" if m.sender_id == user.pk else m.call.advisor.display_name,
+                "text": m.text,
+                "at": _iso(m.created_at),
+                "read_at": _iso(m.read_at),
+            }
+            for m in ChatMessage.objects.filter(Q(call__caller=user) | Q(sender=user))
+            .select_related("call__advisor")
+            .order_by("id")
+        ],
+        "appointments": [
+            {
+                "id": a.pk,
+                "advisor": a.advisor.display_name,
+                "kind": a.kind,
+                "starts_at": _iso(a.starts_at),
+                "ends_at": _iso(a.ends_at),
+                "status": a.status,
+            }
+            for a in Appointment.objects.filter(caller=user)
+            .select_related("advisor")
+            .order_by("id")
+        ],
+        "promotion_codes": [
+            {
+                "code": u.promotion.code,
+                "bonus": u.bonus_minor,
+                "free_seconds": u.free_seconds,
+                "status": u.status,
+                "at": _iso(u.created_at),
+            }
+            for u in PromotionUse.objects.filter(user=user)
+            .select_related("promotion")
+            .order_by("id")
         ],
         "reviews": [
             {

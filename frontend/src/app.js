@@ -16,11 +16,15 @@ function fieldValue(field) {
 function formBody(form) {
   const body = {};
   for (const field of form.querySelectorAll("input[name], textarea[name], select[name]")) {
+    if (field.disabled) continue;
     if ((field.type === "radio" || (field.type === "checkbox" && field.dataset.type !== "bool"))
       && !field.checked) continue;
     const value = fieldValue(field);
     if (Number.isNaN(value)) return { invalid: field };
-    body[field.name] = value;
+    // "rates.chat" fills body.rates.chat: an object of fields.
+    const [name, key] = field.name.split(".", 2);
+    if (key) body[name] = { ...(body[name] || {}), [key]: value };
+    else body[name] = value;
   }
   return { body };
 }

@@ -10,7 +10,8 @@ let notified = null;
 
 function announce(call) {
   const name = call.caller_name || box.dataset.anonymous;
-  text.textContent = box.dataset.text.replace("{name}", name);
+  const template = { chat: box.dataset.textChat, video: box.dataset.textVideo }[call.kind];
+  text.textContent = (template || box.dataset.text).replace("{name}", name);
   box.hidden = false;
   if (notified !== call.id && "Notification" in window && Notification.permission === "granted") {
     new Notification(text.textContent);
@@ -56,3 +57,11 @@ if ("Notification" in window && Notification.permission === "default") {
   document.addEventListener("click", () => Notification.requestPermission(), { once: true });
 }
 poll();
+
+// The kinds of session offered: a kind's rate is sent only while its box is ticked.
+for (const toggle of document.querySelectorAll("[data-kind-toggle]")) {
+  const rate = document.getElementById(toggle.dataset.kindToggle);
+  const sync = () => { rate.disabled = !toggle.checked; };
+  toggle.addEventListener("change", sync);
+  sync();
+}

@@ -11,6 +11,8 @@ from kernel.scheduler import Periodic
 def schedule() -> list[Periodic]:
     return [
         Periodic("tenant_apps.calls.tasks.calls_reconcile_all", every=15),
+        # Booked sessions: reminders an hour ahead, ringing at the start time.
+        Periodic("tenant_apps.appointments.tasks.appointments_run_all", every=30),
         Periodic("tenants.tasks.spare_pool_refill", cron="*/5 * * * *"),
         Periodic("tenant_apps.payouts.tasks.payouts_run_all", cron="5 * * * *"),
         # Refunds whose Stripe answer never came, asked again with their idempotency key.
@@ -26,4 +28,6 @@ def schedule() -> list[Periodic]:
         Periodic("tenant_apps.wallets.tasks.ledger_verify_all", cron="45 2 * * *"),
         # Every retention rule of the privacy policy, expired exports included.
         Periodic("compliance.callrix.tasks.retention_run_all", cron="0 3 * * *"),
+        # Chat transcripts past CHAT_RETENTION_DAYS.
+        Periodic("tenant_apps.calls.tasks.chat_messages_expire_all", cron="15 3 * * *"),
     ]

@@ -111,10 +111,12 @@ TENANT_APPS = [
     "branding.outbox",  # mail that could not go out stays in the schema it was written in
     "tenant_apps.wallets",
     "tenant_apps.payments",
+    "tenant_apps.promotions",
     "tenant_apps.pricing",
     "tenant_apps.notifications",
     "tenant_apps.advisors",
     "tenant_apps.calls",
+    "tenant_apps.appointments",
     "tenant_apps.payouts",
     "tenant_apps.webapp",
     "tenant_apps.dashboard",
@@ -329,6 +331,9 @@ NINJA_JWT = {
     "UPDATE_LAST_LOGIN": False,
     "SIGNING_KEY": SECRET_KEY,
 }
+
+# Days a chat session's messages are kept after it ended (tenant_apps/calls/services/chat.py).
+CHAT_RETENTION_DAYS = int(os.environ.get("CHAT_RETENTION_DAYS", "90"))
 
 # Requests per window, per client address (or signed-in user) and per licensee.
 THROTTLE_RATES = {

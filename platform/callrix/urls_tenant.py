@@ -15,6 +15,7 @@ from identity.api import router as identity_router
 from tenant_apps.advisors.api import admin_router as advisors_admin_router
 from tenant_apps.advisors.api import advisor_router as advisors_self_router
 from tenant_apps.advisors.api import router as advisors_router
+from tenant_apps.appointments.api import router as appointments_router
 from tenant_apps.calls.api import router as calls_router
 from tenant_apps.dashboard import urls as dashboard_urls
 from tenant_apps.notifications.api import admin_router as notifications_admin_router
@@ -25,6 +26,7 @@ from tenant_apps.payments.api import router as payments_router
 from tenant_apps.payouts.api import admin_router as payouts_admin_router
 from tenant_apps.payouts.api import advisor_router as payouts_advisor_router
 from tenant_apps.pricing.api import router as pricing_router
+from tenant_apps.promotions.api import admin_router as promotions_admin_router
 from tenant_apps.wallets.api import router as wallet_router
 from tenant_apps.webapp import views as webapp_views
 from tenant_apps.webapp.api import router as branding_router
@@ -41,12 +43,14 @@ api.add_router("", wallet_router)
 api.add_router("", payments_router)
 api.add_router("", payments_admin_router)
 api.add_router("", pricing_router)
+api.add_router("", promotions_admin_router)
 api.add_router("", advisors_router)
 api.add_router("", advisors_admin_router)
 api.add_router("", advisors_self_router)
 api.add_router("", notifications_router)
 api.add_router("", notifications_admin_router)
 api.add_router("", calls_router)
+api.add_router("", appointments_router)
 api.add_router("", payouts_advisor_router)
 api.add_router("", payouts_admin_router)
 api.add_router("", compliance_admin_router)

@@ -7,6 +7,7 @@ import json
 import os
 import time
 from dataclasses import dataclass
+from datetime import time as dt_time
 
 from django.contrib.auth import get_user_model
 from django_tenants.utils import schema_context, tenant_context
@@ -21,12 +22,16 @@ from kernel.tenant_connection import connection
 from shared_apps.billing import services as billing_services
 from shared_apps.billing.models import LicenseeTerms, Plan
 from tenant_apps.advisors.models import Advisor
+from tenant_apps.appointments import services as appointment_services
+from tenant_apps.appointments.models import AdvisorSchedule
 from tenant_apps.calls import services as call_services
 from tenant_apps.calls.models import Call
 from tenant_apps.payments import selectors as payment_selectors
 from tenant_apps.payments import services as payment_services
 from tenant_apps.payments import stripe_gateway
 from tenant_apps.payments.models import TopUpPackage
+from tenant_apps.promotions.models import Promotion
+from tenant_apps.promotions.services import promotion_create
 from tenants import selectors, services
 
 DEMO_SLUG = "aurora"
@@ -57,6 +62,11 @@ DEMO_PACKAGES = [
     ("regular", "Regular", 5_000, 750),
 ]
 DEMO_CREDIT_MINOR = 2_500
+# Kinds of session beyond voice, with their rates per minute (voice is the rate below).
+DEMO_SESSION_RATES = {
+    "luna@aurora.test": {"voice": 200, "chat": 150, "video": 300},
+    "orion@aurora.test": {"voice": 300, "chat": 200},
+}
 # (e-mail, name, headline, rate per minute, categories, languages, online)
 DEMO_ADVISORS = [
     (
@@ -228,16 +238,35 @@ def _demo_advisors(licensee) -> None:
             user = get_user_model().objects.create_user(
                 email, DEMO_PASSWORD, role="advisor", display_name=name
             )
+            rates = DEMO_SESSION_RATES.get(email, {"voice": rate})
             Advisor.objects.create(
                 user=user,
                 display_name=name,
                 headline=headline,
                 rate_minor_per_minute=rate,
+                kinds=list(rates),
+                chat_rate_minor_per_minute=rates.get("chat"),
+                video_rate_minor_per_minute=rates.get("video"),
                 categories=categories,
                 languages=languages,
                 status=Advisor.Status.ONLINE if online else Advisor.Status.OFFLINE,
                 bio=f"{name} has been reading for Aurora Psychics for years.",
             )
+
+
+def _demo_sessions(licensee) -> None:
+    """Luna's weekly hours for bookings (every day 09:00-18:00, Berlin time) and the
+    WELCOME10 code (10 % on a top-up, once per person)."""
+    with tenant_context(licensee):
+        luna = Advisor.objects.filter(user__email="luna@aurora.test").first()
+        if luna is not None and not AdvisorSchedule.objects.filter(advisor=luna).exists():
+            appointment_services.availability_set(
+                advisor=luna,
+                time_zone="Europe/Berlin",
+                windows=[(day, dt_time(9, 0), dt_time(18, 0)) for day in range(7)],
+            )
+        if not Promotion.objects.filter(code="WELCOME10").exists():
+            promotion_create(code="WELCOME10", kind="topup_percent", percent=10)
 
 
 def _demo_money(licensee) -> None:
@@ -350,6 +379,7 @@ def demo_ensure() -> list[DemoLogin]:
     _demo_brand(licensee)
     _demo_money(licensee)
     _demo_advisors(licensee)
+    _demo_sessions(licensee)
     connection.set_schema_to_public()
     demo_plans_ensure()
     _demo_terms(licensee)

@@ -18,6 +18,9 @@ from kernel.throttling import LicenseeRateThrottle
 from tenant_apps.advisors import selectors, services
 from tenant_apps.advisors.errors import AdvisorNotFound
 
+SessionKindName = Literal["voice", "video", "chat"]
+RateMinor = Annotated[int, Field(gt=0, le=1_000_000)]
+
 router = Router(tags=["advisors"])
 admin_router = Router(tags=["admin"])
 advisor_router = Router(tags=["advisor"])
@@ -32,6 +35,8 @@ class AdvisorOut(Schema):
     languages: list[str]
     photo_url: str
     rate: int
+    kinds: list[str]
+    rates: dict[str, int]
     currency: str
     status: str
     rating: float | None
@@ -59,6 +64,9 @@ class ProfileIn(Schema):
     languages: list[Line] | None = Field(default=None, max_length=20)
     photo_url: Line | None = Field(default=None, max_length=500)
     rate: int | None = Field(default=None, gt=0, le=1_000_000)
+    # Every kind of session offered, each with its per-minute rate; a kind left out is
+    # no longer offered.
+    rates: dict[SessionKindName, RateMinor] | None = Field(default=None, max_length=3)
 
 
 class AdvisorSelfIn(ProfileIn):
@@ -84,7 +92,12 @@ def _currency(request) -> str:
     return request.tenant.currency
 
 
-def _out(advisor, request, favorites: Set[int] = frozenset()) -> dict:
+def _out(
+    advisor, request, favorites: Set[int] = frozenset(), enabled: frozenset[str] | None = None
+) -> dict:
+    rates = selectors.advisor_rates_offered(
+        advisor, enabled if enabled is not None else selectors.session_kinds_enabled()
+    )
     return {
         "id": advisor.pk,
         "display_name": advisor.display_name,
@@ -94,6 +107,8 @@ def _out(advisor, request, favorites: Set[int] = frozenset()) -> dict:
         "languages": advisor.languages,
         "photo_url": advisor.photo_url,
         "rate": advisor.rate_minor_per_minute,
+        "kinds": list(rates),
+        "rates": rates,
         "currency": _currency(request),
         "status": advisor.status,
         "rating": advisor.rating,
@@ -128,16 +143,20 @@ def advisor_list(
     status: Literal["online", "busy", "offline"] | None = None,
     language: Line | None = Query(default=None, max_length=8),
     sort: Literal["rating", "price", "-price", "name"] = "rating",
+    kind: SessionKindName | None = None,
     limit: int = Query(default=50, ge=1, le=100),
     offset: Offset = 0,
 ):
     advisors = selectors.advisor_list_public(
-        category=category, status=status, language=language, sort=sort
+        category=category, status=status, language=language, sort=sort, kind=kind
     )
     favorites = _favorites_of(request)
+    enabled = selectors.session_kinds_enabled()
     return {
         "count": advisors.count(),
-        "results": [_out(a, request, favorites) for a in advisors[offset : offset + limit]],
+        "results": [
+            _out(a, request, favorites, enabled) for a in advisors[offset : offset + limit]
+        ],
     }
 
 
@@ -169,7 +188,8 @@ def favorite_remove(request, advisor_id: Id):
 def favorites(request):
     ids = selectors.favorite_advisor_ids(user_id=request.auth.pk)
     advisors = selectors.advisor_list_public().filter(pk__in=ids)
-    return [_out(a, request, ids) for a in advisors]
+    enabled = selectors.session_kinds_enabled()
+    return [_out(a, request, ids, enabled) for a in advisors]
 
 
 # --- Licensee admins -----------------------------------------------------------------------
@@ -203,7 +223,10 @@ def admin_advisor_list(request, q: Line | None = Query(default=None, max_length=
 def admin_advisor_update(request, advisor_id: Id, payload: ProfileIn):
     changes = payload.dict(exclude_none=True)
     advisor = services.advisor_update(
-        advisor_id=advisor_id, rate_minor=changes.pop("rate", None), **changes
+        advisor_id=advisor_id,
+        rate_minor=changes.pop("rate", None),
+        rates=changes.pop("rates", None),
+        **changes,
     )
     return _admin_out(advisor, request)
 
@@ -242,6 +265,7 @@ def advisor_me_update(request, payload: AdvisorSelfIn):
         advisor_id=_own(request).pk,
         status=changes.pop("status", None),
         rate_minor=changes.pop("rate", None),
+        rates=changes.pop("rates", None),
         **changes,
     )
     return _admin_out(advisor, request)

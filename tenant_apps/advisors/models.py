@@ -1,4 +1,4 @@
-"""Advisors: the people end users pay to talk to, with their profile, rate and presence."""
+"""Advisors: the people end users pay to talk to, with their profile, rates and presence."""
 
 from __future__ import annotations
 
@@ -6,6 +6,22 @@ from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.db.models import Q
+
+
+class SessionKind(models.TextChoices):
+    """What a paid session carries: all are billed the same way, from presence in the
+    session's LiveKit room; only the media granted differ."""
+
+    VOICE = "voice"
+    VIDEO = "video"
+    CHAT = "chat"
+
+
+SESSION_KINDS: tuple[str, ...] = tuple(SessionKind.values)
+
+
+def voice_only() -> list[str]:
+    return [SessionKind.VOICE.value]
 
 
 class Advisor(models.Model):
@@ -24,7 +40,11 @@ class Advisor(models.Model):
     categories = ArrayField(models.CharField(max_length=40), default=list, blank=True)
     languages = ArrayField(models.CharField(max_length=8), default=list, blank=True)
     photo_url = models.URLField(blank=True)
-    rate_minor_per_minute = models.PositiveIntegerField()
+    rate_minor_per_minute = models.PositiveIntegerField()  # voice
+    chat_rate_minor_per_minute = models.PositiveIntegerField(null=True, blank=True)
+    video_rate_minor_per_minute = models.PositiveIntegerField(null=True, blank=True)
+    # The kinds of session offered; each has its rate above.
+    kinds = ArrayField(models.CharField(max_length=8), default=voice_only)
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.OFFLINE)
     suspended = models.BooleanField(default=False)
     suspended_reason = models.CharField(max_length=300, blank=True)
@@ -40,6 +60,20 @@ class Advisor(models.Model):
                 name="advisor_rate_positive", condition=Q(rate_minor_per_minute__gt=0)
             ),
             models.CheckConstraint(
+                name="advisor_kinds_valid",
+                condition=Q(kinds__len__gte=1) & Q(kinds__contained_by=list(SESSION_KINDS)),
+            ),
+            models.CheckConstraint(
+                name="advisor_chat_has_rate",
+                condition=~Q(kinds__contains=["chat"])
+                | Q(chat_rate_minor_per_minute__isnull=False, chat_rate_minor_per_minute__gt=0),
+            ),
+            models.CheckConstraint(
+                name="advisor_video_has_rate",
+                condition=~Q(kinds__contains=["video"])
+                | Q(video_rate_minor_per_minute__isnull=False, video_rate_minor_per_minute__gt=0),
+            ),
+            models.CheckConstraint(
                 name="advisor_status_valid", condition=Q(status__in=["online", "busy", "offline"])
             ),
         ]
@@ -47,6 +81,22 @@ class Advisor(models.Model):
 
     def __str__(self) -> str:
         return self.display_name
+
+    def rate_for(self, kind: str) -> int | None:
+        """The per-minute rate of a kind of session, None when it is not offered."""
+        if kind not in self.kinds:
+            return None
+        rates: dict[str, int | None] = {
+            "voice": self.rate_minor_per_minute,
+            "chat": self.chat_rate_minor_per_minute,
+            "video": self.video_rate_minor_per_minute,
+        }
+        return rates.get(kind)
+
+    @property
+    def rates(self) -> dict[str, int]:
+        offered = {kind: self.rate_for(kind) for kind in SESSION_KINDS}
+        return {kind: rate for kind, rate in offered.items() if rate is not None}
 
     @property
     def rating(self) -> float | None:

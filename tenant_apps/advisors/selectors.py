@@ -2,7 +2,14 @@ from __future__ import annotations
 
 from django.db.models import Case, F, IntegerField, OrderBy, QuerySet, Value, When
 
-from tenant_apps.advisors.models import Advisor, AdvisorApplication, CommissionOverride, Favorite
+from tenant_apps.advisors.models import (
+    SESSION_KINDS,
+    Advisor,
+    AdvisorApplication,
+    CommissionOverride,
+    Favorite,
+)
+from tenant_apps.pricing.selectors import policy_get
 
 SORTS: dict[str, list[OrderBy | str]] = {
     "rating": [F("rating_avg").desc(nulls_last=True), "display_name"],
@@ -18,6 +25,7 @@ def advisor_list_public(
     status: str | None = None,
     language: str | None = None,
     sort: str = "rating",
+    kind: str | None = None,
 ) -> QuerySet[Advisor]:
     """Advisors an end user may see: not suspended, online first, then by the chosen order."""
     advisors = Advisor.objects.filter(suspended=False).annotate(
@@ -38,6 +46,8 @@ def advisor_list_public(
         advisors = advisors.filter(languages__contains=[language.lower()])
     if status:
         advisors = advisors.filter(status=status)
+    if kind:
+        advisors = advisors.filter(kinds__contains=[kind])
     return advisors.order_by("presence_rank", *SORTS[sort], "id")
 
 
@@ -60,6 +70,18 @@ def advisor_list_admin(*, text: str | None = None) -> QuerySet[Advisor]:
             user__email__icontains=text
         )
     return advisors
+
+
+def session_kinds_enabled() -> frozenset[str]:
+    """The kinds of session this platform runs (the licensee may switch video off)."""
+    if policy_get().video_enabled:
+        return frozenset(SESSION_KINDS)
+    return frozenset(kind for kind in SESSION_KINDS if kind != "video")
+
+
+def advisor_rates_offered(advisor: Advisor, enabled: frozenset[str]) -> dict[str, int]:
+    """What an advisor offers end users: their kinds the platform runs, with the rates."""
+    return {kind: rate for kind, rate in advisor.rates.items() if kind in enabled}
 
 
 def commission_share_bps(*, advisor_id: int, month_minutes: int) -> int | None:

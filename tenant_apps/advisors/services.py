@@ -21,7 +21,13 @@ from tenant_apps.advisors.errors import (
     InvalidAdvisor,
     PlanLimit,
 )
-from tenant_apps.advisors.models import Advisor, AdvisorApplication, CommissionOverride, Favorite
+from tenant_apps.advisors.models import (
+    SESSION_KINDS,
+    Advisor,
+    AdvisorApplication,
+    CommissionOverride,
+    Favorite,
+)
 from tenant_apps.notifications.services import push_request
 from tenant_apps.pricing.selectors import policy_get
 from tenants.bridge import licensee_current, licensee_terms_at
@@ -31,16 +37,40 @@ FAVORITES_PUSH_INTERVAL = timedelta(hours=1)
 PROFILE_FIELDS = ("display_name", "headline", "bio", "categories", "languages", "photo_url")
 
 
-def _rate_check(rate_minor: int) -> int:
+def _rate_check(rate_minor: int, field: str = "rate") -> int:
     policy = policy_get()
     currency = getattr(connection.tenant, "currency", "EUR")
     if not (policy.min_rate_minor <= rate_minor <= policy.max_rate_minor):
         raise InvalidAdvisor(
             f"The rate must be between {format_minor(policy.min_rate_minor, currency)} and "
             f"{format_minor(policy.max_rate_minor, currency)} per minute.",
-            field="rate",
+            field=field,
         )
     return rate_minor
+
+
+def _rates_clean(rates: dict[str, int], voice_rate: int | None) -> dict[str, int]:
+    """`rates` names every kind of session offered, each with its per-minute rate."""
+    if not rates:
+        raise InvalidAdvisor(_("Offer at least one kind of session."), field="rates")
+    for kind, rate in rates.items():
+        if kind not in SESSION_KINDS:
+            raise InvalidAdvisor(_("Unknown kind of session: %s.") % kind, field="rates")
+        _rate_check(rate, field="rates")
+    if voice_rate is not None and rates.get("voice", voice_rate) != voice_rate:
+        raise InvalidAdvisor(_("The voice rate is given twice, differently."), field="rate")
+    return rates
+
+
+def _rates_apply(advisor: Advisor, rates: dict[str, int]) -> None:
+    advisor.kinds = [kind for kind in SESSION_KINDS if kind in rates]
+    # A withdrawn kind keeps its last rate, so offering it again starts from there.
+    if "voice" in rates:
+        advisor.rate_minor_per_minute = rates["voice"]
+    if "chat" in rates:
+        advisor.chat_rate_minor_per_minute = rates["chat"]
+    if "video" in rates:
+        advisor.video_rate_minor_per_minute = rates["video"]
 
 
 def advisor_seat_check() -> None:
@@ -144,16 +174,26 @@ def advisor_for_update(advisor_id: int) -> Advisor:
     return advisor
 
 
-def advisor_update(*, advisor_id: int, rate_minor: int | None = None, **profile) -> Advisor:
+def advisor_update(
+    *,
+    advisor_id: int,
+    rate_minor: int | None = None,
+    rates: dict[str, int] | None = None,
+    **profile,
+) -> Advisor:
     fields = _profile_clean(profile)
     if rate_minor is not None:
         _rate_check(rate_minor)
+    if rates is not None:
+        _rates_clean(rates, rate_minor)
     with transaction.atomic():
         advisor = advisor_for_update(advisor_id)
         for field, value in fields.items():
             setattr(advisor, field, value)
         if rate_minor is not None:
             advisor.rate_minor_per_minute = rate_minor
+        if rates is not None:
+            _rates_apply(advisor, rates)
         advisor.save()
         if "display_name" in fields:
             User.objects.filter(pk=advisor.user_id).update(display_name=fields["display_name"])
@@ -183,13 +223,20 @@ def advisor_set_presence(*, advisor_id: int, status: str) -> Advisor:
 
 
 def advisor_self_update(
-    *, advisor_id: int, status: str | None = None, rate_minor: int | None = None, **profile
+    *,
+    advisor_id: int,
+    status: str | None = None,
+    rate_minor: int | None = None,
+    rates: dict[str, int] | None = None,
+    **profile,
 ) -> Advisor:
-    """The advisor's own edit of profile, rate and presence — all of it or none."""
+    """The advisor's own edit of profile, rates and presence — all of it or none."""
     with transaction.atomic():
         advisor = advisor_for_update(advisor_id)
-        if profile or rate_minor is not None:
-            advisor = advisor_update(advisor_id=advisor_id, rate_minor=rate_minor, **profile)
+        if profile or rate_minor is not None or rates is not None:
+            advisor = advisor_update(
+                advisor_id=advisor_id, rate_minor=rate_minor, rates=rates, **profile
+            )
         if status is not None:
             advisor = advisor_set_presence(advisor_id=advisor_id, status=status)
     return advisor

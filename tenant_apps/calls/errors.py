@@ -30,6 +30,30 @@ class CallerBusy(CallError):
     code = "caller_in_call"
 
 
+class KindNotOffered(CallError):
+    """The advisor does not offer this kind of session, or the platform runs none."""
+
+    status_code = 422
+    code = "kind_not_offered"
+
+
+class AdvisorAvailable(CallError):
+    """No need to wait: the advisor is free now."""
+
+    status_code = 409
+    code = "advisor_available"
+
+
+class QueueConflict(CallError):
+    status_code = 409
+    code = "queue_conflict"
+
+
+class NotInQueue(CallError):
+    status_code = 404
+    code = "not_in_queue"
+
+
 class WalletOwes(CallError):
     status_code = 409
     code = "wallet_owes"
@@ -43,6 +67,11 @@ class SpendingCapReached(CallError):
 class CallStateConflict(CallError):
     status_code = 409
     code = "call_state"
+
+
+class ChatMessageInvalid(CallError):
+    status_code = 422
+    code = "message_invalid"
 
 
 class ReviewRefused(CallError):

@@ -246,21 +246,39 @@ def room_send_data(
     return _call(send)
 
 
-def access_token_issue(
-    *, room: str, identity: str, display_name: str, ttl_seconds: int = 600
-) -> str:
-    """A participant's pass into one room: join it, talk, listen. Voice only (the microphone;
-    no camera, screen or data messages) and no administration or recording rights. The TTL
-    only bounds when the pass can be used to connect, not how long the call may last."""
-    key, secret = _credentials()
-    grants = api.VideoGrants(
+def _grants_for(kind: str, room: str) -> api.VideoGrants:
+    """What a party may send in a session of this kind. LiveKit's `canPublish` covers
+    tracks (narrowed by `canPublishSources`), `canPublishData` data messages; both are set
+    explicitly, since a token naming neither publish nor subscribe grants both."""
+    if kind == "chat":  # text over data messages; no microphone, no camera
+        return api.VideoGrants(
+            room_join=True,
+            room=room,
+            can_publish=False,
+            can_publish_sources=[],
+            can_subscribe=True,
+            can_publish_data=True,
+        )
+    sources = ["microphone", "camera"] if kind == "video" else ["microphone"]
+    return api.VideoGrants(
         room_join=True,
         room=room,
         can_publish=True,
-        can_publish_sources=["microphone"],
+        can_publish_sources=sources,
         can_subscribe=True,
         can_publish_data=False,
     )
+
+
+def access_token_issue(
+    *, room: str, identity: str, display_name: str, kind: str = "voice", ttl_seconds: int = 600
+) -> str:
+    """A participant's pass into one room, with what the session's kind needs (voice: the
+    microphone; video: microphone and camera; chat: data messages only); never a screen
+    share, administration or recording rights. The TTL only bounds when the pass can be
+    used to connect, not how long the session may last."""
+    key, secret = _credentials()
+    grants = _grants_for(kind, room)
     token = (
         api.AccessToken(key, secret)
         .with_identity(identity)

@@ -11,6 +11,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from tenant_apps.advisors.models import SESSION_KINDS, SessionKind
+
 OPEN_STATUSES = ["ringing", "connected"]
 
 
@@ -31,6 +33,8 @@ class Call(models.Model):
         "advisors.Advisor", on_delete=models.DO_NOTHING, related_name="calls"
     )
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.RINGING)
+    # What the session carries (voice, video or chat); billed alike, from room presence.
+    kind = models.CharField(max_length=8, choices=SessionKind.choices, default=SessionKind.VOICE)
     room_name = models.CharField(max_length=120, unique=True, null=True)
     # The terms the call runs on, fixed when it is requested.
     rate_minor_per_minute = models.PositiveIntegerField()
@@ -78,6 +82,9 @@ class Call(models.Model):
                 fields=["caller"],
                 condition=Q(status__in=OPEN_STATUSES),
                 name="call_one_open_per_caller",
+            ),
+            models.CheckConstraint(
+                name="call_kind_valid", condition=Q(kind__in=list(SESSION_KINDS))
             ),
             models.CheckConstraint(
                 name="call_cost_within_hold",
@@ -160,3 +167,77 @@ class Review(models.Model):
 
     def __str__(self) -> str:
         return f"{self.rating}★ for call {self.call_id}"
+
+
+class ChatMessage(models.Model):
+    """A message of a chat session, stored as well as sent over the room's data channel, so
+    the session has a history, the end user's export and erasure cover it, and the
+    retention rule (calls.services.chat) deletes it once its time is up."""
+
+    call = models.ForeignKey(Call, on_delete=models.DO_NOTHING, related_name="messages")
+    sender = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.DO_NOTHING, related_name="chat_messages"
+    )
+    text = models.TextField(max_length=2_000)
+    created_at = models.DateTimeField(auto_now_add=True)
+    read_at = models.DateTimeField(null=True, blank=True)  # by the other party
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(name="chat_message_not_empty", condition=~Q(text="")),
+        ]
+        indexes = [models.Index(fields=["call", "id"])]
+
+    def __str__(self) -> str:
+        return f"message {self.pk} in call {self.call_id}"
+
+
+class QueueEntry(models.Model):
+    """An end user waiting in line for a busy advisor. When the advisor is free, the first in
+    line is offered the session for a short window (the advisor stays reserved for them),
+    then the next."""
+
+    class Status(models.TextChoices):
+        WAITING = "waiting"
+        OFFERED = "offered"
+        ACCEPTED = "accepted"  # the offered caller started the session
+        LEFT = "left"
+        EXPIRED = "expired"  # the offer ran out
+        SKIPPED = "skipped"  # not enough credit when offered
+
+    advisor = models.ForeignKey(
+        "advisors.Advisor", on_delete=models.DO_NOTHING, related_name="queue"
+    )
+    caller = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.DO_NOTHING, related_name="queue_entries"
+    )
+    kind = models.CharField(max_length=8, choices=SessionKind.choices, default=SessionKind.VOICE)
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.WAITING)
+    created_at = models.DateTimeField(auto_now_add=True)
+    offered_at = models.DateTimeField(null=True, blank=True)
+    offer_expires_at = models.DateTimeField(null=True, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    call = models.ForeignKey(Call, on_delete=models.DO_NOTHING, null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            # In one line at a time, and one offer per advisor at a time.
+            models.UniqueConstraint(
+                fields=["caller"],
+                condition=Q(status__in=["waiting", "offered"]),
+                name="queue_one_place_per_caller",
+            ),
+            models.UniqueConstraint(
+                fields=["advisor"],
+                condition=Q(status="offered"),
+                name="queue_one_offer_per_advisor",
+            ),
+            models.CheckConstraint(
+                name="queue_offer_has_window",
+                condition=~Q(status="offered") | Q(offer_expires_at__isnull=False),
+            ),
+        ]
+        indexes = [models.Index(fields=["advisor", "status", "id"])]
+
+    def __str__(self) -> str:
+        return f"{self.caller_id} waiting for {self.advisor_id} ({self.status})"

@@ -13,6 +13,12 @@ def call_ring_timeout(call_id: int) -> None:
 
 
 @dramatiq.actor(queue_name="calls", max_retries=3)
+def queue_offer_expire(entry_id: int) -> None:
+    """A queue offer's window is over: the next in line, or the advisor online again."""
+    services.queue_offer_expire(entry_id=entry_id)
+
+
+@dramatiq.actor(queue_name="calls", max_retries=0)
 def call_bill(call_id: int, due: str | None = None) -> None:
     """A call's billing job at its due time; it queues the next itself. A superseded one does
     nothing, and the reconciler's pass is the backstop for a lost one."""
@@ -44,3 +50,16 @@ def calls_reconcile_all() -> None:
     for licensee in bridge.licensee_list_serving():
         with tenant_context(licensee):
             calls_reconcile.send()
+
+
+@dramatiq.actor(queue_name="maintenance", max_retries=1)
+def chat_messages_expire() -> None:
+    services.chat_messages_expire()
+
+
+@dramatiq.actor(queue_name="maintenance", max_retries=0)
+def chat_messages_expire_all() -> None:
+    """The chat retention rule, in each serving licensee's schema."""
+    for licensee in bridge.licensee_list_serving():
+        with tenant_context(licensee):
+            chat_messages_expire.send()

@@ -115,6 +115,13 @@ class PricingForm(DashboardForm):
     advisor_share_percent = forms.DecimalField(
         label=_("Advisor commission (% of each call)"), min_value=0, max_value=100, decimal_places=2
     )
+    video_enabled = forms.BooleanField(label=_("Video sessions"), required=False)
+    appointment_cancel_hours = forms.IntegerField(
+        label=_("Bookings can be cancelled until (hours before)"),
+        min_value=0,
+        max_value=720,
+        required=False,
+    )
 
 
 class BrandForm(DashboardForm):

@@ -7,6 +7,7 @@ from django.urls import path
 from tenant_apps.dashboard.views import (
     advisors,
     audit,
+    bookings,
     brand,
     calls,
     domains,
@@ -57,6 +58,7 @@ urlpatterns = [
     ),
     path("calls/", calls.calls, name="calls"),
     path("payouts/", payouts.payouts, name="payouts"),
+    path("bookings/", bookings.bookings, name="bookings"),
     path("packages/", money_settings.packages, name="packages"),
     path("packages/new", money_settings.package_create, name="package-create"),
     path("pricing/", money_settings.pricing, name="pricing"),

@@ -24,6 +24,7 @@ admin_router = Router(tags=["admin"])
 class TopUpIn(Schema):
     amount: int | None = Field(default=None, gt=0, le=100_000_000)
     package: Line | None = Field(default=None, max_length=40)
+    promo_code: Line | None = Field(default=None, max_length=40)
 
 
 class TopUpOut(Schema):
@@ -31,6 +32,7 @@ class TopUpOut(Schema):
     status: str
     amount: int
     bonus: int
+    promotion_bonus: int
     currency: str
     client_secret: str
     publishable_key: str
@@ -64,6 +66,7 @@ def _topup_out(topup: TopUp) -> dict[str, object]:
         "status": topup.status,
         "amount": topup.amount_minor,
         "bonus": topup.bonus_minor,
+        "promotion_bonus": topup.promotion_bonus_minor,
         "currency": topup.currency,
         "client_secret": topup.client_secret,
         "publishable_key": row.publishable_key if row else "",
@@ -88,7 +91,10 @@ def packages(request: HttpRequest) -> list[dict[str, object]]:
 )
 def topup_create(request: AuthenticatedRequest, payload: TopUpIn) -> Status[dict[str, object]]:
     topup = services.topup_create(
-        user=request.auth, amount_minor=payload.amount, package_code=payload.package
+        user=request.auth,
+        amount_minor=payload.amount,
+        package_code=payload.package,
+        promo_code=payload.promo_code or None,
     )
     return Status(201, _topup_out(topup))
 

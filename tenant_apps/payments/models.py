@@ -88,6 +88,8 @@ class TopUp(models.Model):
     package = models.ForeignKey(TopUpPackage, on_delete=models.SET_NULL, null=True, blank=True)
     amount_minor = models.PositiveIntegerField()
     bonus_minor = models.PositiveIntegerField(default=0)
+    # A promotion code's bonus (tenant_apps.promotions), posted from promotion credit.
+    promotion_bonus_minor = models.PositiveIntegerField(default=0)
     currency = models.CharField(max_length=3)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
     payment_intent_id = models.CharField(max_length=255, unique=True, null=True)

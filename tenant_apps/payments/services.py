@@ -39,6 +39,7 @@ from tenant_apps.payments.models import (
     TopUpPolicy,
 )
 from tenant_apps.payments.stripe_gateway import StripeJson
+from tenant_apps.promotions import services as promotion_services
 from tenant_apps.wallets.errors import IdempotencyMismatch, InvalidAmount
 from tenant_apps.wallets.models import AccountKind, LedgerAccount, LedgerTransaction
 from tenant_apps.wallets.selectors import licensee_currency
@@ -187,10 +188,16 @@ def _stripe_amount_check(amount_minor: int, currency: str, field: str = "amount"
 
 
 def topup_create(
-    *, user: User, amount_minor: int | None = None, package_code: str | None = None
+    *,
+    user: User,
+    amount_minor: int | None = None,
+    package_code: str | None = None,
+    promo_code: str | None = None,
 ) -> TopUp:
     """Open a top-up: a PaymentIntent on the licensee's Stripe account for the client to pay.
-    The wallet is credited only when Stripe's signed webhook says the payment succeeded."""
+    The wallet is credited only when Stripe's signed webhook says the payment succeeded.
+    A promotion code is redeemed with the top-up's row, before Stripe is asked (its row lock
+    never waits on Stripe); a top-up Stripe then refuses fails and the code's use is released."""
     if (amount_minor is None) == (package_code is None):
         raise InvalidTopUp("Give either an amount or a package.", field="amount")
     package = None
@@ -228,6 +235,12 @@ def topup_create(
             bonus_minor=bonus,
             currency=currency,
         )
+        if promo_code:
+            use = promotion_services.promotion_topup_reserve(
+                user=user, code=promo_code, topup_id=topup.pk, amount_minor=amount_minor
+            )
+            topup.promotion_bonus_minor = use.bonus_minor
+            topup.save(update_fields=["promotion_bonus_minor"])
     # Stripe is asked with no lock held; the top-up row is already there (pending), so
     # nothing is lost if the reply never comes: it is marked failed instead.
     try:
@@ -240,9 +253,11 @@ def topup_create(
             idempotency_key=f"topup-{connection.schema_name}-{topup.pk}",
         )
     except DomainError as error:
-        TopUp.objects.filter(pk=topup.pk, status=TopUp.Status.PENDING).update(
-            status=TopUp.Status.FAILED, failure_message=error.detail[:500]
-        )
+        with transaction.atomic():
+            TopUp.objects.filter(pk=topup.pk, status=TopUp.Status.PENDING).update(
+                status=TopUp.Status.FAILED, failure_message=error.detail[:500]
+            )
+            promotion_services.promotion_topup_release(topup_id=topup.pk)
         raise
     topup.payment_intent_id = intent.id
     topup.client_secret = intent.client_secret
@@ -299,6 +314,19 @@ def _topup_succeeded(topup: TopUp, intent: StripeJson) -> str:
                 topup.user_id, topup.bonus_minor, account_for(kind=AccountKind.PROMO)
             ),
         )
+    if topup.promotion_bonus_minor:
+        ledger_post(
+            idempotency_key=f"topup:{topup.pk}:promotion",
+            kind="promotion",
+            description=f"Promotion credit {format_minor(topup.promotion_bonus_minor, currency)}",
+            metadata={"topup_id": topup.pk},
+            legs=_incoming_legs(
+                topup.user_id,
+                topup.promotion_bonus_minor,
+                account_for(kind=AccountKind.PROMOTION_CREDIT),
+            ),
+        )
+        promotion_services.promotion_topup_credited(topup_id=topup.pk)
     topup.status = TopUp.Status.SUCCEEDED
     topup.succeeded_at = timezone.now()
     topup.charge_id = intent.get("latest_charge") or topup.charge_id or ""
@@ -350,6 +378,16 @@ def _book_refund(topup: TopUp, refunded_total: int) -> str:
     bonus_back = min(bonus_due, wallet.balance_minor - spent_from_wallet)
     if bonus_back > 0:
         legs += [Leg(wallet, -bonus_back), Leg(account_for(kind=AccountKind.PROMO), bonus_back)]
+    # A promotion code's bonus likewise, to promotion credit, from what is still left.
+    promotion_back = min(
+        topup.promotion_bonus_minor * delta // topup.amount_minor,
+        wallet.balance_minor - spent_from_wallet - max(bonus_back, 0),
+    )
+    if promotion_back > 0:
+        legs += [
+            Leg(wallet, -promotion_back),
+            Leg(account_for(kind=AccountKind.PROMOTION_CREDIT), promotion_back),
+        ]
     ledger_post(
         idempotency_key=f"topup:{topup.pk}:refunded:{refunded_total}",
         kind="refund",
@@ -358,6 +396,7 @@ def _book_refund(topup: TopUp, refunded_total: int) -> str:
             "topup_id": topup.pk,
             "refunded_total": refunded_total,
             "bonus_reclaimed": max(bonus_back, 0),
+            "promotion_reclaimed": max(promotion_back, 0),
         },
         legs=legs,
     )

@@ -29,6 +29,8 @@ class PricingPolicyOut(Schema):
     callrix_fee_bps: SkipJsonSchema[int]
     offline_after_missed: int
     closed_account_balance: str
+    video_enabled: bool
+    appointment_cancel_hours: int
 
 
 class PricingPolicyIn(Schema):
@@ -43,6 +45,8 @@ class PricingPolicyIn(Schema):
     advisor_share_bps: int | None = Field(default=None, ge=0, le=10_000)
     offline_after_missed: int | None = Field(default=None, ge=0, le=100)
     closed_account_balance: Literal["refund", "forfeit"] | None = None
+    video_enabled: bool | None = None
+    appointment_cancel_hours: int | None = Field(default=None, ge=0, le=720)
 
 
 def _out(policy) -> dict:
@@ -60,6 +64,8 @@ def _out(policy) -> dict:
         "callrix_fee_bps": policy.callrix_fee_bps,
         "offline_after_missed": policy.offline_after_missed,
         "closed_account_balance": policy.closed_account_balance,
+        "video_enabled": policy.video_enabled,
+        "appointment_cancel_hours": policy.appointment_cancel_hours,
     }
 
 

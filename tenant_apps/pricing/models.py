@@ -45,6 +45,11 @@ class PricingPolicy(models.Model):
     closed_account_balance = models.CharField(
         max_length=8, choices=ClosedAccountBalance.choices, default=ClosedAccountBalance.REFUND
     )
+    # Video sessions on this platform at all (advisors' video rates stay, unused, while off).
+    video_enabled = models.BooleanField(default=True)
+    # A booked session can be cancelled (its held credit released) until this many hours
+    # before it starts.
+    appointment_cancel_hours = models.PositiveIntegerField(default=24)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

@@ -25,6 +25,8 @@ POLICY_FIELDS = (
     "callrix_fee_bps",
     "offline_after_missed",
     "closed_account_balance",
+    "video_enabled",
+    "appointment_cancel_hours",
 )
 
 

@@ -26,6 +26,8 @@ class AccountKind(models.TextChoices):
     CALLRIX_FEE = "callrix_fee", "Callrix fee"
     STRIPE_CLEARING = "stripe_clearing", "Stripe clearing"
     PROMO = "promo", "Promotions and credits"
+    # What promotion codes gave (bonus on top-ups), apart from package bonuses and goodwill.
+    PROMOTION_CREDIT = "promotion_credit", "Promotion credit"
     REFUNDS = "refunds", "Refunds to cardholders"
     PAYOUTS = "payouts", "Paid out to advisors"
     FORFEITED = "forfeited", "Forfeited balances"

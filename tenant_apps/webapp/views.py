@@ -13,6 +13,7 @@ from django.conf import settings
 from django.contrib.auth import SESSION_KEY, login
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
@@ -30,6 +31,7 @@ from kernel.security import csp_allow, livekit_origins
 from kernel.throttling import LicenseeRateThrottle
 from tenant_apps.advisors import selectors as advisor_selectors
 from tenant_apps.advisors import services as advisor_services
+from tenant_apps.appointments import selectors as appointment_selectors
 from tenant_apps.calls import livekit_gateway
 from tenant_apps.calls import selectors as call_selectors
 from tenant_apps.calls.models import Call
@@ -150,7 +152,26 @@ def advisor_detail(request: HttpRequest, advisor_id: int) -> HttpResponse:
         "advisors",
         {
             "advisor": advisor,
+            "session_rates": list(
+                advisor_selectors.advisor_rates_offered(
+                    advisor, advisor_selectors.session_kinds_enabled()
+                ).items()
+            ),
             "favorites": {advisor.pk} if favorite else set(),
+            "slot_zone": appointment_selectors.schedule_zone(advisor_id=advisor.pk),
+            "slots": appointment_selectors.open_slots(advisor_id=advisor.pk, now=timezone.now())
+            if user and user.role == END_USER
+            else [],
+            "my_bookings": appointment_selectors.appointments_for_party(user=user).filter(
+                advisor=advisor, status="booked"
+            )
+            if user and user.role == END_USER
+            else [],
+            "queued": bool(
+                user
+                and user.role == END_USER
+                and call_selectors.queue_place_get(caller=user, advisor_id=advisor.pk)
+            ),
             "reviews": call_selectors.reviews_for_advisor(advisor_id=advisor.pk),
             "minimum_minutes": policy_get().minimum_minutes,
         },
@@ -268,6 +289,7 @@ def call_screen(request: HttpRequest, user: User, call_id: int) -> HttpResponse:
         csp_allow(request, connect_src=livekit_origins())
     is_caller = call.caller_id == user.pk
     review = getattr(call, "review", None)
+    is_chat = call.kind == "chat"
     return _page(
         request,
         "webapp/call.html",
@@ -275,6 +297,8 @@ def call_screen(request: HttpRequest, user: User, call_id: int) -> HttpResponse:
         {
             "call": call,
             "is_caller": is_caller,
+            "chat_messages": call_selectors.chat_messages_for_party(call=call) if is_chat else [],
+            "chat_open": is_chat and call.status in (Call.Status.RINGING, Call.Status.CONNECTED),
             "review": review,
             "can_review": is_caller
             and review is None
@@ -288,6 +312,7 @@ def call_screen(request: HttpRequest, user: User, call_id: int) -> HttpResponse:
             "review_min_seconds": REVIEW_MIN_TALK_SECONDS,
             "call_config": {
                 "id": call.pk,
+                "kind": call.kind,
                 "role": "caller" if is_caller else "advisor",
                 "status": call.status,
                 "sandbox": sandbox,
@@ -343,6 +368,21 @@ def advisor_console(request: HttpRequest, user: User) -> HttpResponse:
             "earnings": payout_selectors.earnings_get(advisor=advisor, clearing_days=clearing_days),
             "payout_state": payout_selectors.payout_state_get(advisor=advisor),
             "calls": call_selectors.calls_for_party(user=user)[:10],
+            "queue": call_selectors.queue_for_advisor(user=user),
+            "bookings": appointment_selectors.appointments_for_party(user=user).filter(
+                status="booked"
+            )[:20],
+            "kind_rates": [
+                (
+                    kind,
+                    label,
+                    major_text(rate, licensee_current().currency) if rate else "",
+                )
+                for kind, label in (
+                    (("voice", _("Call")), ("chat", _("Chat")), ("video", _("Video call")))
+                )
+                for rate in [advisor.rates.get(kind)]
+            ],
             "rate_bounds": {"min": pricing.min_rate_minor, "max": pricing.max_rate_minor},
             "commission": advisor_selectors.commission_summary(
                 advisor_id=advisor.pk, default_bps=pricing.advisor_share_bps

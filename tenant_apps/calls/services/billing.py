@@ -95,6 +95,8 @@ def hold_refill_wanted(call: Call, talk_now: int, warning_seconds: int) -> bool:
     """Whether the hold is close enough to running out for its next chunk."""
     left = talk.talk_seconds_covered(call) - talk_now
     return left <= warning_seconds + HOLD_REFILL_MARGIN_SECONDS
+
+
 def advisor_month_minutes(advisor_id: int) -> int:
     """Talk minutes the advisor's calls settled this calendar month (UTC), before this one."""
     start = timezone.now().replace(day=1, hour=0, minute=0, second=0, microsecond=0)

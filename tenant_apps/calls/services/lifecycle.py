@@ -13,23 +13,26 @@ from typing import Any
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from dramatiq import Actor
 
 from identity.models import User
 from identity.services import user_lock
-from tenant_apps.advisors.models import Advisor
+from tenant_apps.advisors.models import Advisor, SessionKind
+from tenant_apps.advisors.selectors import session_kinds_enabled
 from tenant_apps.calls import livekit_gateway, talk
 from tenant_apps.calls.errors import (
     AdvisorUnavailable,
     CallerBusy,
     CallNotFound,
     CallStateConflict,
+    KindNotOffered,
     LiveKitUnavailable,
     NotASandbox,
     SpendingCapReached,
     WalletOwes,
 )
-from tenant_apps.calls.models import Call
+from tenant_apps.calls.models import Call, QueueEntry
 from tenant_apps.calls.services.billing import (
     HOLD_LOOKAHEAD_SECONDS,
     HOLD_REFILL_MARGIN_SECONDS,
@@ -39,11 +42,13 @@ from tenant_apps.calls.services.billing import (
     hold_refill_wanted,
     hold_runs_out_at,
 )
+from tenant_apps.calls.services.queue import queue_offer_claim, queue_offer_next
 from tenant_apps.calls.services.rooms import identity_of, presence_replay, room_name_for, room_of
 from tenant_apps.notifications.services import push_request
 from tenant_apps.pricing import charges
 from tenant_apps.pricing.models import PricingPolicy
 from tenant_apps.pricing.selectors import policy_get
+from tenant_apps.promotions.services import promotion_session_redeem
 from tenant_apps.wallets import selectors as wallet_selectors
 from tenant_apps.wallets import services as wallet_services
 from tenant_apps.wallets.errors import InsufficientFunds
@@ -69,10 +74,30 @@ def _after_commit(actor: Actor[..., Any], *args: object, delay_ms: int | None = 
 # --- Requesting, ringing, answering ---------------------------------------------------------
 
 
-def call_request(*, caller: User, advisor_id: int) -> Call:
+def _ring_text(kind: str, caller_name: str) -> tuple[str, str]:
+    who = caller_name or _("A caller")
+    if kind == SessionKind.CHAT:
+        return _("Incoming chat"), _("%(name)s wants to chat with you") % {"name": who}
+    if kind == SessionKind.VIDEO:
+        return _("Incoming video call"), _("%(name)s is video calling you") % {"name": who}
+    return _("Incoming call"), _("%(name)s is calling you") % {"name": who}
+
+
+def call_request(
+    *,
+    caller: User,
+    advisor_id: int,
+    kind: str = SessionKind.VOICE,
+    promo_code: str | None = None,
+    booked: bool = False,
+) -> Call:
+    """Ring an advisor. `booked`: a booked session at its time, which rings the advisor
+    whether they are online or offline (never while they are in another session)."""
     from tenant_apps.calls import tasks
 
     policy = policy_get()
+    if kind not in session_kinds_enabled():
+        raise KindNotOffered(_("This kind of session is not offered here."), field="kind")
     with transaction.atomic():
         # The caller first (as erasure and top-ups take it), then the advisor: an erasure
         # committing meanwhile is seen here, and one starting now waits for this call.
@@ -80,7 +105,14 @@ def call_request(*, caller: User, advisor_id: int) -> Call:
         advisor = Advisor.objects.select_for_update().filter(pk=advisor_id, suspended=False).first()
         if advisor is None:
             raise CallNotFound("There is no such advisor.", field="advisor_id")
-        if advisor.status != Advisor.Status.ONLINE:
+        # A busy advisor may be reserved for this caller: the first in their line.
+        offer = (
+            queue_offer_claim(caller=caller, advisor=advisor)
+            if advisor.status == Advisor.Status.BUSY
+            else None
+        )
+        free_for_booking = booked and advisor.status == Advisor.Status.OFFLINE
+        if advisor.status != Advisor.Status.ONLINE and offer is None and not free_for_booking:
             raise AdvisorUnavailable(
                 f"{advisor.display_name} is not available right now.", field="advisor_id"
             )
@@ -91,7 +123,12 @@ def call_request(*, caller: User, advisor_id: int) -> Call:
             raise WalletOwes(
                 "Your account has an open balance to settle before you can call.", field=None
             )
-        rate = advisor.rate_minor_per_minute
+        rate = advisor.rate_for(kind)
+        if rate is None:
+            raise KindNotOffered(
+                _("%(name)s does not offer this kind of session.") % {"name": advisor.display_name},
+                field="kind",
+            )
         first_minimum = charges.charge_minor(
             seconds=policy.minimum_minutes * 60,
             rate_minor_per_minute=rate,
@@ -116,6 +153,7 @@ def call_request(*, caller: User, advisor_id: int) -> Call:
                 call = Call.objects.create(
                     caller=caller,
                     advisor=advisor,
+                    kind=kind,
                     rate_minor_per_minute=rate,
                     billing_mode=policy.billing_mode,
                     free_seconds=0 if talked_before else policy.intro_free_seconds,
@@ -126,6 +164,11 @@ def call_request(*, caller: User, advisor_id: int) -> Call:
             raise AdvisorUnavailable(
                 f"{advisor.display_name} is not available right now.", field="advisor_id"
             ) from None
+        if promo_code:  # free seconds on a first session with this advisor
+            use = promotion_session_redeem(
+                user=caller, code=promo_code, call_id=call.pk, first_session=not talked_before
+            )
+            call.free_seconds = max(call.free_seconds, use.free_seconds)
         wallet_services.hold_place(
             user_id=caller.pk,
             amount_minor=first_minimum,
@@ -133,8 +176,13 @@ def call_request(*, caller: User, advisor_id: int) -> Call:
             description=f"Reserved for a call with {advisor.display_name}",
             metadata={"call_id": call.pk},
         )
+        if offer is not None:
+            offer.status = QueueEntry.Status.ACCEPTED
+            offer.call = call
+            offer.ended_at = timezone.now()
+            offer.save(update_fields=["status", "call", "ended_at"])
         call.room_name = room_name_for(call)
-        call.save(update_fields=["room_name"])
+        call.save(update_fields=["room_name", "free_seconds"])
         advisor.status = Advisor.Status.BUSY
         advisor.save(update_fields=["status"])
         _after_commit(tasks.call_ring_timeout, call.pk, delay_ms=policy.ring_timeout_seconds * 1000)
@@ -152,13 +200,19 @@ def call_request(*, caller: User, advisor_id: int) -> Call:
                 call_close_unanswered(failed, Call.Status.CANCELLED, "provider_unreachable")
         raise
     with transaction.atomic():
+        title, body = _ring_text(kind, caller.display_name)
         push_request(
             user_ids=[advisor.user_id],
             kind="incoming_call",
             urgent=True,
-            data={"call_id": call.pk, "caller_name": caller.display_name, "room": call.room_name},
-            title="Incoming call",
-            body=f"{caller.display_name or 'A caller'} is calling you",
+            data={
+                "call_id": call.pk,
+                "caller_name": caller.display_name,
+                "room": call.room_name,
+                "session_kind": kind,
+            },
+            title=title,
+            body=body,
         )
     return call
 
@@ -182,6 +236,8 @@ def _advisor_available_again(advisor_id: int, *, missed: bool = False) -> None:
         advisor.status = (
             Advisor.Status.OFFLINE if advisor.suspended or too_many else Advisor.Status.ONLINE
         )
+        if advisor.status == Advisor.Status.ONLINE and queue_offer_next(advisor) is not None:
+            advisor.status = Advisor.Status.BUSY  # reserved for the first in line
     advisor.save(update_fields=["missed_in_row", "status"])
 
 
@@ -266,6 +322,7 @@ def call_join(*, user: User, call_id: int) -> tuple[str, str]:
         room=room_of(call),
         identity=identity_of(user.pk),
         display_name=user.display_name or ("Caller" if is_caller else "Advisor"),
+        kind=call.kind,
     )
     return settings.LIVEKIT_URL, token
 

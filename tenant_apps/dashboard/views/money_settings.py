@@ -90,7 +90,10 @@ def pricing(request: DashboardRequest) -> HttpResponse:
                 "min_rate_minor": data["min_rate"],
                 "max_rate_minor": data["max_rate"],
                 "advisor_share_bps": int(data["advisor_share_percent"] * 100),
+                "video_enabled": data["video_enabled"],
             }
+            if data["appointment_cancel_hours"] is not None:
+                changes["appointment_cancel_hours"] = data["appointment_cancel_hours"]
             if act(
                 request,
                 form,
@@ -113,6 +116,8 @@ def pricing(request: DashboardRequest) -> HttpResponse:
             "min_rate": policy.min_rate_minor,
             "max_rate": policy.max_rate_minor,
             "advisor_share_percent": policy.advisor_share_bps / 100,
+            "video_enabled": policy.video_enabled,
+            "appointment_cancel_hours": policy.appointment_cancel_hours,
         }
     )
     return render_page(request, "pricing.html", {"form": form, "policy": policy})

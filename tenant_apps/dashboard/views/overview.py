@@ -10,6 +10,7 @@ from tenant_apps.dashboard import selectors
 from tenant_apps.dashboard.access import DashboardRequest, dashboard_view
 from tenant_apps.dashboard.csv_export import csv_response, wants_csv
 from tenant_apps.dashboard.views.page import render_page
+from tenant_apps.promotions.selectors import promotion_totals
 from tenants.bridge import licensee_current
 
 
@@ -85,5 +86,11 @@ def overview(request: DashboardRequest) -> HttpResponse | StreamingHttpResponse:
     return render_page(
         request,
         "overview.html",
-        {"data": data, "period": period, "periods": selectors.PERIODS, "charts": charts},
+        {
+            "data": data,
+            "period": period,
+            "periods": selectors.PERIODS,
+            "charts": charts,
+            "promotions": promotion_totals(),
+        },
     )

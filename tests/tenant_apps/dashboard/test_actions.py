@@ -169,6 +169,16 @@ def test_packages_and_billing_policy(admin):
         saved = policy_get()
         assert saved.billing_mode == "per_minute" and saved.advisor_share_bps == 5_500
         assert (saved.min_rate_minor, saved.max_rate_minor) == (100, 900)
+        assert saved.video_enabled is False  # its box was not ticked
+    assert (
+        admin.post(
+            "/dashboard/pricing/",
+            {**policy, "video_enabled": "on", "appointment_cancel_hours": "6"},
+        ).status_code
+        == 302
+    )
+    with schema_context("alpha"):
+        assert (policy_get().video_enabled, policy_get().appointment_cancel_hours) == (True, 6)
     too_much = admin.post("/dashboard/pricing/", {**policy, "advisor_share_percent": "95"})
     assert too_much.status_code == 400 and "exceed the whole charge" in too_much.content.decode()
     upside_down = admin.post("/dashboard/pricing/", {**policy, "min_rate": "10"})
