@@ -91,7 +91,7 @@ def test_a_busy_advisor_offers_the_queue_and_the_console_shows_it(luna, signed_i
         QueueEntry.objects.create(advisor=advisor, caller=caller, kind="chat")
     connection.set_schema_to_public()
     page = signed_in("alpha", caller).get(f"/advisors/{advisor.pk}/").content.decode()
-    assert "Join the queue" in page and "callrix/queue.js" in page
+    assert "Join the queue" in page and "app/queue.js" in page
     assert "Call Luna now" not in page
     console = signed_in("alpha", advisor.user)
     console.cookies["language"] = "de"
