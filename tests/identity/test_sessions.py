@@ -49,8 +49,10 @@ def test_session_sign_in_locks_out_on_the_sixth_failure(alpha, make_user, host_c
     for attempt in range(5):
         assert _sign_in(client, "admin@example.test", f"bad-{attempt}").status_code == 200
     locked = _sign_in(client, "admin@example.test", "bad-6")
-    assert locked.status_code == 429
-    assert locked.json()["code"] == "locked_out"
+    # A person at the form gets a page saying so (the API's JSON is for apps).
+    assert locked.status_code == 429 and locked["Content-Type"].startswith("text/html")
+    assert int(locked["Retry-After"]) > 0
+    assert b"Sign-in paused" in locked.content and b'href="/account/login/"' in locked.content
 
 
 def test_staff_admin_signs_in_and_locks_out(make_user, host_client):
@@ -66,7 +68,8 @@ def test_staff_admin_signs_in_and_locks_out(make_user, host_client):
     for attempt in range(5):
         other.post("/admin/login/", {"username": "staff@callrix.test", "password": f"x{attempt}"})
     locked = other.post("/admin/login/", {"username": "staff@callrix.test", "password": "x6"})
-    assert locked.status_code == 429 and locked.json()["code"] == "locked_out"
+    assert locked.status_code == 429 and b"Sign-in paused" in locked.content
+    assert b'href="/admin/login/"' in locked.content
 
 
 def test_licensee_admin_logins_are_usage_data_without_personal_details(

@@ -57,11 +57,13 @@ def test_what_needs_redis_answers_json_503_and_the_rest_follows_its_rule(api, al
         },
     )
     assert closed.status_code == 503
-    assert closed.json() == {
+    # The error contract, with the error id its log line carries.
+    assert {key: closed.json()[key] for key in ("detail", "code", "field")} == {
         "detail": "This is not available right now. Please try again in a minute.",
         "code": "unavailable",
         "field": None,
     }
+    assert len(closed.json()["error_id"]) == 32
     opened = api("alpha").post(
         "/api/v1/auth/token", {"email": "nobody@example.test", "password": "wrong-password"}
     )
