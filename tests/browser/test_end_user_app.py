@@ -133,6 +133,12 @@ def _talking(lumen, call_id: int) -> bool:
     return call is not None and call.segment_started_at is not None
 
 
+def _talked_for(lumen, call_id: int, seconds: float) -> bool:
+    call = _call(lumen, pk=call_id)
+    started = call.segment_started_at if call is not None else None
+    return started is not None and (timezone.now() - started).total_seconds() >= seconds
+
+
 def test_a_new_caller_tops_up_favourites_calls_and_rates_an_advisor_who_accepts_in_the_console(
     lumen, offline, open_page, sign_in, screenshot
 ):
@@ -200,7 +206,10 @@ def test_a_new_caller_tops_up_favourites_calls_and_rates_an_advisor_who_accepts_
     assert unmute.get_attribute("aria-pressed") == "true"
     unmute.click()
 
-    # Leaving for a moment closes the talk segment; rejoining opens the next one.
+    # Leaving for a moment closes the talk segment; rejoining opens the next one. LiveKit
+    # stamps events in whole seconds and a leave in the second of the join reads as a rejoin
+    # (calls.services.rooms.presence_replay); a person leaves later than that.
+    assert _wait(lambda: _talked_for(lumen, call_id, seconds=1.05)), "a second of talk"
     caller.get_by_role("button", name="Leave for a moment").click()
     caller.get_by_text("You left the call. You can rejoin while it lasts.").wait_for()
     assert _wait(lambda: not _talking(lumen, call_id)), "the caller's leaving reached the server"
@@ -262,10 +271,11 @@ def test_a_new_caller_tops_up_favourites_calls_and_rates_an_advisor_who_accepts_
     assert advisor.locator(".presence").first.inner_text() == "Offline"
     advisor.get_by_role("button", name="Go online").click()
     advisor.get_by_role("button", name="Go offline").wait_for()
-    advisor.get_by_label("Rate per minute (EUR)").fill("2.50")
+    advisor.get_by_label("Rate per minute (EUR)", exact=True).fill("2.50")
     advisor.get_by_role("button", name="Save profile").click()
     advisor.wait_for_load_state()
-    advisor.get_by_label("Rate per minute (EUR)").and_(advisor.locator('[value="2.50"]')).wait_for()
+    rate = advisor.get_by_label("Rate per minute (EUR)", exact=True)
+    rate.and_(advisor.locator('[value="2.50"]')).wait_for()
     caller.reload()
     assert caller.get_by_test_id("rate").inner_text() == "€2.50 per minute"
     for page in (caller, advisor):

@@ -141,7 +141,6 @@ def test_terminate_asks_first_then_closes_the_hosts_and_offers_the_export(
     assert host_client("omega.localhost").get("/").status_code == 410
     # The schema waits for the retention job.
     assert selectors.schema_exists(schema_name="omega")
-    print([(m.subject, m.to) for m in mail.outbox])
     [notice] = [m for m in mail.outbox if "final data export" in m.subject]
     assert notice.to == ["boss@omega.test"]
     assert f"{omega.data_retained_until:%d %B %Y}" in notice.body
