@@ -7,6 +7,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
 from django.test import Client
+from django.utils import translation
 
 from branding.selectors import brand_cache
 from tenant_apps.calls.livekit_gateway import breaker as livekit_breaker
@@ -103,6 +104,7 @@ def _fresh_state():
     invalidate_hosts()
     brand_cache.invalidate()
     livekit_breaker.reset()  # a test that made LiveKit unreachable leaves it closed again
+    translation.activate(settings.LANGUAGE_CODE)  # a German page leaves the thread German
     redis = cache._cache.get_client(None, write=True)
     stale = list(redis.scan_iter(match=f"{settings.CACHES['default']['KEY_PREFIX']}:*throttle:*"))
     if stale:

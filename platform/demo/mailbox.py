@@ -34,7 +34,8 @@ def use_mail_folder() -> None:
     otherwise."""
     if os.environ.get("EMAIL_BACKEND"):
         return
-    os.environ["EMAIL_BACKEND"] = settings.EMAIL_BACKEND = BACKEND
+    # Mail stays queued (branding.outbox); the job's transport writes the files.
+    os.environ["EMAIL_BACKEND"] = settings.MAIL_TRANSPORT_BACKEND = BACKEND
 
 
 class MailFolderBackend(BaseEmailBackend):

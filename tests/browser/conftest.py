@@ -154,7 +154,15 @@ def open_page(browser, licensee_url, committed):
             ),
         )
         page.on("pageerror", lambda error: page.console_errors.append(str(error)))
-        page.on("requestfailed", lambda request: page.failed_requests.append(request.url))
+        # A request the next navigation cancels (say, the favicon) did not fail: it was dropped.
+        page.on(
+            "requestfailed",
+            lambda request: (
+                page.failed_requests.append(request.url)
+                if request.failure != "net::ERR_ABORTED"
+                else None
+            ),
+        )
         return page
 
     yield open_

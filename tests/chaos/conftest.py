@@ -20,6 +20,8 @@ from pathlib import Path
 
 import pytest
 
+from tests import postgres_clients
+
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -122,14 +124,8 @@ def own_redis():
 
 
 def database_url() -> str:
-    from django.db import connection
-
-    params = connection.settings_dict
-    user = params.get("USER") or "postgres"
-    password = f":{params['PASSWORD']}" if params.get("PASSWORD") else ""
-    host = params.get("HOST") or "127.0.0.1"
-    port = params.get("PORT") or 5432
-    return f"postgresql://{user}{password}@{host}:{port}/{params['NAME']}"
+    # Over the unix socket when that is how the tests reach the server (the embedded one).
+    return postgres_clients.database_url()
 
 
 class WebProcess:

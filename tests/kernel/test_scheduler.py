@@ -3,6 +3,7 @@ lease, each slot fired once whatever fails over, and nothing fired because a pro
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime
 
 import pytest
@@ -10,7 +11,7 @@ import redis
 from django.conf import settings
 
 from kernel import scheduler
-from kernel.scheduler import LEASE_KEY, SLOT_KEY, Leader, Periodic
+from kernel.scheduler import Leader, Periodic
 
 FIRED: list[str] = []
 
@@ -29,8 +30,16 @@ noon = _Job("noon")
 quarter = _Job("quarter")
 
 
+# Keys of this module's own: parallel workers share the machine's Redis, and a scheduler another
+# test starts there must neither lead nor claim slots here.
+LEASE_KEY = f"test:{uuid.uuid4().hex}:scheduler:leader"
+SLOT_KEY = f"test:{uuid.uuid4().hex}:scheduler:slot:"
+
+
 @pytest.fixture
-def client():
+def client(monkeypatch):
+    monkeypatch.setattr(scheduler, "LEASE_KEY", LEASE_KEY)
+    monkeypatch.setattr(scheduler, "SLOT_KEY", SLOT_KEY)
     connection = redis.Redis.from_url(settings.REDIS_URL)
     keys = [LEASE_KEY, SLOT_KEY + f"{__name__}.noon", SLOT_KEY + f"{__name__}.quarter"]
     connection.delete(*keys)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
 from datetime import timedelta
 from io import StringIO
 
 import pytest
+from django.conf import settings as django_settings
 from django.core.management import CommandError, call_command
 from django.db import connection
 from django.utils import timezone
@@ -181,9 +183,14 @@ def test_the_demos_mail_goes_to_eml_files_that_a_command_lists(
     from demo import mailbox
 
     monkeypatch.setenv("CALLRIX_HOME", str(tmp_path))
-    monkeypatch.delenv("EMAIL_BACKEND", raising=False)
+    # Recorded, so both come back after the test (use_mail_folder sets them for the demo).
+    monkeypatch.setenv("EMAIL_BACKEND", "")
+    monkeypatch.setattr(django_settings, "MAIL_TRANSPORT_BACKEND", settings.MAIL_TRANSPORT_BACKEND)
     mailbox.use_mail_folder()
-    assert settings.EMAIL_BACKEND == "demo.mailbox.MailFolderBackend"
+    assert django_settings.MAIL_TRANSPORT_BACKEND == "demo.mailbox.MailFolderBackend"
+    assert os.environ["EMAIL_BACKEND"] == "demo.mailbox.MailFolderBackend"
+    # The mail job sends through that transport.
+    settings.EMAIL_BACKEND = django_settings.MAIL_TRANSPORT_BACKEND
     branded_email_send(
         to=["casey@example.test"],
         subject="Your receipt from Alpha",
