@@ -26,10 +26,12 @@ from tenants.domains import (
 )
 from tenants.hooks import (
     LicenseeTerms,
+    PlanUsage,
     admin_action_committed,
     figure_reader_register,
     ledger_checked,
     licensee_payouts_paused,
+    licensee_plan_usage,
     licensee_terminated,
     licensee_terms_at,
     licensee_terms_set,
@@ -64,6 +66,7 @@ class LicenseeView(Protocol):
 __all__ = [
     "LicenseeTerms",
     "LicenseeView",
+    "PlanUsage",
     "admin_action_committed",
     "custom_domain_add",
     "custom_domain_list",
@@ -78,6 +81,7 @@ __all__ = [
     "licensee_named",
     "licensee_origin",
     "licensee_payouts_paused",
+    "licensee_plan_usage",
     "licensee_terminated",
     "licensee_terms_at",
     "licensee_terms_set",

@@ -56,6 +56,7 @@ class LicenseeTerms:
     effective_from: datetime
     upgrade_plan_name: str | None = None
     upgrade_included_advisors: int | None = None
+    overage_minor_per_minute: int = 0  # each talk minute past the included ones
 
 
 TermsReader = Callable[..., LicenseeTerms | None]  # (licensee_id, at, *, with_upgrade)
@@ -99,4 +100,60 @@ def licensee_payouts_paused(licensee_id: int) -> str | None:
         reason = reader(licensee_id)
         if reason:
             return reason
+    return None
+
+
+@dataclass(frozen=True)
+class InvoiceLineView:
+    description: str
+    amount_minor: int
+    overage: bool  # bills talk minutes past the plan's included ones
+
+
+@dataclass(frozen=True)
+class InvoiceView:
+    number: str
+    issued_at: datetime
+    status: str
+    total_minor: int
+    currency: str
+    hosted_invoice_url: str
+    lines: tuple[InvoiceLineView, ...]
+
+
+@dataclass(frozen=True)
+class PlanUsage:
+    """A licensee's billing period so far, from Callrix's billing: the plan's included
+    talk minutes, those used (days counted so far), those past the included ones and what
+    they will cost on the next invoice, with the latest invoices."""
+
+    plan_name: str
+    period_start: datetime
+    period_end: datetime
+    included_minutes: int
+    used_minutes: int
+    overage_minutes: int
+    overage_minor_per_minute: int
+    expected_overage_minor: int
+    currency: str
+    invoices: tuple[InvoiceView, ...]
+
+
+PlanUsageReader = Callable[[int], PlanUsage | None]
+_plan_usage_readers: list[PlanUsageReader] = []
+
+
+def plan_usage_reader_register(reader: PlanUsageReader) -> None:
+    """Callrix's billing offers a licensee's minutes and invoices (numbers only); registered
+    once, in `AppConfig.ready`."""
+    if reader not in _plan_usage_readers:
+        _plan_usage_readers.append(reader)
+
+
+def licensee_plan_usage(licensee_id: int) -> PlanUsage | None:
+    """The licensee's current billing period, or None for a licensee on no plan."""
+    for reader in _plan_usage_readers:
+        usage = reader(licensee_id)
+        if usage is not None:
+            return usage
     return None

@@ -23,6 +23,8 @@ def schedule() -> list[Periodic]:
         Periodic("shared_apps.licensing.tasks.billing_events_sweep", cron="*/5 * * * *"),
         # Nightly, after the UTC day ended: yesterday's usage, then dunning, then retention.
         Periodic("shared_apps.usage.tasks.usage_collect_all", cron="15 0 * * *"),
+        # Minutes past each plan's included ones, reported to Stripe's meter once usage is in.
+        Periodic("shared_apps.billing.tasks.overage_report_all", cron="50 0 * * *"),
         Periodic("shared_apps.licensing.tasks.dunning_run_all", cron="30 1 * * *"),
         # Every licensee's ledger invariants, nightly; a breach pauses its payouts until resolved.
         Periodic("tenant_apps.wallets.tasks.ledger_verify_all", cron="45 2 * * *"),

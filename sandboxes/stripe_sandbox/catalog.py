@@ -46,6 +46,22 @@ def _price_object(params: Params) -> dict[str, Any]:
             f"Invalid recurring[interval]: must be one of {', '.join(PRICE_INTERVALS)}",
             param="recurring[interval]",
         )
+    usage_type = (recurring.get("usage_type") or "licensed") if recurring else None
+    if usage_type not in (None, "licensed", "metered"):
+        raise StripeApiError(
+            400,
+            "Invalid recurring[usage_type]: must be one of licensed, metered",
+            code="parameter_invalid_string",
+            param="recurring[usage_type]",
+        )
+    if usage_type == "metered" and not recurring.get("meter"):
+        # Since API version 2025-03-31, a metered price must be backed by a meter.
+        raise StripeApiError(
+            400,
+            "Missing required param: recurring[meter].",
+            code="parameter_missing",
+            param="recurring[meter]",
+        )
     return {
         **new_object("price", "price"),
         "active": True,
@@ -57,7 +73,8 @@ def _price_object(params: Params) -> dict[str, Any]:
             {
                 "interval": recurring["interval"],
                 "interval_count": int(str(recurring.get("interval_count") or 1)),
-                "usage_type": "licensed",
+                "usage_type": usage_type,
+                "meter": str(recurring["meter"]) if usage_type == "metered" else None,
             }
             if recurring
             else None
@@ -117,6 +134,13 @@ class Catalog(Webhooks):
             ),
         )
         price = _price_object(params)
+        meter_id = (price["recurring"] or {}).get("meter")
+        if meter_id:
+            meter = self._owned(call.account.id, meter_id, "billing.meter", "recurring[meter]")
+            if meter["status"] != "active":
+                raise StripeApiError(
+                    400, f"The meter {meter_id} is inactive.", param="recurring[meter]"
+                )
         if price["product"]:
             self._owned(call.account.id, price["product"], "product", param="product")
         else:

@@ -26,7 +26,9 @@ _STYLE = (
     "box-shadow:0 2px 8px rgba(0,0,0,.08)}h1{font-size:1.25rem}.amount{font-size:2rem;"
     "font-weight:700;margin:.5rem 0}form{display:inline-block;margin:.5rem .5rem 0 0}"
     "button{font:inherit;border:0;border-radius:.3rem;padding:.6rem 1rem;cursor:pointer;"
-    "background:#635bff;color:#fff}.hint{color:#4f566b}</style>"
+    "background:#635bff;color:#fff}.hint{color:#4f566b}table.lines{width:100%;"
+    "border-collapse:collapse}.lines td{padding:.25rem 0;border-bottom:1px solid #e3e8ee}"
+    ".lines .num{text-align:right;white-space:nowrap}</style>"
 )
 
 
@@ -44,10 +46,35 @@ def _onboarding_page(connected: dict[str, Any]) -> str:
     )
 
 
+# Stripe's zero- and three-decimal currencies; every other one has two decimals.
+_ZERO_DECIMAL = {
+    "bif", "clp", "djf", "gnf", "jpy", "kmf", "krw", "mga",
+    "pyg", "rwf", "ugx", "vnd", "vuv", "xaf", "xof", "xpf",
+}  # fmt: skip
+_THREE_DECIMAL = {"bhd", "jod", "kwd", "omr", "tnd"}
+
+
+def _amount_text(amount: int, currency: str) -> str:
+    digits = 0 if currency in _ZERO_DECIMAL else 3 if currency in _THREE_DECIMAL else 2
+    sign = "-" if amount < 0 else ""
+    whole, part = divmod(abs(amount), 10**digits)
+    shown = f"{whole}.{part:0{digits}d}" if digits else str(whole)
+    return f"{sign}{shown} {currency.upper()}"
+
+
+def _invoice_lines(invoice: dict[str, Any]) -> str:
+    rows = "".join(
+        f"<tr><td>{html.escape(line.get('description') or '')}</td>"
+        f"<td class='num'>{html.escape(_amount_text(line['amount'], line['currency']))}</td></tr>"
+        for line in invoice["lines"]["data"]
+    )
+    return f"<table class='lines'>{rows}</table>"
+
+
 def _invoice_page(invoice: dict[str, Any]) -> str:
     invoice_id = html.escape(invoice["id"])
     number = html.escape(invoice["number"] or invoice["id"])
-    amount = f"{invoice['amount_due'] / 100:.2f} {invoice['currency'].upper()}"
+    amount = _amount_text(invoice["amount_due"], invoice["currency"])
     forms = "".join(
         f"<form method='post' action='/_sandbox/invoices/{invoice_id}/{action}?redirect=1'>"
         f"<button type='submit'>{label}</button></form>"
@@ -67,6 +94,7 @@ def _invoice_page(invoice: dict[str, Any]) -> str:
         f"<meta name='viewport' content='width=device-width, initial-scale=1'>{_STYLE}"
         "<title>Stripe sandbox invoice</title></head><body><main>"
         f"<h1>Invoice {number} (sandbox)</h1><p class='amount'>{html.escape(amount)}</p>"
+        f"{_invoice_lines(invoice)}"
         f"<p>Status: <strong>{html.escape(invoice['status'])}</strong></p>{forms}{after}"
         "</main></body></html>"
     )

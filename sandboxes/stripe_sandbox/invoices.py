@@ -7,8 +7,8 @@ import copy
 from typing import Any
 
 from sandboxes.stripe_sandbox.calls import CallContext
-from sandboxes.stripe_sandbox.catalog import Catalog
 from sandboxes.stripe_sandbox.errors import StripeApiError
+from sandboxes.stripe_sandbox.meters import Meters
 from sandboxes.stripe_sandbox.objects import new_id, new_object, random_token, unix_time
 from sandboxes.stripe_sandbox.params import Params
 
@@ -43,6 +43,38 @@ def _subscription_line(subscription: dict[str, Any], amount: int) -> dict[str, A
         "description": f"1 × {price.get('nickname') or price['product']}",
         "period": {"start": item["current_period_start"], "end": item["current_period_end"]},
         "quantity": 1,
+        "pricing": {
+            "type": "price_details",
+            "price_details": {"price": price["id"], "product": price["product"]},
+            "unit_amount_decimal": str(price["unit_amount"]),
+        },
+        "parent": {
+            "type": "subscription_item_details",
+            "subscription_item_details": {
+                "subscription": subscription["id"],
+                "subscription_item": item["id"],
+                "invoice_item": None,
+                "proration": False,
+            },
+        },
+        "metadata": {},
+    }
+
+
+def _metered_line(
+    subscription: dict[str, Any], item: dict[str, Any], quantity: int, period: tuple[int, int]
+) -> dict[str, Any]:
+    """A metered item's line on the invoice that closes its period: the meter's aggregate
+    times the price's unit amount, billed in arrears."""
+    price = item["price"]
+    return {
+        "id": new_id("il"),
+        "object": "line_item",
+        "amount": quantity * price["unit_amount"],
+        "currency": price["currency"],
+        "description": f"{quantity} × {price.get('nickname') or price['product']}",
+        "period": {"start": period[0], "end": period[1]},
+        "quantity": quantity,
         "pricing": {
             "type": "price_details",
             "price_details": {"price": price["id"], "product": price["product"]},
@@ -173,7 +205,7 @@ def _invoice_object(
     }
 
 
-class Invoices(Catalog):
+class Invoices(Meters):
     """Invoice items, and a subscription's invoices from draft to paid; also the status an
     invoice's outcome gives its subscription."""
 
@@ -235,9 +267,11 @@ class Invoices(Catalog):
         period: tuple[int, int],
         hosted_base: str,
         request: CallContext | None = None,
+        usage_period: tuple[int, int] | None = None,
     ) -> dict[str, Any]:
         """Draft, finalize and (at zero) settle one subscription invoice, taking in the
-        customer's pending invoice items, with Stripe's events for each step."""
+        customer's pending invoice items and, for the period that just ended
+        (`usage_period`), each metered item's usage, with Stripe's events for each step."""
         customer = self._objects[subscription["customer"]]
         pending = [
             item
@@ -246,9 +280,17 @@ class Invoices(Catalog):
             and item["invoice"] is None
             and item["subscription"] in (None, subscription["id"])
         ]
-        lines = [_subscription_line(subscription, amount)] + [
-            _invoice_item_line(item) for item in pending
-        ]
+        lines = [_subscription_line(subscription, amount)]
+        if usage_period is not None:
+            for item in subscription["items"]["data"]:
+                recurring = item["price"].get("recurring") or {}
+                if recurring.get("usage_type") != "metered":
+                    continue
+                quantity = self._metered_quantity(
+                    account_id, recurring["meter"], customer["id"], usage_period
+                )
+                lines.append(_metered_line(subscription, item, quantity, usage_period))
+        lines += [_invoice_item_line(item) for item in pending]
         invoice = _invoice_object(
             customer, subscription, lines, billing_reason=billing_reason, period=period
         )

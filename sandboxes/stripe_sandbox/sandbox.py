@@ -75,4 +75,10 @@ class StripeSandbox(Api, Control):
             route("POST", rf"/v1/subscriptions/{item}", self._api_subscription_update),
             route("DELETE", rf"/v1/subscriptions/{item}", self._api_subscription_cancel),
             route("POST", r"/v1/invoiceitems", self._api_invoice_item_create),
+            route("POST", r"/v1/subscription_items", self._api_subscription_item_create),
+            route("POST", rf"/v1/subscription_items/{item}", self._api_subscription_item_update),
+            route("POST", r"/v1/billing/meters", self._api_meter_create),
+            route("GET", r"/v1/billing/meters", self._api_meter_list),
+            route("GET", rf"/v1/billing/meters/{item}", self._api_meter_retrieve),
+            route("POST", r"/v1/billing/meter_events", self._api_meter_event_create),
         ]

@@ -210,6 +210,118 @@ class Subscriptions(Invoices):
         )
         return self._expanded(call, subscription, params.expand)
 
+    def _api_subscription_item_create(self, call: CallContext) -> dict[str, Any]:
+        """Add an item to a live subscription; a metered one takes no quantity and bills its
+        meter's usage on the invoice that closes each period."""
+        params = Params(
+            call.params,
+            ("subscription", "price", "quantity", "metadata", "proration_behavior"),
+        )
+        account_id = call.account.id
+        subscription_id = params.text("subscription", required=True) or ""
+        subscription = self._owned(account_id, subscription_id, "subscription", "subscription")
+        if subscription["status"] in SUBSCRIPTION_ENDED_STATUSES:
+            raise StripeApiError(
+                400, "A canceled subscription cannot take new items.", param="subscription"
+            )
+        price_id = params.text("price", required=True) or ""
+        price = self._subscription_price(account_id, [{"price": price_id}])
+        self._check_item_price(subscription, price, params, current=None)
+        first = subscription["items"]["data"][0]
+        metered = price["recurring"]["usage_type"] == "metered"
+        item = {
+            "id": new_id("si"),
+            "object": "subscription_item",
+            "created": unix_time(),
+            "price": copy.deepcopy(price),
+            "subscription": subscription["id"],
+            "current_period_start": first["current_period_start"],
+            "current_period_end": first["current_period_end"],
+            "metadata": params.metadata(),
+        }
+        if not metered:
+            item["quantity"] = params.integer("quantity") or 1
+        previous = copy.deepcopy(subscription["items"])
+        subscription["items"]["data"].append(item)
+        self._emit(
+            account_id,
+            "customer.subscription.updated",
+            subscription,
+            request=call,
+            previous={"items": previous},
+        )
+        return copy.deepcopy(item)
+
+    def _api_subscription_item_update(self, call: CallContext, object_id: str) -> dict[str, Any]:
+        """Move an item to another price of the same currency (a metered item is not
+        prorated: its usage is billed at the end of the period)."""
+        params = Params(call.params, ("price", "quantity", "metadata", "proration_behavior"))
+        account_id = call.account.id
+        subscription, item = self._subscription_item(account_id, object_id)
+        if subscription["status"] in SUBSCRIPTION_ENDED_STATUSES:
+            raise StripeApiError(
+                400,
+                "A canceled subscription can only update its cancellation_details and metadata.",
+            )
+        previous = copy.deepcopy(subscription["items"])
+        price_id = params.text("price")
+        if price_id:
+            price = self._subscription_price(account_id, [{"price": price_id}])
+            self._check_item_price(subscription, price, params, current=item)
+            item["price"] = copy.deepcopy(price)
+        if "metadata" in params.data:
+            item["metadata"] = params.metadata()
+        self._emit(
+            account_id,
+            "customer.subscription.updated",
+            subscription,
+            request=call,
+            previous={"items": previous},
+        )
+        return copy.deepcopy(item)
+
+    def _subscription_item(
+        self, account_id: str, item_id: str
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        for subscription in self._billing_objects(account_id, "subscription"):
+            for item in subscription["items"]["data"]:
+                if item["id"] == item_id:
+                    return subscription, item
+        raise StripeApiError(
+            404,
+            f"No such subscription_item: '{item_id}'",
+            code="resource_missing",
+            param="id",
+        )
+
+    @staticmethod
+    def _check_item_price(
+        subscription: dict[str, Any],
+        price: dict[str, Any],
+        params: Params,
+        *,
+        current: dict[str, Any] | None,
+    ) -> None:
+        first = subscription["items"]["data"][0]["price"]
+        if price["currency"] != first["currency"]:
+            raise StripeApiError(
+                400, "The price's currency must match the subscription's currency.", param="price"
+            )
+        for other in subscription["items"]["data"]:
+            if other is not current and other["price"]["id"] == price["id"]:
+                raise StripeApiError(
+                    400,
+                    "Cannot add multiple subscription items with the same price.",
+                    param="price",
+                )
+        if price["recurring"]["usage_type"] == "metered" and params.data.get("quantity"):
+            raise StripeApiError(
+                400,
+                "Quantity should not be specified where usage_type is `metered`. Remove "
+                "quantity from the request.",
+                param="quantity",
+            )
+
     def _prorations(
         self,
         call: CallContext,
@@ -280,7 +392,8 @@ class Subscriptions(Invoices):
                 )
             item = subscription["items"]["data"][0]
             started, ends = item["current_period_start"], item["current_period_end"]
-            item.update(current_period_start=ends, current_period_end=_add_months(ends, 1))
+            for each in subscription["items"]["data"]:  # every item shares the period
+                each.update(current_period_start=ends, current_period_end=_add_months(ends, 1))
             if subscription["status"] == "trialing":
                 self._subscription_status(owner, subscription, "active")
             previous = self._objects[subscription["latest_invoice"]]
@@ -291,6 +404,7 @@ class Subscriptions(Invoices):
                 billing_reason="subscription_cycle",
                 period=(started, ends),
                 hosted_base=previous["hosted_invoice_url"].rsplit("/", 1)[0],
+                usage_period=(started, ends),
             )
             invoice_id, still_open = invoice["id"], invoice["status"] == "open"
         if still_open and outcome == "pay":

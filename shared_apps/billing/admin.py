@@ -7,7 +7,9 @@ from __future__ import annotations
 from django.contrib import admin
 from django.contrib.admin.models import LogEntry
 from django.utils import timezone
+from django.utils.html import format_html, format_html_join
 
+from kernel import money
 from shared_apps.billing import services
 from shared_apps.billing.models import (
     BillingEvent,
@@ -15,6 +17,7 @@ from shared_apps.billing.models import (
     LedgerAlert,
     LicenseeTerms,
     LicenseeUsage,
+    OverageReport,
     Plan,
     RevenueShareReport,
     StaffNote,
@@ -46,6 +49,7 @@ class PlanAdmin(admin.ModelAdmin):
         "included_advisors",
         "included_minutes",
         "revenue_share_bps",
+        "overage_minor_per_minute",
         "trial_days",
         "active",
     )
@@ -61,7 +65,12 @@ class PlanAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
-        terms = {"revenue_share_bps", "included_advisors", "included_minutes"}
+        terms = {
+            "revenue_share_bps",
+            "included_advisors",
+            "included_minutes",
+            "overage_minor_per_minute",
+        }
         if change and terms & set(form.changed_data):
             # Effective from now for every licensee on the plan; started calls keep theirs.
             moved = services.plan_terms_changed(plan=obj, changed_by_id=request.user.pk)
@@ -84,6 +93,7 @@ class InvoiceAdmin(ReadOnlyAdmin):
         "total_minor",
         "tax_minor",
         "currency",
+        "overage",
         "issued_at",
         "paid_at",
         "retain_until",
@@ -91,6 +101,28 @@ class InvoiceAdmin(ReadOnlyAdmin):
     list_filter = ("status", "currency")
     search_fields = ("number", "stripe_invoice_id", "subscription__slug")
     date_hierarchy = "issued_at"
+    readonly_fields = ("invoice_lines",)
+
+    @admin.display(description="minutes past the included ones")
+    def overage(self, invoice: Invoice) -> str:
+        amount = sum(line.get("amount_minor", 0) for line in invoice.lines if line.get("overage"))
+        return money.format_minor(amount, invoice.currency, code=True) if amount else "–"
+
+    @admin.display(description="lines")
+    def invoice_lines(self, invoice: Invoice) -> str:
+        rows = format_html_join(
+            "",
+            "<tr><td>{}{}</td><td>{}</td></tr>",
+            (
+                (
+                    "Talk minutes past the included ones: " if line.get("overage") else "",
+                    line.get("description", ""),
+                    money.format_minor(int(line.get("amount_minor", 0)), invoice.currency),
+                )
+                for line in invoice.lines
+            ),
+        )
+        return format_html("<table>{}</table>", rows)
 
 
 @admin.register(BillingEvent)
@@ -104,6 +136,23 @@ class BillingEventAdmin(ReadOnlyAdmin):
 class RevenueShareReportAdmin(ReadOnlyAdmin):
     list_display = ("subscription", "period_start", "amount_minor", "currency", "reported_at")
     list_filter = ("period_start",)
+
+
+@admin.register(OverageReport)
+class OverageReportAdmin(ReadOnlyAdmin):
+    list_display = (
+        "subscription",
+        "day",
+        "used_minutes",
+        "included_minutes",
+        "minutes",
+        "reported_at",
+        "refused_at",
+        "attempts",
+        "last_error",
+    )
+    list_filter = ("period_start",)
+    date_hierarchy = "day"
 
 
 @admin.register(LicenseeUsage)

@@ -37,3 +37,10 @@ class EventNotApplicable(BillingError):
     committing, so the job retries."""
 
     code = "event_not_applicable"
+
+
+class MeterEventRefused(BillingError):
+    """Stripe refused a usage report for good (not an outage): retrying sends the same."""
+
+    status_code = 502
+    code = "meter_event_refused"

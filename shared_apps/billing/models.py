@@ -30,6 +30,13 @@ class Plan(models.Model):
     revenue_share_bps = models.PositiveIntegerField(
         default=1_000, help_text="Callrix's share of each call's charge, in basis points."
     )
+    overage_minor_per_minute = models.BigIntegerField(
+        default=0,
+        help_text=(
+            "What each talk minute past the included ones costs, in the plan currency's minor "
+            "units (0 = minutes past the included ones are not billed)."
+        ),
+    )
     trial_days = models.PositiveIntegerField(default=0, help_text="0 = paid from the start.")
     active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -42,6 +49,9 @@ class Plan(models.Model):
             models.CheckConstraint(name="plan_currency_iso4217", condition=CURRENCY_FORMAT),
             models.CheckConstraint(
                 name="plan_revenue_share_within_whole", condition=Q(revenue_share_bps__lte=10_000)
+            ),
+            models.CheckConstraint(
+                name="plan_overage_not_negative", condition=Q(overage_minor_per_minute__gte=0)
             ),
         ]
 
@@ -74,6 +84,7 @@ class LicenseeTerms(models.Model):
     revenue_share_bps = models.PositiveIntegerField()
     included_advisors = models.PositiveIntegerField()
     included_minutes = models.PositiveIntegerField()
+    overage_minor_per_minute = models.BigIntegerField(default=0)
     effective_from = models.DateTimeField()
     reason = models.CharField(max_length=20, choices=Reason.choices)
     changed_by_id = models.BigIntegerField(null=True, blank=True)  # the staff user, if any
@@ -163,8 +174,13 @@ class Subscription(models.Model):
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.INCOMPLETE)
     # `created` of the Stripe event that last set `status`: older events never overwrite it.
     status_event_created = models.BigIntegerField(default=0)
+    current_period_start = models.DateTimeField(null=True, blank=True)
     current_period_end = models.DateTimeField(null=True, blank=True)
     trial_end = models.DateTimeField(null=True, blank=True)
+    # The metered item that bills minutes past the included ones, and the price it is on
+    # (found by lookup key: plan code, currency, rate), added when the first overage is due.
+    stripe_overage_item_id = models.CharField(max_length=255, blank=True)
+    stripe_overage_price_key = models.CharField(max_length=255, blank=True)
     # Dunning: since when an invoice has stayed unpaid after a failed payment, and whether
     # the licensee was suspended for it (only such a suspension ends with a payment).
     past_due_since = models.DateTimeField(null=True, blank=True)
@@ -248,6 +264,9 @@ class Invoice(models.Model):
     paid_at = models.DateTimeField(null=True, blank=True)
     payment_failed_at = models.DateTimeField(null=True, blank=True)
     hosted_invoice_url = models.URLField(max_length=500, blank=True)
+    # The invoice's lines as Stripe listed them: description, amount_minor, quantity, and
+    # whether the line bills talk minutes past the plan's included ones (`overage`).
+    lines = models.JSONField(default=list, blank=True)
     retain_until = models.DateField()
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -322,6 +341,49 @@ class RevenueShareReport(models.Model):
 
     def __str__(self) -> str:
         return f"{self.subscription_id} {self.period_start:%Y-%m}: {self.amount_minor}"
+
+
+class OverageReport(models.Model):
+    """One day's talk minutes past the plan's included ones, reported to the subscription's
+    metered price on Stripe once (the outbox of that report). `minutes` is what this day
+    adds to the billing period's overage; Stripe's `identifier` for the event is fixed when
+    the row is made, so a retry after an outage is the same event, never a second one."""
+
+    subscription = models.ForeignKey(
+        Subscription, on_delete=models.PROTECT, related_name="overage_reports"
+    )
+    licensee = models.ForeignKey(
+        "tenants.Licensee",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="overage_reports",
+    )
+    day = models.DateField()
+    period_start = models.DateField()  # the first day of the billing period the day is in
+    included_minutes = models.PositiveIntegerField()
+    used_minutes = models.PositiveIntegerField()  # the period's talk minutes through `day`
+    minutes = models.PositiveIntegerField()  # the overage this day adds
+    overage_minor_per_minute = models.BigIntegerField()
+    currency = models.CharField(max_length=3)
+    identifier = models.CharField(max_length=100, unique=True)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.CharField(max_length=300, blank=True)
+    reported_at = models.DateTimeField(null=True, blank=True)
+    refused_at = models.DateTimeField(null=True, blank=True)  # Stripe refused it for good
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["subscription", "day"], name="overage_once_per_day"),
+            models.CheckConstraint(
+                name="overage_day_in_period", condition=Q(day__gte=F("period_start"))
+            ),
+        ]
+        indexes = [models.Index(fields=["subscription", "period_start"])]
+
+    def __str__(self) -> str:
+        return f"{self.subscription_id} {self.day}: +{self.minutes} min"
 
 
 class LicenseeUsage(models.Model):

@@ -100,6 +100,7 @@ def licensee_terms_at(
         effective_from=row.effective_from,
         upgrade_plan_name=upgrade.name if upgrade else None,
         upgrade_included_advisors=upgrade.included_advisors if upgrade else None,
+        overage_minor_per_minute=row.overage_minor_per_minute,
     )
 
 

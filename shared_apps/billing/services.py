@@ -245,6 +245,7 @@ def signup_start(*, form: SignupForm) -> SignupStarted:
                 subscription.stripe_customer_id = customer_id
                 subscription.stripe_subscription_id = started.id
                 subscription.status = started.status
+                subscription.current_period_start = started.current_period_start
                 subscription.current_period_end = started.current_period_end
                 subscription.trial_end = started.trial_end
                 subscription.save()
@@ -334,6 +335,19 @@ def invoice_upsert(
         "period_end": data.period_end,
         "issued_at": data.created,
         "hosted_invoice_url": data.hosted_invoice_url,
+        "lines": [
+            {
+                "description": line.description,
+                "amount_minor": line.amount_minor,
+                "quantity": line.quantity,
+                # The metered item bills talk minutes past the plan's included ones.
+                "overage": bool(
+                    line.subscription_item_id
+                    and line.subscription_item_id == subscription.stripe_overage_item_id
+                ),
+            }
+            for line in data.lines
+        ],
         "retain_until": invoice_retain_until(data.created),
     }
     with transaction.atomic():
@@ -395,6 +409,9 @@ def subscription_sync(
         return subscription
     subscription.status = data.status
     subscription.status_event_created = event_created
+    subscription.current_period_start = (
+        data.current_period_start or subscription.current_period_start
+    )
     subscription.current_period_end = data.current_period_end or subscription.current_period_end
     subscription.trial_end = data.trial_end or subscription.trial_end
     if subscription.has_ended:
@@ -588,6 +605,7 @@ def terms_record(
             revenue_share_bps=plan.revenue_share_bps,
             included_advisors=plan.included_advisors,
             included_minutes=plan.included_minutes,
+            overage_minor_per_minute=plan.overage_minor_per_minute,
             effective_from=effective,
             reason=reason,
             changed_by_id=changed_by_id,

@@ -14,12 +14,22 @@ import stripe
 from django.conf import settings
 from stripe.params import CustomerCreateParamsAddress, SubscriptionCreateParams
 
-from shared_apps.billing.errors import BadWebhook, BillingUnavailable
+from shared_apps.billing.errors import BadWebhook, BillingUnavailable, MeterEventRefused
 
 SIGNATURE_TOLERANCE_SECONDS = 300
+# The meter counting talk minutes past a plan's included ones (one per Stripe account).
+OVERAGE_EVENT_NAME = "callrix_overage_minutes"
 
 # A postal address as Stripe takes it for a customer (line1, line2, city, postal_code, country).
 PostalAddress = CustomerCreateParamsAddress
+
+
+@dataclass(frozen=True)
+class InvoiceLine:
+    description: str
+    amount_minor: int
+    quantity: int
+    subscription_item_id: str | None
 
 
 @dataclass(frozen=True)
@@ -44,6 +54,7 @@ class StripeInvoice:
     paid_at: datetime | None
     hosted_invoice_url: str
     client_secret: str
+    lines: tuple[InvoiceLine, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -51,6 +62,7 @@ class StripeSubscription:
     id: str
     customer_id: str
     status: str
+    current_period_start: datetime | None
     current_period_end: datetime | None
     trial_end: datetime | None
     canceled_at: datetime | None
@@ -175,7 +187,12 @@ def subscription_price_change(
     client = _client()
     try:
         subscription = client.v1.subscriptions.retrieve(subscription_id)
-        item_id = subscription["items"]["data"][0]["id"]
+        # The plan's fee item, not the metered overage item beside it.
+        item_id = next(
+            item["id"]
+            for item in subscription["items"]["data"]
+            if (item["price"].get("recurring") or {}).get("usage_type") != "metered"
+        )
         updated = client.v1.subscriptions.update(
             subscription_id,
             params={
@@ -187,6 +204,113 @@ def subscription_price_change(
     except stripe.StripeError as error:
         raise _unavailable(error) from None
     return subscription_parse(updated.to_dict())
+
+
+def _overage_meter_id(client: stripe.StripeClient) -> str:
+    meters = client.v1.billing.meters.list(params={"status": "active", "limit": 100})
+    for meter in meters.data:
+        if meter["event_name"] == OVERAGE_EVENT_NAME:
+            return meter["id"]
+    meter = client.v1.billing.meters.create(
+        params={
+            "display_name": "Callrix talk minutes past the included ones",
+            "event_name": OVERAGE_EVENT_NAME,
+            "default_aggregation": {"formula": "sum"},
+            "customer_mapping": {"type": "by_id", "event_payload_key": "stripe_customer_id"},
+            "value_settings": {"event_payload_key": "value"},
+        },
+        options={"idempotency_key": f"meter-{OVERAGE_EVENT_NAME}"},
+    )
+    return meter["id"]
+
+
+def overage_price_key(*, plan_code: str, currency: str, rate_minor_per_minute: int) -> str:
+    return f"callrix-overage-{plan_code}-{currency.lower()}-{rate_minor_per_minute}"
+
+
+def overage_price_id(
+    *, plan_code: str, plan_name: str, rate_minor_per_minute: int, currency: str
+) -> str:
+    """The plan's metered monthly price for minutes past the included ones, on the overage
+    meter (created on first use; prices cannot change, so the key names the rate)."""
+    lookup_key = overage_price_key(
+        plan_code=plan_code, currency=currency, rate_minor_per_minute=rate_minor_per_minute
+    )
+    client = _client()
+    try:
+        found = client.v1.prices.list(params={"lookup_keys": [lookup_key], "active": True})
+        if found.data:
+            return found.data[0]["id"]
+        price = client.v1.prices.create(
+            params={
+                "currency": currency.lower(),
+                "unit_amount": rate_minor_per_minute,
+                "recurring": {
+                    "interval": "month",
+                    "usage_type": "metered",
+                    "meter": _overage_meter_id(client),
+                },
+                "product_data": {
+                    "name": f"Callrix {plan_name}: talk minutes past the included ones",
+                    "metadata": {"plan": plan_code, "kind": "overage"},
+                },
+                "nickname": "Talk minutes past the included ones",
+                "lookup_key": lookup_key,
+                "tax_behavior": "exclusive",
+                "metadata": {"plan": plan_code, "kind": "overage"},
+            },
+            options={"idempotency_key": lookup_key},
+        )
+    except stripe.StripeError as error:
+        raise _unavailable(error) from None
+    return price["id"]
+
+
+def subscription_overage_item_set(
+    *, subscription_id: str, item_id: str, price_id: str, idempotency_key: str
+) -> str:
+    """Put the subscription's metered overage item on `price_id`: added when there is none
+    yet (`item_id` empty), else moved to it. Returns the item's id."""
+    client = _client()
+    try:
+        if item_id:
+            item = client.v1.subscription_items.update(
+                item_id, params={"price": price_id}, options={"idempotency_key": idempotency_key}
+            )
+        else:
+            item = client.v1.subscription_items.create(
+                params={"subscription": subscription_id, "price": price_id},
+                options={"idempotency_key": idempotency_key},
+            )
+    except stripe.StripeError as error:
+        raise _unavailable(error) from None
+    return item["id"]
+
+
+def overage_minutes_report(
+    *, customer_id: str, minutes: int, identifier: str, timestamp: datetime
+) -> bool:
+    """Report minutes past the included ones to the overage meter. Returns False when Stripe
+    already holds an event with this identifier (a retry of one that reached it: delivered).
+    Raises `BillingUnavailable` when Stripe cannot be asked (try again later) and
+    `MeterEventRefused` when it refuses the event for good."""
+    try:
+        _client().v1.billing.meter_events.create(
+            params={
+                "event_name": OVERAGE_EVENT_NAME,
+                "payload": {"stripe_customer_id": customer_id, "value": str(minutes)},
+                "identifier": identifier,
+                "timestamp": int(timestamp.timestamp()),
+            }
+        )
+    except stripe.InvalidRequestError as error:
+        message = getattr(error, "user_message", None) or str(error)
+        if "already exists with identifier" in message:
+            return False
+        raise MeterEventRefused(f"Stripe refused the usage report: {message}") from None
+    except stripe.StripeError as error:
+        raise _unavailable(error) from None
+    return True
 
 
 def subscription_cancel(*, subscription_id: str) -> None:
@@ -269,6 +393,22 @@ def _invoice_tax(invoice: dict[str, Any]) -> tuple[int, list[dict[str, Any]]]:
     return sum(int(tax.get("amount") or 0) for tax in taxes), list(taxes)
 
 
+def _invoice_lines(invoice: dict[str, Any]) -> tuple[InvoiceLine, ...]:
+    lines = []
+    for line in (invoice.get("lines") or {}).get("data") or []:
+        parent = line.get("parent") or {}
+        item = (parent.get("subscription_item_details") or {}).get("subscription_item")
+        lines.append(
+            InvoiceLine(
+                description=str(line.get("description") or ""),
+                amount_minor=int(line.get("amount") or 0),
+                quantity=int(line.get("quantity") or 0),
+                subscription_item_id=item if isinstance(item, str) else None,
+            )
+        )
+    return tuple(lines)
+
+
 def invoice_parse(invoice: dict[str, Any]) -> StripeInvoice:
     tax_minor, tax_details = _invoice_tax(invoice)
     transitions = invoice.get("status_transitions") or {}
@@ -295,12 +435,14 @@ def invoice_parse(invoice: dict[str, Any]) -> StripeInvoice:
         paid_at=_moment(transitions.get("paid_at")),
         hosted_invoice_url=invoice.get("hosted_invoice_url") or "",
         client_secret=secret.get("client_secret") or "",
+        lines=_invoice_lines(invoice),
     )
 
 
 def subscription_parse(subscription: dict[str, Any]) -> StripeSubscription:
     items = (subscription.get("items") or {}).get("data") or [{}]
     # Since 2025-03-31 the period is per item; before, on the subscription.
+    period_start = items[0].get("current_period_start") or subscription.get("current_period_start")
     period_end = items[0].get("current_period_end") or subscription.get("current_period_end")
     latest = subscription.get("latest_invoice")
     customer = subscription.get("customer")
@@ -308,6 +450,7 @@ def subscription_parse(subscription: dict[str, Any]) -> StripeSubscription:
         id=subscription["id"],
         customer_id=customer if isinstance(customer, str) else (customer or {}).get("id", ""),
         status=subscription.get("status") or "incomplete",
+        current_period_start=_moment(period_start),
         current_period_end=_moment(period_end),
         trial_end=_moment(subscription.get("trial_end")),
         canceled_at=_moment(subscription.get("canceled_at")),

@@ -16,12 +16,14 @@ from tenant_apps.dashboard.views import (
     money_settings,
     overview,
     payouts,
+    plan,
     team,
 )
 
 app_name = "dashboard"
 urlpatterns = [
     path("", overview.overview, name="overview"),
+    path("plan/", plan.plan, name="plan"),
     path("advisors/", advisors.advisors, name="advisors"),
     path("advisors/invite", advisors.advisor_invite, name="advisor-invite"),
     path("advisors/applications/", advisors.applications, name="applications"),
