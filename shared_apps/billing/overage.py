@@ -110,16 +110,29 @@ def overage_record(*, subscription: Subscription, day: date) -> OverageReport | 
             return OverageReport.objects.get(subscription=subscription, day=day)
 
 
-def _overage_item_ensure(subscription: Subscription) -> None:
-    """The subscription carries a metered item on its plan's overage price (added on the
-    first report, moved when the plan's rate changed). Outside any transaction: Stripe is
-    asked first, the ids are saved after."""
+def overage_price_key(subscription: Subscription) -> str:
     plan = subscription.plan
-    key = stripe_gateway.overage_price_key(
+    return stripe_gateway.overage_price_key(
         plan_code=plan.code,
         currency=plan.currency,
         rate_minor_per_minute=plan.overage_minor_per_minute,
     )
+
+
+def overage_item_stale(subscription: Subscription) -> bool:
+    """The metered item is on another plan's overage price (the plan changed since)."""
+    return bool(subscription.stripe_overage_item_id) and (
+        subscription.stripe_overage_price_key != overage_price_key(subscription)
+    )
+
+
+def overage_item_ensure(subscription: Subscription) -> None:
+    """The subscription carries a metered item on its plan's overage price (added on the
+    first report, moved when the plan changed: Stripe bills a period's usage at the price the
+    item is on when the period's invoice is made). Outside any transaction: Stripe is asked
+    first, the ids are saved after."""
+    plan = subscription.plan
+    key = overage_price_key(subscription)
     if subscription.stripe_overage_item_id and subscription.stripe_overage_price_key == key:
         return
     price_id = stripe_gateway.overage_price_id(
@@ -150,7 +163,7 @@ def overage_send(*, report: OverageReport) -> OverageReport:
         return _report_mark(report, reported=True)
     subscription = Subscription.objects.select_related("plan").get(pk=report.subscription_id)
     try:
-        _overage_item_ensure(subscription)
+        overage_item_ensure(subscription)
         stripe_gateway.overage_minutes_report(
             customer_id=subscription.stripe_customer_id,
             minutes=report.minutes,
@@ -215,6 +228,12 @@ def overage_report_run(*, day: date) -> OverageRun:
             logger.exception("Recording the overage of %s failed.", slug)
             failed[slug] = str(error) or error.__class__.__name__
     delivered = pending = 0
+    for subscription in subscriptions:
+        if overage_item_stale(subscription) and subscription.plan.overage_minor_per_minute:
+            try:
+                overage_item_ensure(subscription)
+            except BillingUnavailable:
+                pending += 1
     for report in overage_pending():
         sent = overage_send(report=report)
         if sent.reported_at is not None:

@@ -190,7 +190,7 @@ def subscription_price_change(
         # The plan's fee item, not the metered overage item beside it.
         item_id = next(
             item["id"]
-            for item in subscription["items"]["data"]
+            for item in subscription.to_dict()["items"]["data"]
             if (item["price"].get("recurring") or {}).get("usage_type") != "metered"
         )
         updated = client.v1.subscriptions.update(

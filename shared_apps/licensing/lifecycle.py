@@ -10,10 +10,10 @@ from django_tenants.utils import schema_context
 
 from shared_apps.accounts.errors import AccountNotFound
 from shared_apps.accounts.models import AccountHolder
+from shared_apps.billing import overage, stripe_gateway
 from shared_apps.billing import selectors as billing_selectors
 from shared_apps.billing import services as billing_services
-from shared_apps.billing import stripe_gateway
-from shared_apps.billing.errors import PlanUnavailable
+from shared_apps.billing.errors import BillingUnavailable, PlanUnavailable
 from shared_apps.billing.models import LicenseeTerms, Plan
 from shared_apps.billing.tasks import subscription_cancel
 from shared_apps.licensing import notices
@@ -133,6 +133,17 @@ def licensee_plan_change(
                 hooks.licensee_terms_set.send(
                     sender=Licensee, licensee=licensee, revenue_share_bps=plan.revenue_share_bps
                 )
+        if (
+            subscription is not None
+            and plan.overage_minor_per_minute
+            and overage.overage_item_stale(subscription)
+        ):
+            # After the commit, outside it: the metered item moves to the new plan's overage
+            # rate; if Stripe is down now, the daily overage job moves it.
+            try:
+                overage.overage_item_ensure(subscription)
+            except BillingUnavailable:
+                pass
     return terms
 
 

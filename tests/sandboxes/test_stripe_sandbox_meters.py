@@ -21,8 +21,8 @@ from tests.sandboxes.test_stripe_sandbox import (  # noqa: F401
 )
 
 
-def _meter(client, event_name: str = "talk_minutes") -> stripe.billing.Meter:
-    return client.v1.billing.meters.create(
+def _meter(stripe_client, event_name: str = "talk_minutes") -> stripe.billing.Meter:
+    return stripe_client.v1.billing.meters.create(
         params={
             "display_name": "Talk minutes",
             "event_name": event_name,
@@ -31,8 +31,8 @@ def _meter(client, event_name: str = "talk_minutes") -> stripe.billing.Meter:
     )
 
 
-def _metered_price(client, meter_id: str, amount: int = 10) -> stripe.Price:
-    return client.v1.prices.create(
+def _metered_price(stripe_client, meter_id: str, amount: int = 10) -> stripe.Price:
+    return stripe_client.v1.prices.create(
         params={
             "currency": "eur",
             "unit_amount": amount,
@@ -42,8 +42,8 @@ def _metered_price(client, meter_id: str, amount: int = 10) -> stripe.Price:
     )
 
 
-def _report(client, customer_id: str, value: int, identifier: str, **extra):
-    return client.v1.billing.meter_events.create(
+def _report(stripe_client, customer_id: str, value: int, identifier: str, **extra):
+    return stripe_client.v1.billing.meter_events.create(
         params={
             "event_name": "talk_minutes",
             "payload": {"stripe_customer_id": customer_id, "value": str(value)},

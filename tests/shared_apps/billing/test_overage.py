@@ -15,7 +15,7 @@ from django_tenants.utils import schema_context
 
 from shared_apps.billing import overage, stripe_gateway
 from shared_apps.billing import services as billing_services
-from shared_apps.billing.models import Invoice, LicenseeUsage, OverageReport, Plan, Subscription
+from shared_apps.billing.models import Invoice, OverageReport, Plan, Subscription
 from tests.shared_apps.billing.conftest import callrix_stripe  # noqa: F401
 from tests.tenant_apps.dashboard.conftest import signed_in  # noqa: F401
 
@@ -123,9 +123,7 @@ def test_minutes_past_the_included_ones_are_reported_daily_and_billed_on_the_nex
     overage.overage_report_run(day=today)
     events = _meter_events(callrix_stripe)
     assert sorted(int(e["payload"]["value"]) for e in events) == [50, 100]
-    assert {e["payload"]["stripe_customer_id"] for e in events} == {
-        subscription.stripe_customer_id
-    }
+    assert {e["payload"]["stripe_customer_id"] for e in events} == {subscription.stripe_customer_id}
     subscription.refresh_from_db()
     assert subscription.stripe_overage_item_id
 
