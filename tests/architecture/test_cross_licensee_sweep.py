@@ -41,7 +41,9 @@ def beta_tokens(alpha, beta, make_user):
             for role in ROLES:
                 user = make_user(slug, f"sweep-{role}@example.test", role=role)
                 if role == "advisor":
-                    Advisor.objects.create(user=user, display_name="Sweep", rate_minor_per_minute=100)
+                    Advisor.objects.create(
+                        user=user, display_name="Sweep", rate_minor_per_minute=100
+                    )
                 if slug == "beta":
                     tokens[role] = token_pair_issue(user=user).access
     return tokens
