@@ -109,9 +109,11 @@ DEMO_ADVISORS = [
 SANDBOX_KEY_PREFIX = "sk_test_sandbox_"
 # Plans on offer at the demo's public sign-up page: (code, name, fee, advisors, minutes,
 # Callrix's revenue share in basis points, trial days).
+# code, name, monthly fee, advisors, minutes included, Callrix fee (bps), trial days, and the
+# price of each minute past the included ones (minor units).
 DEMO_PLANS = [
-    ("starter", "Starter (14-day trial)", 4_900, 5, 2_000, 1_500, 14),
-    ("growth", "Growth", 14_900, 25, 10_000, 1_000, 0),
+    ("starter", "Starter (14-day trial)", 4_900, 5, 2_000, 1_500, 14, 5),
+    ("growth", "Growth", 14_900, 25, 10_000, 1_000, 0, 3),
 ]
 DEMO_BRAND = {
     "app_name": DEMO_NAME,
@@ -203,7 +205,7 @@ def demo_callrix_billing(*, sandbox_url: str, web_origin: str) -> dict[str, str]
 
 def demo_plans_ensure() -> None:
     with schema_context("public"):
-        for code, name, fee, advisors, minutes, share, trial in DEMO_PLANS:
+        for code, name, fee, advisors, minutes, share, trial, overage in DEMO_PLANS:
             Plan.objects.get_or_create(
                 code=code,
                 defaults={
@@ -214,6 +216,7 @@ def demo_plans_ensure() -> None:
                     "included_minutes": minutes,
                     "revenue_share_bps": share,
                     "trial_days": trial,
+                    "overage_minor_per_minute": overage,
                 },
             )
 

@@ -53,7 +53,17 @@ def favicon(request: HttpRequest) -> FileResponse:
 
 
 def _priced(plans) -> list[tuple]:
-    return [(plan, format_minor(plan.monthly_fee_minor, plan.currency)) for plan in plans]
+    """(plan, its monthly fee, the price of a minute past the included ones or "")."""
+    return [
+        (
+            plan,
+            format_minor(plan.monthly_fee_minor, plan.currency),
+            format_minor(plan.overage_minor_per_minute, plan.currency)
+            if plan.overage_minor_per_minute
+            else "",
+        )
+        for plan in plans
+    ]
 
 
 def home(request: HttpRequest) -> HttpResponse:

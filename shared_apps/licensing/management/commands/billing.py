@@ -1,12 +1,14 @@
-"""`callrix billing report-usage [--month YYYY-MM]` and `callrix billing dunning`."""
+"""`callrix billing report-usage [--month YYYY-MM]`, `callrix billing report-overage
+[--date YYYY-MM-DD]` and `callrix billing dunning`."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
+from shared_apps.billing import overage
 from shared_apps.licensing import dunning
 from shared_apps.usage import metering
 
@@ -19,7 +21,10 @@ def _month(value: str) -> date:
 
 
 class Command(BaseCommand):
-    help = "Licensee billing by hand: the revenue share report and the dunning run."
+    help = (
+        "Licensee billing by hand: the revenue share report, the overage minutes report "
+        "and the dunning run."
+    )
 
     def add_arguments(self, parser):
         sub = parser.add_subparsers(dest="action", required=True)
@@ -28,6 +33,14 @@ class Command(BaseCommand):
             help="Report each licensee's revenue share for a month to Stripe (once each).",
         )
         report.add_argument("--month", help="YYYY-MM, a month that has ended (default: last)")
+        minutes = sub.add_parser(
+            "report-overage",
+            help=(
+                "Report each licensee's talk minutes past its plan's included ones for a day to "
+                "Stripe's meter (once each), and send any report an outage held back."
+            ),
+        )
+        minutes.add_argument("--date", help="YYYY-MM-DD (default: yesterday, UTC)")
         sub.add_parser(
             "dunning", help="Bring licensee statuses in line with their invoices; suspend late."
         )
@@ -51,6 +64,26 @@ class Command(BaseCommand):
         if result.failed:
             raise CommandError(f"{len(result.failed)} licensee(s) were not reported.")
         self.stdout.write(self.style.SUCCESS(f"Revenue share for {month:%Y-%m} reported."))
+
+    def _report_overage(self, options):
+        try:
+            day = (
+                date.fromisoformat(options["date"])
+                if options["date"]
+                else timezone.now().date() - timedelta(days=1)
+            )
+        except ValueError:
+            raise CommandError(f"Not a date (YYYY-MM-DD): {options['date']}") from None
+        run = overage.overage_report_run(day=day)
+        for slug, error in run.failed.items():
+            self.stderr.write(f"{slug}: {error}")
+        self.stdout.write(
+            f"{run.recorded} recorded, {run.delivered} delivered, {run.pending} pending "
+            "(Stripe did not answer; sent again on the next run)"
+        )
+        if run.failed or run.pending:
+            raise CommandError("Some overage was not reported.")
+        self.stdout.write(self.style.SUCCESS(f"Overage for {day} reported."))
 
     def _dunning(self, options):
         changes = dunning.dunning_run()
