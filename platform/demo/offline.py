@@ -76,8 +76,26 @@ def wait_for_port(port: int, timeout: float = 15.0) -> None:
     raise RuntimeError(f"nothing answers on port {port}")
 
 
-def start(sandbox: Sandbox, *, extra_args: list[str] | None = None) -> tuple[subprocess.Popen, str]:
-    """Start one sandbox process (state kept under .callrix/) and return it with its URL."""
+def _answers(port: int) -> bool:
+    with socket.socket() as probe:
+        probe.settimeout(0.2)
+        return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def start(
+    sandbox: Sandbox, *, extra_args: list[str] | None = None, port: int | None = None
+) -> tuple[subprocess.Popen, str]:
+    """Start one sandbox process (state kept under .callrix/) and return it with its URL: on
+    `port` (a restart), else on its usual port, or on a free one when something else (another
+    checkout's demo) already answers there — never talking to a stand-in it did not start."""
+    if port is None:
+        port = sandbox.port if not _answers(sandbox.port) else _free_port()
     state = embedded.home() / f"{sandbox.name}-sandbox.json"
     process = subprocess.Popen(
         [
@@ -85,14 +103,14 @@ def start(sandbox: Sandbox, *, extra_args: list[str] | None = None) -> tuple[sub
             "-m",
             sandbox.module,
             "--port",
-            str(sandbox.port),
+            str(port),
             "--state-file",
             str(state),
             *(extra_args or []),
         ]
     )
-    wait_for_port(sandbox.port)
-    url = f"http://127.0.0.1:{sandbox.port}"
+    wait_for_port(port)
+    url = f"http://127.0.0.1:{port}"
     urls = {}
     if _registry().exists():
         urls = json.loads(_registry().read_text() or "{}")
