@@ -20,7 +20,8 @@ from kernel import crypto
 from kernel.errors import DomainError
 from kernel.tenant_connection import connection
 from shared_apps.billing import services as billing_services
-from shared_apps.billing.models import LicenseeTerms, Plan
+from shared_apps.billing import stripe_gateway as billing_gateway
+from shared_apps.billing.models import LicenseeTerms, Plan, Subscription
 from tenant_apps.advisors.models import Advisor
 from tenant_apps.appointments import services as appointment_services
 from tenant_apps.appointments.models import AdvisorSchedule
@@ -201,6 +202,50 @@ def demo_callrix_billing(*, sandbox_url: str, web_origin: str) -> dict[str, str]
     )
     saved.write_text(json.dumps(credentials))
     return credentials
+
+
+def demo_callrix_subscription(*, licensee) -> None:
+    """Aurora's contract on Callrix's own (sandbox) Stripe account: the Starter plan's trial
+    subscription, as a sign-up makes it, so its owner's "Plan and invoices" page shows the
+    billing period, the included minutes and what minutes past them would cost."""
+    with schema_context("public"):
+        if Subscription.objects.filter(licensee_id=licensee.pk).exists():
+            return
+        plan = Plan.objects.get(code="starter")
+        customer_id = billing_gateway.customer_create(
+            company=licensee.display_name,
+            email="owner@aurora.test",
+            phone="",
+            address={"line1": "1 Harbour Street", "city": "Limassol", "country": "CY"},
+            metadata={"slug": licensee.slug},
+            idempotency_key=f"demo-customer-{licensee.slug}",
+        )
+        started = billing_gateway.subscription_create(
+            customer_id=customer_id,
+            price_id=billing_gateway.plan_price_id(
+                plan_code=plan.code,
+                plan_name=plan.name,
+                monthly_fee_minor=plan.monthly_fee_minor,
+                currency=plan.currency,
+            ),
+            trial_days=plan.trial_days,
+            metadata={"slug": licensee.slug},
+            idempotency_key=f"demo-subscription-{licensee.slug}",
+        )
+        subscription = Subscription.objects.create(
+            plan=plan,
+            slug=licensee.slug,
+            company=licensee.display_name,
+            licensee=licensee,
+            stripe_customer_id=customer_id,
+            stripe_subscription_id=started.id,
+            status=started.status,
+            current_period_start=started.current_period_start,
+            current_period_end=started.current_period_end,
+            trial_end=started.trial_end,
+        )
+        if started.latest_invoice is not None:
+            billing_services.invoice_upsert(subscription=subscription, data=started.latest_invoice)
 
 
 def demo_plans_ensure() -> None:

@@ -32,7 +32,9 @@ def _timestamp(raw: Any, param: str, default: int) -> int:
         ) from None
 
 
-def _subscription_line(subscription: dict[str, Any], amount: int) -> dict[str, Any]:
+def _subscription_line(
+    subscription: dict[str, Any], amount: int, product_name: str
+) -> dict[str, Any]:
     item = subscription["items"]["data"][0]
     price = item["price"]
     return {
@@ -40,7 +42,7 @@ def _subscription_line(subscription: dict[str, Any], amount: int) -> dict[str, A
         "object": "line_item",
         "amount": amount,
         "currency": price["currency"],
-        "description": f"1 × {price.get('nickname') or price['product']}",
+        "description": f"1 × {product_name}",
         "period": {"start": item["current_period_start"], "end": item["current_period_end"]},
         "quantity": 1,
         "pricing": {
@@ -62,7 +64,11 @@ def _subscription_line(subscription: dict[str, Any], amount: int) -> dict[str, A
 
 
 def _metered_line(
-    subscription: dict[str, Any], item: dict[str, Any], quantity: int, period: tuple[int, int]
+    subscription: dict[str, Any],
+    item: dict[str, Any],
+    quantity: int,
+    period: tuple[int, int],
+    product_name: str,
 ) -> dict[str, Any]:
     """A metered item's line on the invoice that closes its period: the meter's aggregate
     times the price's unit amount, billed in arrears."""
@@ -72,7 +78,7 @@ def _metered_line(
         "object": "line_item",
         "amount": quantity * price["unit_amount"],
         "currency": price["currency"],
-        "description": f"{quantity} × {price.get('nickname') or price['product']}",
+        "description": f"{quantity} × {product_name}",
         "period": {"start": period[0], "end": period[1]},
         "quantity": quantity,
         "pricing": {
@@ -280,7 +286,11 @@ class Invoices(Meters):
             and item["invoice"] is None
             and item["subscription"] in (None, subscription["id"])
         ]
-        lines = [_subscription_line(subscription, amount)]
+        lines = [
+            _subscription_line(
+                subscription, amount, self._product_name(subscription["items"]["data"][0])
+            )
+        ]
         if usage_period is not None:
             for item in subscription["items"]["data"]:
                 recurring = item["price"].get("recurring") or {}
@@ -289,7 +299,11 @@ class Invoices(Meters):
                 quantity = self._metered_quantity(
                     account_id, recurring["meter"], customer["id"], usage_period
                 )
-                lines.append(_metered_line(subscription, item, quantity, usage_period))
+                lines.append(
+                    _metered_line(
+                        subscription, item, quantity, usage_period, self._product_name(item)
+                    )
+                )
         lines += [_invoice_item_line(item) for item in pending]
         invoice = _invoice_object(
             customer, subscription, lines, billing_reason=billing_reason, period=period
@@ -316,6 +330,11 @@ class Invoices(Meters):
         if invoice["amount_due"] == 0:
             self._invoice_settle(account_id, invoice, request=request)
         return invoice
+
+    def _product_name(self, item: dict[str, Any]) -> str:
+        """Stripe names a subscription line after the price's product."""
+        product = self._objects.get(item["price"]["product"] or "") or {}
+        return str(product.get("name") or item["price"]["product"])
 
     def _invoice_settle(
         self, account_id: str, invoice: dict[str, Any], request: CallContext | None = None

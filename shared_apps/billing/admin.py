@@ -102,6 +102,7 @@ class InvoiceAdmin(ReadOnlyAdmin):
     search_fields = ("number", "stripe_invoice_id", "subscription__slug")
     date_hierarchy = "issued_at"
     readonly_fields = ("invoice_lines",)
+    exclude = ("lines",)  # shown as a table by `invoice_lines`
 
     @admin.display(description="minutes past the included ones")
     def overage(self, invoice: Invoice) -> str:

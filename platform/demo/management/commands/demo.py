@@ -21,6 +21,7 @@ from demo.aurora import (
     DEMO_SLUG,
     SANDBOX_KEY_PREFIX,
     demo_callrix_billing,
+    demo_callrix_subscription,
     demo_calls_play,
     demo_ensure,
     demo_stripe_connect,
@@ -159,6 +160,7 @@ class Command(BaseCommand):
                 os.environ["CALLRIX_STRIPE_WEBHOOK_SECRET"] = billing["webhook_secret"]
                 settings.CALLRIX_STRIPE_SECRET_KEY = billing["secret_key"]
                 settings.CALLRIX_STRIPE_WEBHOOK_SECRET = billing["webhook_secret"]
+                demo_callrix_subscription(licensee=licensee)
         if not os.environ.get("LIVEKIT_URL"):
             url = self._sandbox(
                 offline.LIVEKIT,
