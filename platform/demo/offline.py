@@ -7,6 +7,7 @@ Their addresses are written to `.callrix/sandboxes.json`, so later commands on t
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import socket
 import subprocess
@@ -74,6 +75,28 @@ def wait_for_port(port: int, timeout: float = 15.0) -> None:
                 return
         time.sleep(0.1)
     raise RuntimeError(f"nothing answers on port {port}")
+
+
+def _port_taken(port: int) -> bool:
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return True
+    return False
+
+
+def on_a_free_port(sandbox: Sandbox) -> Sandbox:
+    """The sandbox on its usual port or, when something else holds that (another demo on
+    this machine), on one the system gives: never another demo's stand-in, whose webhooks go
+    to that demo. The URL is recorded, so `callrix sandbox …` finds it."""
+    if not _port_taken(sandbox.port):
+        return sandbox
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    return dataclasses.replace(sandbox, port=port)
 
 
 def start(sandbox: Sandbox, *, extra_args: list[str] | None = None) -> tuple[subprocess.Popen, str]:
