@@ -56,6 +56,7 @@ from tenant_apps.payments.models import TopUp
 from tenant_apps.payouts.models import Payout
 from tenant_apps.pricing.models import PricingPolicy
 from tenant_apps.pricing.selectors import policy_get
+from tenant_apps.promotions.services import promotion_credit_reclaim
 from tenant_apps.wallets.models import AccountKind, LedgerAccount
 from tenant_apps.wallets.selectors import licensee_currency
 from tenant_apps.wallets.services import Leg, account_for, accounts_lock, ledger_post
@@ -183,10 +184,14 @@ def _settle_credit(user: User, wallet: LedgerAccount | None, policy: str) -> Cre
     paid = min(balance, _refundable_minor(user))
     promotional = balance - paid
     legs = []
-    if promotional:
-        # Credit never paid for (package bonus, goodwill) is not money to give back: it
-        # returns to the promotions account it came from.
-        legs.append(Leg(account_for(kind=AccountKind.PROMO), promotional))
+    # Credit never paid for is not money to give back: it returns to the account it came
+    # from — promotion credit for what the person's codes gave (as far as no refund took it
+    # back yet), the promotions account for package bonuses and goodwill.
+    from_codes = promotion_credit_reclaim(user_id=user.pk, available_minor=promotional)
+    if from_codes:
+        legs.append(Leg(account_for(kind=AccountKind.PROMOTION_CREDIT), from_codes))
+    if promotional - from_codes:
+        legs.append(Leg(account_for(kind=AccountKind.PROMO), promotional - from_codes))
     forfeited = paid if policy == Balance.FORFEIT else 0
     if forfeited:
         legs.append(Leg(account_for(kind=AccountKind.FORFEITED), forfeited))

@@ -21,7 +21,6 @@ from branding.selectors import brand_current
 from identity.models import User
 from kernel.errors import DomainError
 from tenant_apps.advisors.models import Advisor
-from tenant_apps.advisors.selectors import session_kinds_enabled
 from tenant_apps.appointments.errors import (
     AppointmentNotFound,
     AvailabilityInvalid,
@@ -31,13 +30,9 @@ from tenant_apps.appointments.errors import (
 )
 from tenant_apps.appointments.models import AdvisorSchedule, Appointment, AvailabilityWindow
 from tenant_apps.calls import services as call_services
-from tenant_apps.calls.errors import CallNotFound, KindNotOffered, WalletOwes
-from tenant_apps.calls.services.queue import session_minimum_minor
 from tenant_apps.notifications.services import push_request
 from tenant_apps.pricing.selectors import policy_get
-from tenant_apps.wallets import selectors as wallet_selectors
 from tenant_apps.wallets import services as wallet_services
-from tenant_apps.wallets.errors import InsufficientFunds
 
 logger = logging.getLogger(__name__)
 
@@ -99,8 +94,6 @@ def _within_availability(advisor: Advisor, starts_at: datetime, ends_at: datetim
 def appointment_book(
     *, caller: User, advisor_id: int, kind: str, starts_at: datetime, minutes: int
 ) -> Appointment:
-    if kind not in session_kinds_enabled():
-        raise KindNotOffered(_("This kind of session is not offered here."), field="kind")
     if minutes % SLOT_STEP_MINUTES or not SLOT_STEP_MINUTES <= minutes <= MAX_MINUTES:
         raise SlotUnavailable(
             _("Book %(step)d to %(max)d minutes, in steps of %(step)d.")
@@ -114,33 +107,23 @@ def appointment_book(
             field="starts_at",
         )
     ends_at = starts_at + timedelta(minutes=minutes)
-    with transaction.atomic():
-        advisor = Advisor.objects.select_for_update().filter(pk=advisor_id, suspended=False).first()
-        if advisor is None:
-            raise CallNotFound(_("There is no such advisor."), field="advisor_id")
-        rate = advisor.rate_for(kind)
-        if rate is None:
-            raise KindNotOffered(
-                _("%(name)s does not offer this kind of session.") % {"name": advisor.display_name},
-                field="kind",
-            )
+
+    def advisor_available_then(advisor: Advisor) -> None:
         if not _within_availability(advisor, starts_at, ends_at):
             raise SlotUnavailable(
                 _("%(name)s is not available at that time.") % {"name": advisor.display_name},
                 field="starts_at",
             )
-        balance = wallet_selectors.wallet_balance_get(user_id=caller.pk)
-        if balance.owed_minor > 0:
-            raise WalletOwes(
-                _("Your account has an open balance to settle before you can call."), field=None
-            )
-        minimum = session_minimum_minor(rate)
-        if balance.available_minor < minimum:
-            raise InsufficientFunds(
-                _("You need credit for at least %(minutes)d minutes to book %(name)s.")
-                % {"minutes": policy_get().minimum_minutes, "name": advisor.display_name},
-                field="advisor_id",
-            )
+
+    with transaction.atomic():
+        admitted = call_services.session_admit(
+            caller=caller,
+            advisor_id=advisor_id,
+            kind=kind,
+            purpose="book",
+            advisor_check=advisor_available_then,
+        )
+        advisor, minimum = admitted.advisor, admitted.minimum_minor
         try:
             with transaction.atomic():
                 appointment = Appointment.objects.create(
@@ -149,7 +132,7 @@ def appointment_book(
                     kind=kind,
                     starts_at=starts_at,
                     ends_at=ends_at,
-                    rate_minor_per_minute=rate,
+                    rate_minor_per_minute=admitted.rate_minor_per_minute,
                     held_minor=minimum,
                 )
         except IntegrityError:  # an exclusion constraint: that time is booked

@@ -73,7 +73,8 @@ class CallReceiptOut(Schema):
     free_seconds: int
     rate: int
     billing_mode: str
-    amount: int
+    amount: int  # what the caller paid
+    promotion: int  # what a promotion code paid for its free seconds
     currency: str
     ended_at: datetime | None
     split: dict[str, int] | None
@@ -367,6 +368,7 @@ def call_receipt(request: AuthenticatedRequest, call_id: Id) -> dict[str, object
         "rate": call.rate_minor_per_minute,
         "billing_mode": call.billing_mode,
         "amount": call.cost_minor,
+        "promotion": call.promotion_minor,
         "currency": call.currency,
         "ended_at": call.ended_at,
         # The split is the advisor's business, not the caller's.

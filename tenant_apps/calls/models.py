@@ -40,6 +40,9 @@ class Call(models.Model):
     rate_minor_per_minute = models.PositiveIntegerField()
     billing_mode = models.CharField(max_length=12)
     free_seconds = models.PositiveIntegerField(default=0)
+    # Of those, the ones a promotion code gives (a first session's free seconds): promotion
+    # credit pays for them at settlement, so the licensee's books show what the code cost.
+    promotion_seconds = models.PositiveIntegerField(default=0)
     currency = models.CharField(max_length=3)
     held_minor = models.PositiveIntegerField(default=0)
     hold_extensions = models.PositiveIntegerField(default=0)
@@ -64,7 +67,8 @@ class Call(models.Model):
     billing_due_at = models.DateTimeField(null=True, blank=True)
     # Settlement
     talk_seconds = models.PositiveIntegerField(default=0)
-    cost_minor = models.PositiveIntegerField(default=0)
+    cost_minor = models.PositiveIntegerField(default=0)  # what the caller paid
+    promotion_minor = models.PositiveIntegerField(default=0)  # what promotion credit paid
     advisor_minor = models.PositiveIntegerField(default=0)
     licensee_minor = models.PositiveIntegerField(default=0)
     callrix_minor = models.PositiveIntegerField(default=0)
@@ -97,7 +101,12 @@ class Call(models.Model):
                     cost_minor=models.F("advisor_minor")
                     + models.F("licensee_minor")
                     + models.F("callrix_minor")
+                    - models.F("promotion_minor")
                 ),
+            ),
+            models.CheckConstraint(
+                name="call_promotion_seconds_are_free",
+                condition=Q(promotion_seconds__lte=models.F("free_seconds")),
             ),
         ]
         indexes = [

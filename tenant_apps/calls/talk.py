@@ -54,13 +54,25 @@ def open_segment_if_both(call: Call, moment: datetime) -> None:
         call.absent_since = None
 
 
-def cost_for(call: Call, talk_seconds: int) -> int:
-    billable = charges.billable_seconds(talk_seconds=talk_seconds, free_seconds=call.free_seconds)
+def _charge(call: Call, talk_seconds: int, free_seconds: int) -> int:
+    billable = charges.billable_seconds(talk_seconds=talk_seconds, free_seconds=free_seconds)
     return charges.charge_minor(
         seconds=billable,
         rate_minor_per_minute=call.rate_minor_per_minute,
         billing_mode=call.billing_mode,
     )
+
+
+def cost_for(call: Call, talk_seconds: int) -> int:
+    """What the caller pays for this much talk."""
+    return _charge(call, talk_seconds, call.free_seconds)
+
+
+def promotion_value_for(call: Call, talk_seconds: int) -> int:
+    """What a promotion code's free seconds were worth in this much talk: the charge without
+    them less the charge with them (so the two parts add up to the talk's full price)."""
+    without = _charge(call, talk_seconds, call.free_seconds - call.promotion_seconds)
+    return without - cost_for(call, talk_seconds)
 
 
 def talk_seconds_covered(call: Call) -> int:

@@ -102,6 +102,33 @@ class PackageForm(DashboardForm):
     bonus = MoneyField(label=_("Bonus credit"), required=False)
 
 
+class PromotionForm(DashboardForm):
+    code = forms.CharField(label=_("Code"), max_length=40)
+    kind = forms.ChoiceField(
+        label=_("Gives"),
+        choices=[
+            ("topup_percent", _("A percentage bonus on a top-up")),
+            ("topup_fixed", _("A fixed bonus on a top-up")),
+            ("first_session_seconds", _("Free seconds on a first session with an advisor")),
+        ],
+    )
+    percent = forms.IntegerField(label=_("Bonus (%)"), min_value=1, max_value=100, required=False)
+    amount = MoneyField(label=_("Bonus amount"), required=False)
+    free_seconds = forms.IntegerField(
+        label=_("Free seconds"), min_value=1, max_value=86_400, required=False
+    )
+    max_uses_per_user = forms.IntegerField(
+        label=_("Uses per end user"), min_value=1, max_value=1_000_000, initial=1
+    )
+    max_uses_total = forms.IntegerField(
+        label=_("Uses in total (empty: no limit)"),
+        min_value=1,
+        max_value=1_000_000_000,
+        required=False,
+    )
+    ends_at = forms.DateTimeField(label=_("Valid until (empty: no end)"), required=False)
+
+
 class PricingForm(DashboardForm):
     billing_mode = forms.ChoiceField(
         label=_("Billing"),

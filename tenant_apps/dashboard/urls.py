@@ -17,6 +17,7 @@ from tenant_apps.dashboard.views import (
     overview,
     payouts,
     plan,
+    promotions,
     team,
 )
 
@@ -62,6 +63,8 @@ urlpatterns = [
     path("payouts/", payouts.payouts, name="payouts"),
     path("bookings/", bookings.bookings, name="bookings"),
     path("packages/", money_settings.packages, name="packages"),
+    path("promotions/", promotions.promotions, name="promotions"),
+    path("promotions/new", promotions.promotion_create, name="promotion-create"),
     path("packages/new", money_settings.package_create, name="package-create"),
     path("pricing/", money_settings.pricing, name="pricing"),
     path("brand/", brand.brand, name="brand"),

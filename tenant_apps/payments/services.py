@@ -378,16 +378,26 @@ def _book_refund(topup: TopUp, refunded_total: int) -> str:
     bonus_back = min(bonus_due, wallet.balance_minor - spent_from_wallet)
     if bonus_back > 0:
         legs += [Leg(wallet, -bonus_back), Leg(account_for(kind=AccountKind.PROMO), bonus_back)]
-    # A promotion code's bonus likewise, to promotion credit, from what is still left.
-    promotion_back = min(
-        topup.promotion_bonus_minor * delta // topup.amount_minor,
-        wallet.balance_minor - spent_from_wallet - max(bonus_back, 0),
-    )
-    if promotion_back > 0:
+    # A promotion code's bonus likewise (cumulatively, counted on the code's use), to
+    # promotion credit, from what is still left.
+    promotion_back = 0
+    use = promotion_services.promotion_topup_use_lock(topup_id=topup.pk)
+    if use is not None:
+        promotion_back = min(
+            bonus_reclaim_due(
+                bonus_minor=use.bonus_minor,
+                amount_minor=topup.amount_minor,
+                refunded_total_minor=refunded_total,
+                reclaimed_minor=use.reclaimed_minor,
+            ),
+            wallet.balance_minor - spent_from_wallet - max(bonus_back, 0),
+        )
+    if use is not None and promotion_back > 0:
         legs += [
             Leg(wallet, -promotion_back),
             Leg(account_for(kind=AccountKind.PROMOTION_CREDIT), promotion_back),
         ]
+        promotion_services.promotion_reclaim_record(use=use, amount_minor=promotion_back)
     ledger_post(
         idempotency_key=f"topup:{topup.pk}:refunded:{refunded_total}",
         kind="refund",

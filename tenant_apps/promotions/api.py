@@ -42,7 +42,8 @@ class PromotionAdminOut(Schema):
     starts_at: datetime
     ends_at: datetime | None
     uses: int
-    bonus_credited: int
+    bonus_credited: int  # promotion credit paid: top-up bonuses, free seconds talked
+    reclaimed: int  # what refunds and closed accounts took back of it
     free_seconds_given: int
 
 
@@ -60,6 +61,7 @@ def _out(promotion: Promotion) -> dict[str, object]:
         "ends_at": promotion.ends_at,
         "uses": getattr(promotion, "use_count", 0),
         "bonus_credited": getattr(promotion, "bonus_credited_minor", None) or 0,
+        "reclaimed": getattr(promotion, "reclaimed_minor", None) or 0,
         "free_seconds_given": getattr(promotion, "free_seconds_given", None) or 0,
     }
 

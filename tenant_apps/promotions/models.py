@@ -55,7 +55,10 @@ class Promotion(models.Model):
 
 class PromotionUse(models.Model):
     """One redemption. A top-up's is `pending` until Stripe says it was paid (then
-    `credited`) or failed (`released`, and the use counts no more)."""
+    `credited`) or failed (`released`, and the use counts no more); a session's until the
+    session is settled (`credited` with what its free seconds were worth, or `released` when
+    nothing was talked). Either way `bonus_minor` is what promotion credit paid; refunds and
+    erasure may take part of a top-up's bonus back (`reclaimed_minor`)."""
 
     class Status(models.TextChoices):
         PENDING = "pending"
@@ -70,6 +73,7 @@ class PromotionUse(models.Model):
     call_id = models.BigIntegerField(null=True, blank=True, unique=True)
     bonus_minor = models.PositiveIntegerField(default=0)
     free_seconds = models.PositiveIntegerField(default=0)
+    reclaimed_minor = models.PositiveIntegerField(default=0)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -79,6 +83,10 @@ class PromotionUse(models.Model):
                 name="promotion_use_for_one_thing",
                 condition=Q(topup_id__isnull=False, call_id__isnull=True)
                 | Q(topup_id__isnull=True, call_id__isnull=False),
+            ),
+            models.CheckConstraint(
+                name="promotion_use_reclaims_at_most_its_bonus",
+                condition=Q(reclaimed_minor__lte=F("bonus_minor")),
             ),
         ]
         indexes = [models.Index(fields=["promotion", "user"])]

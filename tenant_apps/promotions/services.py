@@ -1,7 +1,10 @@
 """Creating promotion codes and redeeming them. A redemption locks its promotion row, so the
 limits (per user, in total) hold however many people redeem at once; no outside call runs
-while that lock is held. The money of a top-up bonus is posted by payments when Stripe says
-the top-up was paid (`promotion_topup_credited`), from the promotion-credit ledger account."""
+while that lock is held. The money moves from the promotion-credit ledger account where it
+is owed: a top-up bonus by payments when Stripe says the top-up was paid
+(`promotion_topup_credited`), a first session's free seconds by the call's settlement
+(`promotion_session_settled`). Refunds and erasure take unspent bonus back
+(`promotion_reclaim_record`, `promotion_credit_reclaim`)."""
 
 from __future__ import annotations
 
@@ -125,7 +128,8 @@ def promotion_session_redeem(
     *, user: User, code: str, call_id: int, first_session: bool
 ) -> PromotionUse:
     """Redeem a free-seconds code for a session being requested (in the caller's
-    transaction): only a caller's first session with that advisor qualifies."""
+    transaction): only a caller's first session with that advisor qualifies. The use is
+    pending (and counts against the limits) until the session is settled."""
     if not first_session:
         raise PromoCodeRefused(
             _("This code is for a first session with an advisor."), field="promo_code"
@@ -137,5 +141,50 @@ def promotion_session_redeem(
             user=user,
             call_id=call_id,
             free_seconds=promotion.free_seconds or 0,
-            status=PromotionUse.Status.CREDITED,
         )
+
+
+def promotion_session_settled(*, call_id: int, value_minor: int) -> None:
+    """The session was settled (in its transaction) and promotion credit paid `value_minor`
+    for its free seconds; a session with nothing talked gave nothing, so its use counts no
+    more (the caller's first session with that advisor is still to come)."""
+    pending = PromotionUse.objects.filter(call_id=call_id, status=PromotionUse.Status.PENDING)
+    if value_minor > 0:
+        pending.update(status=PromotionUse.Status.CREDITED, bonus_minor=value_minor)
+    else:
+        pending.update(status=PromotionUse.Status.RELEASED)
+
+
+def promotion_topup_use_lock(*, topup_id: int) -> PromotionUse | None:
+    """The credited use of a code on this top-up, locked (a refund reclaims from it)."""
+    return (
+        PromotionUse.objects.select_for_update()
+        .filter(topup_id=topup_id, status=PromotionUse.Status.CREDITED)
+        .first()
+    )
+
+
+def promotion_reclaim_record(*, use: PromotionUse, amount_minor: int) -> None:
+    """Promotion credit took `amount_minor` of this use's bonus back (in the posting's
+    transaction, the use locked)."""
+    use.reclaimed_minor += amount_minor
+    use.save(update_fields=["reclaimed_minor"])
+
+
+def promotion_credit_reclaim(*, user_id: int, available_minor: int) -> int:
+    """On closing an account: what of the person's unspent credit goes back to promotion
+    credit rather than to the other promotions — the top-up bonuses their codes gave and no
+    refund took back yet, newest first, at most `available_minor`. Recorded on the uses;
+    the caller posts it (in this transaction)."""
+    uses = (
+        PromotionUse.objects.select_for_update()
+        .filter(user_id=user_id, topup_id__isnull=False, status=PromotionUse.Status.CREDITED)
+        .order_by("-created_at", "-id")
+    )
+    taken = 0
+    for use in uses:
+        part = min(use.bonus_minor - use.reclaimed_minor, available_minor - taken)
+        if part > 0:
+            promotion_reclaim_record(use=use, amount_minor=part)
+            taken += part
+    return taken

@@ -372,6 +372,8 @@ def advisor_console(request: HttpRequest, user: User) -> HttpResponse:
             "bookings": appointment_selectors.appointments_for_party(user=user).filter(
                 status="booked"
             )[:20],
+            # Shown in the zone the advisor's availability is published (and booked) in.
+            "booking_zone": appointment_selectors.schedule_zone(advisor_id=advisor.pk),
             "kind_rates": [
                 (
                     kind,

@@ -5,6 +5,8 @@ only the ones listed before it:
 - `billing`: the hold, its extension ahead of the talk, the settlement, spending caps;
 - `reviews`: a caller's rating of a call;
 - `chat`: a chat session's messages, read state, typing, and their retention;
+- `admission`: whether a caller may have a session with an advisor (kind, rate, credit), for
+  every way one starts (a request, the line, a booking);
 - `queue`: the line for a busy advisor, and the offer to the first in it;
 - `lifecycle`: request, ring, accept, decline, join, hang up, the due-time billing job, the end;
 - `provider_events`: LiveKit's webhooks;
@@ -13,6 +15,7 @@ only the ones listed before it:
 The names below are what the API, the jobs and the rest of Callrix call.
 """
 
+from tenant_apps.calls.services.admission import SessionAdmission, session_admit
 from tenant_apps.calls.services.billing import (
     HOLD_LOOKAHEAD_SECONDS,
     call_history_record,
@@ -53,6 +56,7 @@ __all__ = [
     "HOLD_LOOKAHEAD_SECONDS",
     "QUEUE_OFFER_SECONDS",
     "REVIEW_MIN_TALK_SECONDS",
+    "SessionAdmission",
     "billing_due",
     "call_accept",
     "call_bill",
@@ -75,5 +79,6 @@ __all__ = [
     "queue_leave",
     "queue_offer_expire",
     "review_create",
+    "session_admit",
     "spending_cap_set",
 ]

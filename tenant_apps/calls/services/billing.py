@@ -25,6 +25,7 @@ from tenant_apps.calls.models import Call, SpendingCap
 from tenant_apps.calls.services.rooms import room_name_for
 from tenant_apps.pricing import charges
 from tenant_apps.pricing.selectors import callrix_fee_bps_at, policy_get
+from tenant_apps.promotions.services import promotion_session_settled
 from tenant_apps.wallets import selectors as wallet_selectors
 from tenant_apps.wallets import services as wallet_services
 from tenant_apps.wallets.errors import InsufficientFunds
@@ -118,13 +119,18 @@ def advisor_share_bps(call: Call, default_bps: int, fee_bps: int) -> int:
 
 def call_settle(call: Call) -> None:
     """One ledger transaction per call: capture the talked amount from the hold into the
-    advisor's earnings, the licensee's revenue and Callrix's fee; release the rest."""
+    advisor's earnings, the licensee's revenue and Callrix's fee; release the rest. A
+    promotion code's free seconds are paid in the same transaction from promotion credit and
+    shared out like paid talk (as a top-up bonus spent on a call is)."""
     policy = policy_get()
     cost = min(talk.cost_for(call, call.talk_seconds), call.held_minor)
+    promotion = talk.promotion_value_for(call, call.talk_seconds)
     # The fee in force when the call started, whatever the plan says by now.
     fee_bps = callrix_fee_bps_at(call.created_at, policy)
     advisor_bps = advisor_share_bps(call, policy.advisor_share_bps, fee_bps)
-    parts = charges.split(amount_minor=cost, advisor_share_bps=advisor_bps, callrix_fee_bps=fee_bps)
+    parts = charges.split(
+        amount_minor=cost + promotion, advisor_share_bps=advisor_bps, callrix_fee_bps=fee_bps
+    )
     credits = [
         Leg(
             account_for(kind=AccountKind.ADVISOR_EARNINGS, owner_id=call.advisor.user_id),
@@ -132,6 +138,7 @@ def call_settle(call: Call) -> None:
         ),
         Leg(account_for(kind=AccountKind.LICENSEE_REVENUE), parts.licensee_minor),
         Leg(account_for(kind=AccountKind.CALLRIX_FEE), parts.callrix_minor),
+        Leg(account_for(kind=AccountKind.PROMOTION_CREDIT), -promotion),
     ]
     wallet_services.hold_capture(
         user_id=call.caller_id,
@@ -145,9 +152,13 @@ def call_settle(call: Call) -> None:
             "rate_minor_per_minute": call.rate_minor_per_minute,
             "advisor_share_bps": advisor_bps,
             "callrix_fee_bps": fee_bps,
+            "promotion_minor": promotion,
         },
     )
+    if call.promotion_seconds:
+        promotion_session_settled(call_id=call.pk, value_minor=promotion)
     call.cost_minor = cost
+    call.promotion_minor = promotion
     call.advisor_minor = parts.advisor_minor
     call.licensee_minor = parts.licensee_minor
     call.callrix_minor = parts.callrix_minor

@@ -19,20 +19,18 @@ from dramatiq import Actor
 from identity.models import User
 from identity.services import user_lock
 from tenant_apps.advisors.models import Advisor, SessionKind
-from tenant_apps.advisors.selectors import session_kinds_enabled
 from tenant_apps.calls import livekit_gateway, talk
 from tenant_apps.calls.errors import (
     AdvisorUnavailable,
     CallerBusy,
     CallNotFound,
     CallStateConflict,
-    KindNotOffered,
     LiveKitUnavailable,
     NotASandbox,
     SpendingCapReached,
-    WalletOwes,
 )
 from tenant_apps.calls.models import Call, QueueEntry
+from tenant_apps.calls.services.admission import session_admit
 from tenant_apps.calls.services.billing import (
     HOLD_LOOKAHEAD_SECONDS,
     HOLD_REFILL_MARGIN_SECONDS,
@@ -45,13 +43,10 @@ from tenant_apps.calls.services.billing import (
 from tenant_apps.calls.services.queue import queue_offer_claim, queue_offer_next
 from tenant_apps.calls.services.rooms import identity_of, presence_replay, room_name_for, room_of
 from tenant_apps.notifications.services import push_request
-from tenant_apps.pricing import charges
 from tenant_apps.pricing.models import PricingPolicy
 from tenant_apps.pricing.selectors import policy_get
-from tenant_apps.promotions.services import promotion_session_redeem
-from tenant_apps.wallets import selectors as wallet_selectors
+from tenant_apps.promotions.services import promotion_session_redeem, promotion_session_settled
 from tenant_apps.wallets import services as wallet_services
-from tenant_apps.wallets.errors import InsufficientFunds
 from tenants.bridge import licensee_current
 
 # What the billing job used to poll at; the reconciler's pass remains the backstop for a lost
@@ -96,21 +91,13 @@ def call_request(
     from tenant_apps.calls import tasks
 
     policy = policy_get()
-    if kind not in session_kinds_enabled():
-        raise KindNotOffered(_("This kind of session is not offered here."), field="kind")
-    with transaction.atomic():
-        # The caller first (as erasure and top-ups take it), then the advisor: an erasure
-        # committing meanwhile is seen here, and one starting now waits for this call.
-        user_lock(user_id=caller.pk)
-        advisor = Advisor.objects.select_for_update().filter(pk=advisor_id, suspended=False).first()
-        if advisor is None:
-            raise CallNotFound("There is no such advisor.", field="advisor_id")
+    offer: QueueEntry | None = None
+
+    def advisor_free_for_caller(advisor: Advisor) -> None:
         # A busy advisor may be reserved for this caller: the first in their line.
-        offer = (
-            queue_offer_claim(caller=caller, advisor=advisor)
-            if advisor.status == Advisor.Status.BUSY
-            else None
-        )
+        nonlocal offer
+        if advisor.status == Advisor.Status.BUSY:
+            offer = queue_offer_claim(caller=caller, advisor=advisor)
         free_for_booking = booked and advisor.status == Advisor.Status.OFFLINE
         if advisor.status != Advisor.Status.ONLINE and offer is None and not free_for_booking:
             raise AdvisorUnavailable(
@@ -118,28 +105,20 @@ def call_request(
             )
         if Call.objects.filter(caller=caller, status__in=["ringing", "connected"]).exists():
             raise CallerBusy("You are already in a call.", field=None)
-        balance = wallet_selectors.wallet_balance_get(user_id=caller.pk)
-        if balance.owed_minor > 0:
-            raise WalletOwes(
-                "Your account has an open balance to settle before you can call.", field=None
-            )
-        rate = advisor.rate_for(kind)
-        if rate is None:
-            raise KindNotOffered(
-                _("%(name)s does not offer this kind of session.") % {"name": advisor.display_name},
-                field="kind",
-            )
-        first_minimum = charges.charge_minor(
-            seconds=policy.minimum_minutes * 60,
-            rate_minor_per_minute=rate,
-            billing_mode=policy.billing_mode,
+
+    with transaction.atomic():
+        # The caller first (as erasure and top-ups take it), then the advisor: an erasure
+        # committing meanwhile is seen here, and one starting now waits for this call.
+        user_lock(user_id=caller.pk)
+        admitted = session_admit(
+            caller=caller,
+            advisor_id=advisor_id,
+            kind=kind,
+            purpose="call",
+            advisor_check=advisor_free_for_caller,
         )
-        if balance.available_minor < first_minimum:
-            raise InsufficientFunds(
-                f"You need credit for at least {policy.minimum_minutes} minutes to call "
-                f"{advisor.display_name}.",
-                field="advisor_id",
-            )
+        advisor = admitted.advisor
+        rate, first_minimum = admitted.rate_minor_per_minute, admitted.minimum_minor
         headroom = cap_headroom(caller.pk)
         if headroom is not None and headroom < first_minimum:
             raise SpendingCapReached(
@@ -168,7 +147,10 @@ def call_request(
             use = promotion_session_redeem(
                 user=caller, code=promo_code, call_id=call.pk, first_session=not talked_before
             )
-            call.free_seconds = max(call.free_seconds, use.free_seconds)
+            if use.free_seconds > call.free_seconds:  # the code's seconds replace the intro's
+                call.free_seconds = call.promotion_seconds = use.free_seconds
+            else:  # the licensee's intro seconds already give more: the code gives nothing
+                promotion_session_settled(call_id=call.pk, value_minor=0)
         wallet_services.hold_place(
             user_id=caller.pk,
             amount_minor=first_minimum,
@@ -182,7 +164,7 @@ def call_request(
             offer.ended_at = timezone.now()
             offer.save(update_fields=["status", "call", "ended_at"])
         call.room_name = room_name_for(call)
-        call.save(update_fields=["room_name", "free_seconds"])
+        call.save(update_fields=["room_name", "free_seconds", "promotion_seconds"])
         advisor.status = Advisor.Status.BUSY
         advisor.save(update_fields=["status"])
         _after_commit(tasks.call_ring_timeout, call.pk, delay_ms=policy.ring_timeout_seconds * 1000)
@@ -256,6 +238,8 @@ def call_close_unanswered(call: Call, status: str, reason: str) -> None:
             description="Call not answered",
             metadata={"call_id": call.pk},
         )
+    if call.promotion_seconds:  # nothing was talked: the code is the caller's to use again
+        promotion_session_settled(call_id=call.pk, value_minor=0)
     _advisor_available_again(call.advisor_id, missed=status == Call.Status.MISSED)
     if call.room_name:
         _after_commit(tasks.room_close, call.room_name)

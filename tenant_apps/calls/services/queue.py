@@ -15,35 +15,19 @@ from dramatiq import Actor
 
 from identity.models import User
 from tenant_apps.advisors.models import Advisor
-from tenant_apps.advisors.selectors import session_kinds_enabled
 from tenant_apps.calls.errors import (
     AdvisorAvailable,
     AdvisorUnavailable,
-    CallNotFound,
-    KindNotOffered,
     NotInQueue,
     QueueConflict,
-    WalletOwes,
 )
 from tenant_apps.calls.models import QueueEntry
+from tenant_apps.calls.services.admission import session_admit, session_minimum_minor
 from tenant_apps.notifications.services import push_request
-from tenant_apps.pricing import charges
-from tenant_apps.pricing.selectors import policy_get
 from tenant_apps.wallets import selectors as wallet_selectors
-from tenant_apps.wallets.errors import InsufficientFunds
 
 QUEUE_OFFER_SECONDS = 60
 ACTIVE = [QueueEntry.Status.WAITING, QueueEntry.Status.OFFERED]
-
-
-def session_minimum_minor(rate_minor_per_minute: int) -> int:
-    """The credit a session needs to start: the licensee's minimum minutes at this rate."""
-    policy = policy_get()
-    return charges.charge_minor(
-        seconds=policy.minimum_minutes * 60,
-        rate_minor_per_minute=rate_minor_per_minute,
-        billing_mode=policy.billing_mode,
-    )
 
 
 def _affordable(caller_id: int, rate: int) -> bool:
@@ -51,43 +35,32 @@ def _affordable(caller_id: int, rate: int) -> bool:
     return balance.owed_minor == 0 and balance.available_minor >= session_minimum_minor(rate)
 
 
+def _advisor_in_session(advisor: Advisor) -> None:
+    """A line forms only behind an advisor who is in a session."""
+    if advisor.status == Advisor.Status.ONLINE:
+        raise AdvisorAvailable(
+            _("%(name)s is free: start the session now.") % {"name": advisor.display_name},
+            field="advisor_id",
+        )
+    if advisor.status == Advisor.Status.OFFLINE:
+        raise AdvisorUnavailable(
+            _("%(name)s is not available right now.") % {"name": advisor.display_name},
+            field="advisor_id",
+        )
+
+
 def queue_join(*, caller: User, advisor_id: int, kind: str) -> QueueEntry:
-    if kind not in session_kinds_enabled():
-        raise KindNotOffered(_("This kind of session is not offered here."), field="kind")
     with transaction.atomic():
-        advisor = Advisor.objects.select_for_update().filter(pk=advisor_id, suspended=False).first()
-        if advisor is None:
-            raise CallNotFound(_("There is no such advisor."), field="advisor_id")
-        rate = advisor.rate_for(kind)
-        if rate is None:
-            raise KindNotOffered(
-                _("%(name)s does not offer this kind of session.") % {"name": advisor.display_name},
-                field="kind",
-            )
-        if advisor.status == Advisor.Status.ONLINE:
-            raise AdvisorAvailable(
-                _("%(name)s is free: start the session now.") % {"name": advisor.display_name},
-                field="advisor_id",
-            )
-        if advisor.status == Advisor.Status.OFFLINE:
-            raise AdvisorUnavailable(
-                _("%(name)s is not available right now.") % {"name": advisor.display_name},
-                field="advisor_id",
-            )
-        balance = wallet_selectors.wallet_balance_get(user_id=caller.pk)
-        if balance.owed_minor > 0:
-            raise WalletOwes(
-                _("Your account has an open balance to settle before you can call."), field=None
-            )
-        if balance.available_minor < session_minimum_minor(rate):
-            raise InsufficientFunds(
-                _("You need credit for at least %(minutes)d minutes to wait for %(name)s.")
-                % {"minutes": policy_get().minimum_minutes, "name": advisor.display_name},
-                field="advisor_id",
-            )
+        admitted = session_admit(
+            caller=caller,
+            advisor_id=advisor_id,
+            kind=kind,
+            purpose="wait",
+            advisor_check=_advisor_in_session,
+        )
         try:
             with transaction.atomic():
-                return QueueEntry.objects.create(advisor=advisor, caller=caller, kind=kind)
+                return QueueEntry.objects.create(advisor=admitted.advisor, caller=caller, kind=kind)
         except IntegrityError:
             raise QueueConflict(
                 _("You are already waiting in a line."), field="advisor_id"

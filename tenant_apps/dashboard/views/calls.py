@@ -41,6 +41,7 @@ def calls(request: DashboardRequest) -> HttpResponse | StreamingHttpResponse:
                 "currency",
                 "end_reason",
                 "cost",
+                "promotion_minor",
             ],
             rows=(
                 [
@@ -56,6 +57,7 @@ def calls(request: DashboardRequest) -> HttpResponse | StreamingHttpResponse:
                     c.currency,
                     c.end_reason,
                     major_text(c.cost_minor, c.currency),
+                    c.promotion_minor,
                 ]
                 for c in rows
             ),

@@ -266,3 +266,20 @@ def test_the_slot_picker_offers_free_half_hours_in_the_advisors_time(luna_chats,
     after = open_slots(advisor_id=world.advisor.pk, now=clock.now, days=1)
     assert ten not in after and _tomorrow_at(10, 30) not in after
     assert _tomorrow_at(11) in after and _tomorrow_at(9, 30) in after
+
+
+def test_both_parties_see_a_booking_at_the_time_it_was_booked_for(luna_chats, alpha):
+    """Ten in Berlin is ten on the caller's advisor page and in the advisor's console, where
+    the slot picker offered it — not the UTC hour."""
+    from tests.tenant_apps.webapp.conftest import client_for
+
+    world = luna_chats
+    _publish(world)
+    ten = _tomorrow_at(10)
+    assert _book(world, world.caller_token, ten).status_code == 201
+    shown = ten.strftime("%a %d %b, 10:00")
+    caller_page = client_for("alpha", world.caller).get(f"/advisors/{world.advisor.pk}/")
+    assert shown + " — Chat" in caller_page.content.decode()
+    console = client_for("alpha", world.advisor.user).get("/advisor/").content.decode()
+    assert shown + " — Casey (Chat)" in console and "Times in Europe/Berlin." in console
+    connection.set_tenant(world.licensee)

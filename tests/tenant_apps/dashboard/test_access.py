@@ -16,6 +16,7 @@ PAGES = [
     "/dashboard/calls/",
     "/dashboard/payouts/",
     "/dashboard/packages/",
+    "/dashboard/promotions/",
     "/dashboard/pricing/",
     "/dashboard/brand/",
     "/dashboard/integrations/",

@@ -182,3 +182,44 @@ def test_only_admins_of_this_licensee_see_and_make_codes(
         "/api/v1/wallet/topups", {"amount": 2_000, "promo_code": "WELCOME10"}, token=beta_caller
     )
     assert response.status_code == 422 and response.json()["code"] == "promo_code_invalid"
+
+
+def test_partial_refunds_claw_back_the_whole_bonus_and_no_more(api, tokens, stripe, alpha_stripe):
+    _welcome(api, tokens)
+    topup_id = _topup(api, tokens["caller"], amount=2_000, promo_code="WELCOME10").json()["id"]
+    _pay(api, stripe, alpha_stripe, topup_id)
+    refund = f"/api/v1/admin/topups/{topup_id}/refund"
+    for amount in (333, 333):
+        done = api("alpha").post(
+            refund, {"amount": amount, "reason": "part"}, token=tokens["admin"]
+        )
+        assert done.status_code == 201, done.content
+    assert _promotion_credit() == -200 + 66  # the bonus share of €6.66, rounded down once
+    api("alpha").post(refund, {"reason": "the rest"}, token=tokens["admin"])
+    # Counted on the refunded total, the three reclaims add up to the bonus exactly.
+    assert _promotion_credit() == 0
+    assert _wallet(api, tokens["caller"])["available"] == 0
+    listed = api("alpha").get("/api/v1/admin/promotions", token=tokens["admin"]).json()
+    assert (listed[0]["bonus_credited"], listed[0]["reclaimed"]) == (200, 200)
+    with schema_context("alpha"):
+        assert wallet_selectors.ledger_verify() == []
+
+
+def test_closing_the_account_returns_a_code_bonus_to_promotion_credit(
+    api, tokens, stripe, alpha_stripe, people
+):
+    _welcome(api, tokens)
+    topup_id = _topup(api, tokens["caller"], amount=2_000, promo_code="WELCOME10").json()["id"]
+    _pay(api, stripe, alpha_stripe, topup_id)
+    with schema_context("alpha"):
+        promo_before = account_for(kind="promo").balance_minor
+    closed = api("alpha").delete("/api/v1/me", {"password": PASSWORD}, token=tokens["caller"])
+    assert closed.status_code == 200, closed.content
+    assert closed.json()["credit"]["promotional_returned"] == 200
+    assert _promotion_credit() == 0  # back where it came from, not to the other promotions
+    with schema_context("alpha"):
+        assert account_for(kind="promo").balance_minor == promo_before
+        assert PromotionUse.objects.get().reclaimed_minor == 200
+        assert wallet_selectors.ledger_verify() == []
+    report = client_for("alpha", people["admin"]).get("/dashboard/").content.decode()
+    assert 'data-kpi="promotion_credit">€0.00 (1 use)' in report
