@@ -182,6 +182,33 @@ class DomainForm(DashboardForm):
     domain = forms.CharField(label=_("Domain"), max_length=253)
 
 
+class MailSenderForm(DashboardForm):
+    sender_email = forms.EmailField(
+        label=_("Sender address"),
+        required=False,
+        help_text=_("Empty: the no-reply address of your platform's host."),
+    )
+    smtp_host = forms.CharField(
+        label=_("SMTP server"),
+        required=False,
+        max_length=255,
+        help_text=_("Optional: your own mail server. Empty: the platform's."),
+    )
+    smtp_port = forms.IntegerField(label=_("SMTP port"), min_value=1, max_value=65_535)
+    smtp_username = forms.CharField(label=_("SMTP user name"), required=False, max_length=255)
+    smtp_password = forms.CharField(
+        label=_("SMTP password"),
+        required=False,
+        max_length=500,
+        widget=forms.PasswordInput,
+        help_text=_("Leave empty to keep the one you gave before."),
+    )
+    smtp_use_tls = forms.BooleanField(label=_("Use STARTTLS"), required=False)
+
+    def clean_smtp_password(self) -> str | None:
+        return self.cleaned_data.get("smtp_password") or None  # None keeps the stored one
+
+
 class TeamInviteForm(DashboardForm):
     email = forms.EmailField(label=_("E-mail"))
     display_name = forms.CharField(label=_("Name"), max_length=120)
