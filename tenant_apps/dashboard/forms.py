@@ -215,8 +215,19 @@ class TeamInviteForm(DashboardForm):
 
 
 class CallFilterForm(DashboardForm):
+    # The statuses in the reader's language (the model's labels are English).
     status = forms.ChoiceField(
-        label=_("Status"), required=False, choices=[("", _("Any"))] + list(Call.Status.choices)
+        label=_("Status"),
+        required=False,
+        choices=[
+            ("", _("Any")),
+            (Call.Status.RINGING, _("Ringing")),
+            (Call.Status.CONNECTED, _("Connected")),
+            (Call.Status.COMPLETED, _("Completed")),
+            (Call.Status.MISSED, _("Missed")),
+            (Call.Status.DECLINED, _("Declined")),
+            (Call.Status.CANCELLED, _("Cancelled")),
+        ],
     )
     advisor = forms.ModelChoiceField(
         label=_("Advisor"),

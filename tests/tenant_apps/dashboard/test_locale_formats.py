@@ -94,3 +94,14 @@ def test_another_licensees_audit_csv_has_none_of_these_rows(berlin, beta, signed
     _audited(berlin)
     rows = _csv(_reader(signed_in, "de", slug="beta").get("/dashboard/audit/?format=csv"))
     assert all(row["target"] != "brand" for row in rows)
+
+
+def test_status_and_role_words_of_the_lists_are_german(berlin, signed_in):
+    german = _reader(signed_in, "de")
+    calls = german.get("/dashboard/calls/").content.decode()
+    assert ">Beendet</option>" in calls and ">Completed<" not in calls
+    payouts = german.get("/dashboard/payouts/").content.decode()
+    assert ">In Bearbeitung</option>" in payouts
+    assert not any(f">{word}</option>" in payouts for word in ("Pending", "Paid", "Failed"))
+    team = german.get("/dashboard/team/").content.decode()
+    assert "<td>Administrator</td>" in team and "<td>Admin</td>" not in team
