@@ -88,11 +88,11 @@ def _clean(fields: dict) -> dict:
         elif field == "region":
             value = value.strip().upper()
             if value and (len(value) != 2 or not value.isalpha()):
-                raise BrandError("Give a two-letter country code, e.g. GB.", field=field)
+                raise BrandError(_("Give a two-letter country code, e.g. GB."), field=field)
         elif field == "time_zone":
             value = value.strip()
             if not valid_time_zone(value):
-                raise BrandError("Give a time zone such as Europe/London.", field=field)
+                raise BrandError(_("Give a time zone such as Europe/London."), field=field)
         elif field == "currency_display":
             if value not in Brand.CurrencyDisplay.values:
                 raise BrandError(

@@ -150,6 +150,16 @@ class BrandForm(DashboardForm):
     currency_display = forms.ChoiceField(
         label=_("Show amounts as"), choices=[("symbol", "€12.50"), ("code", "12.50 EUR")]
     )
+    # Dates, times and numbers follow the region's customs on the licensee's own clock.
+    region = forms.CharField(
+        label=_("Region"),
+        required=False,
+        max_length=2,
+        help_text=_("Two-letter country code, e.g. GB: dates read 06/12/2026 there."),
+    )
+    time_zone = forms.CharField(
+        label=_("Time zone"), max_length=64, help_text=_("For example Europe/London.")
+    )
 
 
 class BrandImageForm(DashboardForm):

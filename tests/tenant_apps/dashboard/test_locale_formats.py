@@ -105,3 +105,29 @@ def test_status_and_role_words_of_the_lists_are_german(berlin, signed_in):
     assert not any(f">{word}</option>" in payouts for word in ("Pending", "Paid", "Failed"))
     team = german.get("/dashboard/team/").content.decode()
     assert "<td>Administrator</td>" in team and "<td>Admin</td>" not in team
+
+
+def test_the_brand_editor_sets_the_region_and_time_zone_the_pages_read(alpha, signed_in):
+    _audited(alpha)
+    owner = _reader(signed_in, "de")
+    brand = {
+        "app_name": "Alpha Stars",
+        "primary_color": "#123456",
+        "accent_color": "#a0306e",
+        "default_language": "en",
+        "currency_display": "symbol",
+        "region": "gb",
+        "time_zone": "Mars/Olympus",
+    }
+    refused = owner.post("/dashboard/brand/", brand)
+    assert refused.status_code == 400
+    assert "Geben Sie eine Zeitzone an" in refused.content.decode()
+    try:
+        saved = owner.post("/dashboard/brand/", {**brand, "time_zone": "Europe/London"})
+        assert saved.status_code == 302
+        brand_cache.invalidate()
+        english = _reader(signed_in, "en").get("/dashboard/audit/").content.decode()
+        assert "6 Dec 2026, 05:29:00" in english  # en_GB on London's clock
+    finally:
+        brand_services.brand_update(licensee=alpha, region="", time_zone="UTC")
+        brand_cache.invalidate()
