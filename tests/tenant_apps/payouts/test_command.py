@@ -67,6 +67,6 @@ def test_payouts_run_says_why_payouts_failed(payouts, luna, make_user):
     client.cookies["language"] = "de"
     page = client.get("/dashboard/payouts/").content.decode()
     assert (
-        "Fehlgeschlagen: Die Beraterin oder der Berater hat Auszahlungen bei Stripe noch nicht eingerichtet."
-        in page
+        "Fehlgeschlagen: Die Beraterin oder der Berater hat Auszahlungen bei Stripe noch "
+        "nicht eingerichtet." in page
     )
