@@ -10,13 +10,15 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.core.validators import URLValidator, validate_email
 from django.db import transaction
+from django.utils.translation import gettext as _
 from django_tenants.utils import schema_context
 
 from branding import images
 from branding.contrast import AA_TEXT, HEX_COLOUR, WHITE, contrast_ratio
 from branding.errors import BrandColourContrast, BrandError
+from branding.mail import branded_email_send
 from branding.models import Brand
-from branding.selectors import DEFAULT_ACCENT, DEFAULT_PRIMARY, brand_cache
+from branding.selectors import DEFAULT_ACCENT, DEFAULT_PRIMARY, brand_cache, brand_for_licensee
 from kernel.crypto import encrypt
 from kernel.formatting import valid_time_zone
 
@@ -86,11 +88,11 @@ def _clean(fields: dict) -> dict:
         elif field == "region":
             value = value.strip().upper()
             if value and (len(value) != 2 or not value.isalpha()):
-                raise BrandError("Give a two-letter country code, e.g. GB.", field=field)
+                raise BrandError(_("Give a two-letter country code, e.g. GB."), field=field)
         elif field == "time_zone":
             value = value.strip()
             if not valid_time_zone(value):
-                raise BrandError("Give a time zone such as Europe/London.", field=field)
+                raise BrandError(_("Give a time zone such as Europe/London."), field=field)
         elif field == "currency_display":
             if value not in Brand.CurrencyDisplay.values:
                 raise BrandError(
@@ -189,15 +191,17 @@ def brand_mail_set(
         try:
             validate_email(sender)
         except ValidationError:
-            raise BrandError("This is not a valid e-mail address.", field="sender_email") from None
+            raise BrandError(
+                _("This is not a valid e-mail address."), field="sender_email"
+            ) from None
         if sender.rsplit("@", 1)[1] not in {domain.lower() for domain in own_domains}:
             raise BrandError(
-                "The sender must be on your platform's host or one of your verified domains.",
+                _("The sender must be on your platform's host or one of your verified domains."),
                 field="sender_email",
             )
     host = smtp_host.strip()
     if host and not 0 < smtp_port < 65_536:
-        raise BrandError("Give a port between 1 and 65535.", field="smtp_port")
+        raise BrandError(_("Give a port between 1 and 65535."), field="smtp_port")
     with schema_context("public"), transaction.atomic():
         row = _row_for_update(licensee.pk, licensee.display_name)
         row.sender_email = sender
@@ -213,3 +217,20 @@ def brand_mail_set(
         row.save()
         transaction.on_commit(brand_cache.invalidate)
     return row
+
+
+def brand_mail_test_send(*, licensee, to: str) -> None:
+    """A test message to `to` from the licensee's sender, through its relay when it has one:
+    the way to see the sender work before the platform's people get mail from it. Queued like
+    every mail (branding.outbox); one that cannot be delivered is kept as undelivered mail."""
+    brand = brand_for_licensee(licensee)
+    branded_email_send(
+        to=[to],
+        subject=_("Test message from %(name)s") % {"name": brand.app_name},
+        paragraphs=[
+            _("This message shows how your platform's e-mail reaches people: from %(sender)s.")
+            % {"sender": brand.mail_from_address},
+            _("If you read it, your sender works. Nothing else needs doing."),
+        ],
+        brand=brand,
+    )

@@ -1,8 +1,8 @@
 """The one door from the licensee's side (tenant apps, compliance's licensee side) into
 tenancy: which licensee a schema or a command means, its addresses and custom domains, the
-licensees a periodic job visits, and the hooks (`tenants.hooks`). Tenant apps import nothing
-else of `tenants` and no public-schema model (import contract); what they get here are
-licensees as tenancy hands them out.
+licensees a periodic job visits, the addresses its mail may come from, and the hooks
+(`tenants.hooks`). Tenant apps import nothing else of `tenants` and no public-schema model
+(import contract); what they get here are licensees as tenancy hands them out.
 
 Where tenant code has to name a licensee's type (an annotation), it names `LicenseeView`:
 what tenant code may read of a licensee, as a Protocol. The `Licensee` model itself is not
@@ -37,6 +37,7 @@ from tenants.hooks import (
     licensee_terms_set,
 )
 from tenants.licensee_choice import licensee_named, licensees_chosen
+from tenants.mail_sender import mail_sender_set, own_mail_domains
 from tenants.selectors import (
     licensee_current,
     licensee_get_by_schema,
@@ -86,6 +87,8 @@ __all__ = [
     "licensee_terms_at",
     "licensee_terms_set",
     "licensees_chosen",
+    "mail_sender_set",
+    "own_mail_domains",
     "public_origin",
     "schema_exists",
 ]

@@ -15,7 +15,8 @@ def own_mail_domains(*, licensee: Licensee) -> list[str]:
         for domain in domains.custom_domain_list(licensee=licensee)
         if domain.verified_at is not None
     ]
-    return [addresses.licensee_host(licensee.slug), *verified]
+    # The host is one of the verified domains too (the primary one): each named once.
+    return list(dict.fromkeys([addresses.licensee_host(licensee.slug), *verified]))
 
 
 def mail_sender_set(*, licensee: Licensee, **settings: object) -> Brand:

@@ -41,6 +41,12 @@ def day(context, value: date | datetime | None, length: str = "medium") -> str:
 
 
 @register.simple_tag(takes_context=True)
+def month_day(context, value: date | datetime | None) -> str:
+    """{% month_day row.day %}: a chart's day ("6 Dec", "6. Dez.")."""
+    return _formats(context).month_day(value) if value else ""
+
+
+@register.simple_tag(takes_context=True)
 def number(context, value: int | float | None) -> str:
     """{% number 1234.5 %}: "1,234.5" / "1.234,5"."""
     return _formats(context).number(value) if value is not None else ""

@@ -28,8 +28,10 @@ from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django.db import transaction
 from django.db.models import F, Sum
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django_tenants.utils import tenant_context
 
+from branding.selectors import brand_current
 from compliance.licensee import privacy_requests
 from compliance.licensee.errors import (
     ErasureRefused,
@@ -132,11 +134,10 @@ def _check(user: User, accounts: dict[str, LedgerAccount], advisor: Advisor | No
         account = accounts.get(kind)
         return account.balance_minor if account else 0
 
-    currency = licensee_currency()
     if balance(AccountKind.DEBT) < 0:
         _refuse(
-            f"{format_minor(-balance(AccountKind.DEBT), currency)} is still owed on this "
-            "account. Settle it with a top-up first.",
+            _("%(amount)s is still owed on this account. Settle it with a top-up first.")
+            % {"amount": brand_current().money(-balance(AccountKind.DEBT))},
             "money_owed",
         )
     if balance(AccountKind.DISPUTED) > 0:

@@ -18,7 +18,10 @@ const TERMINAL = new Set(["completed", "missed", "declined", "cancelled"]);
 const state = {
   joined: false, joining: false, left: false, muted: false, cameraOff: false, room: null, ended: false,
 };
+// The room's data topics, named for what they carry (tenant_apps/calls/livekit_gateway.py
+// names the same): chat messages, and the server's in-call events such as low credit.
 const CHAT_TOPIC = "chat";
+const EVENTS_TOPIC = "call-events";
 
 function show(name, visible) {
   if (buttons[name]) buttons[name].hidden = !visible;
@@ -37,6 +40,18 @@ function render(call) {
   if (left) left.textContent = call.seconds_left == null ? "—" : formatSeconds(call.seconds_left);
   const warning = document.querySelector("[data-low-funds]");
   if (warning && call.low_funds && call.status === "connected") warning.hidden = false;
+}
+
+// The server's in-call event arrives before the next poll would show it.
+function inCallEvent(payload) {
+  let event;
+  try {
+    event = JSON.parse(new TextDecoder().decode(payload));
+  } catch {
+    return;
+  }
+  const warning = document.querySelector("[data-low-funds]");
+  if (event.type === "low_funds" && warning) warning.hidden = false;
 }
 
 async function join() {
@@ -59,8 +74,9 @@ async function join() {
         const local = document.querySelector("[data-local-video]");
         if (local && publication.track?.kind === Track.Kind.Video) publication.track.attach(local);
       });
-      room.on(RoomEvent.DataReceived, (_payload, _participant, _kind, topic) => {
+      room.on(RoomEvent.DataReceived, (payload, _participant, _kind, topic) => {
         if (topic === CHAT_TOPIC) chat.refresh();
+        if (topic === EVENTS_TOPIC) inCallEvent(payload);
       });
       room.on(RoomEvent.Disconnected, () => {
         state.joined = false;

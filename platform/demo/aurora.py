@@ -127,6 +127,9 @@ DEMO_BRAND = {
     "terms_url": "https://aurora.example/terms",
     "default_language": "en",
     "currency_display": "symbol",
+    # A London company: its English pages read dates as the UK does (06/12/2026, 14:32).
+    "region": "GB",
+    "time_zone": "Europe/London",
 }
 
 

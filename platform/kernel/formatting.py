@@ -15,7 +15,7 @@ from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from babel import Locale, UnknownLocaleError
-from babel.dates import format_date, format_datetime, format_time
+from babel.dates import format_date, format_datetime, format_skeleton, format_time
 from babel.numbers import NumberPattern, format_decimal, parse_pattern
 
 from kernel.money import exponent
@@ -104,3 +104,37 @@ class Formats:
 
     def time(self, moment: dt.datetime, length: str = "short") -> str:
         return format_time(moment, length, tzinfo=_zone(self.time_zone), locale=self.locale)
+
+    def month_day(self, day: dt.date | dt.datetime) -> str:
+        """A chart's day: "6 Dec" in en_GB, "6. Dez." in de."""
+        if isinstance(day, dt.datetime):
+            day = self.local(day).date()
+        return format_skeleton("MMMd", day, locale=self.locale)
+
+    # A spreadsheet reads the CSV downloads: values it parses in the reader's own locale, in
+    # the licensee's time zone, with no currency symbol or grouping that would make text of
+    # a number.
+
+    def spreadsheet_amount(self, amount_minor: int, currency: str | None = None) -> str:
+        """3.17 in en, 3,17 in de, 500 for ¥500, 12,345 for KWD in de: the currency's digits
+        with the locale's decimal mark."""
+        digits = exponent((currency or self.currency).upper())
+        value = Decimal(int(amount_minor)).scaleb(-digits)
+        pattern = f"0.{'0' * digits}" if digits else "0"
+        return format_decimal(value, format=pattern, locale=self.locale)
+
+    def spreadsheet_number(self, value: int | float | Decimal) -> str:
+        """3.6 in en, 3,6 in de: the locale's decimal mark, no grouping."""
+        return format_decimal(value, format="0.###", locale=self.locale)
+
+    def spreadsheet_moment(self, moment: dt.datetime) -> str:
+        """2026-12-06 06:29 for 05:29 UTC in Berlin: the reader's wall clock."""
+        return format_datetime(
+            moment, "yyyy-MM-dd HH:mm", tzinfo=_zone(self.time_zone), locale=self.locale
+        )
+
+    def spreadsheet_day(self, day: dt.date | dt.datetime) -> str:
+        """2026-12-06, the day in the reader's time zone."""
+        if isinstance(day, dt.datetime):
+            day = self.local(day).date()
+        return day.isoformat()

@@ -13,7 +13,6 @@ from branding.mail import branded_email_send
 from branding.selectors import brand_current
 from identity import services as identity_services
 from identity.models import User
-from kernel.money import format_minor
 from kernel.tenant_connection import connection
 from tenant_apps.advisors.errors import (
     AdvisorEmailTaken,
@@ -39,11 +38,11 @@ PROFILE_FIELDS = ("display_name", "headline", "bio", "categories", "languages", 
 
 def _rate_check(rate_minor: int, field: str = "rate") -> int:
     policy = policy_get()
-    currency = getattr(connection.tenant, "currency", "EUR")
     if not (policy.min_rate_minor <= rate_minor <= policy.max_rate_minor):
+        money = brand_current().money
         raise InvalidAdvisor(
-            f"The rate must be between {format_minor(policy.min_rate_minor, currency)} and "
-            f"{format_minor(policy.max_rate_minor, currency)} per minute.",
+            _("The rate must be between %(min)s and %(max)s per minute.")
+            % {"min": money(policy.min_rate_minor), "max": money(policy.max_rate_minor)},
             field=field,
         )
     return rate_minor

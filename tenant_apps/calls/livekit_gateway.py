@@ -30,6 +30,10 @@ SANDBOX_API_SECRET = "callrix-dev-livekit-secret-not-for-production"
 
 Result = TypeVar("Result")
 
+# The data topic of our in-call events (frontend/src/call.js listens on it; the browsers' own
+# chat messages go on "chat"). Named for what it carries: the licensee's pages see it.
+EVENTS_TOPIC = "call-events"
+
 
 class LiveKitWebhook(TypedDict):
     """What a verified LiveKit webhook says."""

@@ -40,7 +40,7 @@ def calls_reconcile() -> None:
 def call_in_call_event(room_name: str, identity: str, payload: dict[str, str | int]) -> None:
     """An in-call event (e.g. credit running low) for one party's app, over LiveKit data."""
     livekit_gateway.room_send_data(
-        name=room_name, payload=payload, topic="callrix", identities=[identity]
+        name=room_name, payload=payload, topic=livekit_gateway.EVENTS_TOPIC, identities=[identity]
     )
 
 

@@ -177,6 +177,16 @@ class BrandForm(DashboardForm):
     currency_display = forms.ChoiceField(
         label=_("Show amounts as"), choices=[("symbol", "€12.50"), ("code", "12.50 EUR")]
     )
+    # Dates, times and numbers follow the region's customs on the licensee's own clock.
+    region = forms.CharField(
+        label=_("Region"),
+        required=False,
+        max_length=2,
+        help_text=_("Two-letter country code, e.g. GB: dates read 06/12/2026 there."),
+    )
+    time_zone = forms.CharField(
+        label=_("Time zone"), max_length=64, help_text=_("For example Europe/London.")
+    )
 
 
 class BrandImageForm(DashboardForm):
@@ -209,14 +219,52 @@ class DomainForm(DashboardForm):
     domain = forms.CharField(label=_("Domain"), max_length=253)
 
 
+class MailSenderForm(DashboardForm):
+    sender_email = forms.EmailField(
+        label=_("Sender address"),
+        required=False,
+        help_text=_("Empty: the no-reply address of your platform's host."),
+    )
+    smtp_host = forms.CharField(
+        label=_("SMTP server"),
+        required=False,
+        max_length=255,
+        help_text=_("Optional: your own mail server. Empty: the platform's."),
+    )
+    smtp_port = forms.IntegerField(label=_("SMTP port"), min_value=1, max_value=65_535)
+    smtp_username = forms.CharField(label=_("SMTP user name"), required=False, max_length=255)
+    smtp_password = forms.CharField(
+        label=_("SMTP password"),
+        required=False,
+        max_length=500,
+        widget=forms.PasswordInput,
+        help_text=_("Leave empty to keep the one you gave before."),
+    )
+    smtp_use_tls = forms.BooleanField(label=_("Use STARTTLS"), required=False)
+
+    def clean_smtp_password(self) -> str | None:
+        return self.cleaned_data.get("smtp_password") or None  # None keeps the stored one
+
+
 class TeamInviteForm(DashboardForm):
     email = forms.EmailField(label=_("E-mail"))
     display_name = forms.CharField(label=_("Name"), max_length=120)
 
 
 class CallFilterForm(DashboardForm):
+    # The statuses in the reader's language (the model's labels are English).
     status = forms.ChoiceField(
-        label=_("Status"), required=False, choices=[("", _("Any"))] + list(Call.Status.choices)
+        label=_("Status"),
+        required=False,
+        choices=[
+            ("", _("Any")),
+            (Call.Status.RINGING, _("Ringing")),
+            (Call.Status.CONNECTED, _("Connected")),
+            (Call.Status.COMPLETED, _("Completed")),
+            (Call.Status.MISSED, _("Missed")),
+            (Call.Status.DECLINED, _("Declined")),
+            (Call.Status.CANCELLED, _("Cancelled")),
+        ],
     )
     advisor = forms.ModelChoiceField(
         label=_("Advisor"),

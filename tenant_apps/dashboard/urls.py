@@ -13,6 +13,7 @@ from tenant_apps.dashboard.views import (
     domains,
     end_users,
     integrations,
+    mail_sender,
     money_settings,
     overview,
     payouts,
@@ -70,6 +71,7 @@ urlpatterns = [
     path("brand/", brand.brand, name="brand"),
     path("integrations/", integrations.integrations, name="integrations"),
     path("domains/", domains.domains, name="domains"),
+    path("mail-sender/", mail_sender.mail_sender, name="mail-sender"),
     path("team/", team.team, name="team"),
     path("audit/", audit.audit, name="audit"),
 ]

@@ -5,8 +5,8 @@ from typing import NotRequired, TypedDict
 
 from django.db.models import QuerySet
 
+from branding.selectors import brand_current
 from kernel import crypto
-from kernel.money import format_minor
 from tenant_apps.payments import connect_events
 from tenant_apps.payments.models import StripeConnection, TopUp, TopUpPackage, TopUpPolicy
 from tenants.bridge import licensee_current
@@ -130,7 +130,7 @@ def topup_receipt(*, topup_id: int, user_id: int | None = None) -> TopUpReceipt 
         "bonus_minor": topup.bonus_minor,
         "refunded_minor": topup.refunded_minor,
         "currency": topup.currency,
-        "amount_display": format_minor(topup.amount_minor, topup.currency),
-        "bonus_display": format_minor(topup.bonus_minor, topup.currency),
+        "amount_display": brand_current().money(topup.amount_minor),
+        "bonus_display": brand_current().money(topup.bonus_minor),
         "payment_reference": topup.payment_intent_id,
     }

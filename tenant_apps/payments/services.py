@@ -179,7 +179,8 @@ def _stripe_amount_check(amount_minor: int, currency: str, field: str = "amount"
     """Stripe charges and refunds three-decimal currencies only in steps of ten minor units."""
     if not stripe_amount_ok(amount_minor, currency):
         raise InvalidTopUp(
-            f"Payments in {currency} must be a multiple of {format_minor(10, currency)}.",
+            _("Payments in %(currency)s must be a multiple of %(step)s.")
+            % {"currency": currency, "step": brand_current().money(10)},
             field=field,
         )
 
@@ -213,12 +214,14 @@ def topup_create(
         currency = licensee_currency()
         if amount_minor < policy.min_amount_minor:
             raise InvalidTopUp(
-                f"The smallest top-up is {format_minor(policy.min_amount_minor, currency)}.",
+                _("The smallest top-up is %(amount)s.")
+                % {"amount": brand_current().money(policy.min_amount_minor)},
                 field="amount",
             )
         if amount_minor > policy.max_amount_minor:
             raise InvalidTopUp(
-                f"The largest top-up is {format_minor(policy.max_amount_minor, currency)}.",
+                _("The largest top-up is %(amount)s.")
+                % {"amount": brand_current().money(policy.max_amount_minor)},
                 field="amount",
             )
     currency = licensee_currency()
@@ -609,21 +612,21 @@ def topup_refund(*, topup_id: int, amount_minor: int | None, reason: str, admin:
         amount = refundable if amount_minor is None else amount_minor
         if not stripe_amount_ok(amount, topup.currency):
             raise RefundRefused(
-                f"Refunds in {topup.currency} must be a multiple of "
-                f"{format_minor(10, topup.currency)}.",
+                _("Refunds in %(currency)s must be a multiple of %(step)s.")
+                % {"currency": topup.currency, "step": brand_current().money(10)},
                 field="amount",
             )
         if amount <= 0 or amount > refundable:
             raise RefundRefused(
-                f"At most {format_minor(refundable, topup.currency)} of this top-up can be "
-                "refunded.",
+                _("At most %(amount)s of this top-up can be refunded.")
+                % {"amount": brand_current().money(refundable)},
                 field="amount",
             )
-        wallet, _ = _lock_user_accounts(topup.user_id)
+        wallet, _hold = _lock_user_accounts(topup.user_id)
         if amount > wallet.balance_minor:
             raise RefundRefused(
-                "The user has only "
-                f"{format_minor(wallet.balance_minor, topup.currency)} available to refund.",
+                _("The user has only %(amount)s available to refund.")
+                % {"amount": brand_current().money(wallet.balance_minor)},
                 field="amount",
             )
         refunded_total = topup.refunded_minor + amount

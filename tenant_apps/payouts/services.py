@@ -10,7 +10,9 @@ from datetime import UTC, datetime
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
+from branding.selectors import brand_current
 from identity.models import User
 from kernel import crypto
 from kernel.money import format_minor
@@ -31,7 +33,6 @@ from tenant_apps.payouts.errors import (
 )
 from tenant_apps.payouts.models import LEDGER_PAYOUT_REVERSAL, Payout, PayoutAccount, PayoutPolicy
 from tenant_apps.wallets.models import AccountKind
-from tenant_apps.wallets.selectors import licensee_currency
 from tenant_apps.wallets.services import Leg, account_for, ledger_post
 from tenants.bridge import licensee_current, licensee_payouts_paused
 
@@ -322,13 +323,16 @@ def payout_request(*, advisor: Advisor, amount_minor: int | None = None) -> Payo
             advisor=advisor, clearing_days=policy.clearing_days
         ).available_minor
         amount = available if amount_minor is None else amount_minor
-        currency = licensee_currency()
+        money = brand_current().money
         if amount < policy.minimum_amount_minor:
-            minimum = format_minor(policy.minimum_amount_minor, currency)
-            raise PayoutRefused(f"The smallest payout is {minimum}.", field="amount")
+            raise PayoutRefused(
+                _("The smallest payout is %(amount)s.")
+                % {"amount": money(policy.minimum_amount_minor)},
+                field="amount",
+            )
         if amount > available:
             raise PayoutRefused(
-                f"Only {format_minor(available, currency)} has cleared for payout.",
+                _("Only %(amount)s has cleared for payout.") % {"amount": money(available)},
                 field="amount",
             )
         number = Payout.objects.filter(advisor=advisor, trigger=Payout.Trigger.REQUEST).count()

@@ -14,9 +14,9 @@ from datetime import datetime
 
 from django.utils.translation import gettext as _
 
-from kernel.money import format_minor
+from branding.selectors import brand_current
 from kernel.tenant_connection import connection
-from tenant_apps.wallets.selectors import WalletEvent, licensee_currency, wallet_events
+from tenant_apps.wallets.selectors import WalletEvent, wallet_events
 
 CallNamesReader = Callable[[list[int]], dict[int, str]]
 _call_names: list[CallNamesReader] = []
@@ -95,9 +95,9 @@ def wallet_lines(
     *, user_id: int, limit: int, offset: int = 0, money: Callable[[int], str] | None = None
 ) -> tuple[int, list[WalletLine]]:
     """A page of the person's history, newest first, and how many lines there are in all.
-    `money` formats an amount for the page (default: the licensee's currency)."""
-    currency = licensee_currency()
-    show = money or (lambda amount: format_minor(amount, currency))
+    `money` formats an amount for the page (default: as the licensee's brand shows money in
+    the active language, `kernel.formatting`)."""
+    show = money or brand_current().money
     count, events = wallet_events(user_id=user_id, limit=limit, offset=offset)
     names = _advisor_names(_ids(event.call_id for event in events))
     lines = []

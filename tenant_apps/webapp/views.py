@@ -26,7 +26,7 @@ from identity.auth import session_user
 from identity.models import ConsentRecord, User
 from kernel.addresses import canonical_origin
 from kernel.errors import DomainError
-from kernel.money import InvalidMoney, exponent, format_minor, major_text, parse_major
+from kernel.money import InvalidMoney, exponent, major_text, parse_major
 from kernel.security import csp_allow, livekit_origins
 from kernel.throttling import LicenseeRateThrottle
 from tenant_apps.advisors import selectors as advisor_selectors
@@ -401,10 +401,8 @@ def advisor_apply(request: HttpRequest) -> HttpResponse:
     form = AdvisorApplicationForm(request.POST or None, label_suffix="")
     currency = licensee_current().currency
     policy = policy_get()
-    bounds = {
-        "min": format_minor(policy.min_rate_minor, currency),
-        "max": format_minor(policy.max_rate_minor, currency),
-    }
+    money = brand_current().money
+    bounds = {"min": money(policy.min_rate_minor), "max": money(policy.max_rate_minor)}
     context = {"form": form, "bounds": bounds, "sent": False}
     if request.method == "POST" and not LicenseeRateThrottle("register").allow_request(request):
         form.add_error(None, _("Too many attempts. Please wait a moment and try again."))

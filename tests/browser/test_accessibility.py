@@ -43,6 +43,7 @@ LICENSEE_PAGES = {
         "/dashboard/brand/",
         "/dashboard/integrations/",
         "/dashboard/domains/",
+        "/dashboard/mail-sender/",
         "/dashboard/exports/",
         "/dashboard/team/",
         "/dashboard/audit/",

@@ -1,9 +1,10 @@
 """Nothing of Callrix on a licensee's side: a crawler signs in as each of a licensee's people
 (owner, admin, advisor, end user, and a visitor), follows every same-host link, form action,
 script, stylesheet and image from their start pages, in English and German, and reads every
-page, CSV download, manifest, stylesheet, API document (OpenAPI, the docs page, app-config)
-and header; the e-mails the licensee's people get are read too. "callrix" anywhere — text,
-markup, URLs, headers, senders — fails, naming where."""
+page, CSV download, manifest, script and stylesheet bundle (with their source maps and
+legal-comment files), API document (OpenAPI, the docs page, app-config) and header; the
+e-mails the licensee's people get are read too. "callrix" anywhere — text, markup, URLs,
+headers, senders — fails, naming where."""
 
 from __future__ import annotations
 
@@ -48,10 +49,21 @@ START = [
     "/api/v1/app-config",
     "/api/v1/health",
 ]
-# Read as text; images and the script bundles are only checked by their URLs.
-TEXT_TYPES = ("text/html", "application/json", "text/css", "text/csv", "application/manifest")
+# Read as text; images are only checked by their URLs. Scripts and stylesheets are read whole
+# (a string in the bundle, such as a LiveKit data topic, reaches the licensee's browsers).
+TEXT_TYPES = (
+    "text/html",
+    "application/json",
+    "text/css",
+    "text/csv",
+    "application/manifest",
+    "text/javascript",
+    "application/javascript",
+    "text/plain",
+)
+BUNDLE = re.compile(r"^/static/.+\.(?:js|css)$")
 NEVER_GET = ("/account/logout/", "/i18n/setlang/")
-MAX_PAGES = 160
+MAX_PAGES = 190  # the bundle files come on top of the pages
 
 
 class _Links(HTMLParser):
@@ -76,9 +88,17 @@ def _same_host(url: str, base: str) -> str | None:
     return path
 
 
-def _crawl(client: Client, leaks: list[str], who: str) -> int:
+def _bundle_files() -> list[str]:
+    """Every file of the browser bundle (frontend/dist/app/, served at /static/app/ on every
+    host): the scripts and stylesheets, their source maps and legal-comment files, whether or
+    not a crawled page links them (the call screen's script needs a call)."""
+    folder = settings.FRONTEND_DIST / "app"
+    return sorted(f"/static/app/{path.name}" for path in folder.iterdir() if path.is_file())
+
+
+def _crawl(client: Client, leaks: list[str], who: str, scripts: set[str]) -> int:
     seen: set[str] = set()
-    queue = deque(START)
+    queue = deque([*START, *_bundle_files()])
     while queue and len(seen) < MAX_PAGES:
         path = queue.popleft()
         if path in seen:
@@ -97,6 +117,8 @@ def _crawl(client: Client, leaks: list[str], who: str) -> int:
         text = body.decode("utf-8", "replace")
         for match in LEAK.finditer(text):
             leaks.append(f"{who} {path}: …{text[max(0, match.start() - 60) : match.end() + 60]}…")
+        if BUNDLE.match(path):
+            scripts.add(path)
         if kind.startswith("text/html"):
             parser = _Links()
             parser.feed(text)
@@ -144,6 +166,7 @@ def _signed_in(email: str | None, language: str) -> Client:
 @pytest.mark.parametrize("language", ["en", "de"])
 def test_no_page_or_api_document_of_a_licensee_says_callrix(people, language):
     leaks: list[str] = []
+    scripts: set[str] = set()
     crawled = 0
     for who in (
         None,
@@ -152,9 +175,13 @@ def test_no_page_or_api_document_of_a_licensee_says_callrix(people, language):
         "crawl-advisor@alpha.test",
         "crawl-caller@alpha.test",
     ):
-        crawled += _crawl(_signed_in(who, language), leaks, who or "visitor")
+        crawled += _crawl(_signed_in(who, language), leaks, who or "visitor", scripts)
         connection.set_schema_to_public()
     assert crawled > 60, "the crawler reached the licensee's pages"
+    # The bundles were read, not just named: the call screen's too.
+    assert {"/static/app/app.js", "/static/app/app.css", "/static/app/call.js"} <= scripts, sorted(
+        scripts
+    )
     assert not leaks, "\n".join(leaks[:40])
 
 

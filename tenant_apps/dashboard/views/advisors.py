@@ -8,13 +8,12 @@ from django.shortcuts import redirect
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from kernel.money import major_text
 from tenant_apps.advisors import selectors as advisor_selectors
 from tenant_apps.advisors import services as advisor_services
 from tenant_apps.dashboard import forms, selectors
 from tenant_apps.dashboard.access import DashboardRequest, dashboard_view
 from tenant_apps.dashboard.csv_export import csv_response, wants_csv
-from tenant_apps.dashboard.views.page import act, origin, paginate, render_page
+from tenant_apps.dashboard.views.page import act, origin, paginate, render_page, spreadsheet
 from tenant_apps.payouts import selectors as payout_selectors
 from tenants.bridge import licensee_current
 
@@ -24,7 +23,7 @@ def advisors(request: DashboardRequest, invite_form=None) -> HttpResponse | Stre
     query = (request.GET.get("q") or "").strip()
     rows = advisor_selectors.advisor_list_admin(text=query or None)
     if wants_csv(request):
-        currency = licensee_current().currency
+        sheet = spreadsheet()
         return csv_response(
             filename="advisors.csv",
             header=[
@@ -47,8 +46,8 @@ def advisors(request: DashboardRequest, invite_form=None) -> HttpResponse | Stre
                     a.suspended,
                     a.rate_minor_per_minute,
                     a.rating,
-                    a.created_at.date(),
-                    major_text(a.rate_minor_per_minute, currency),
+                    sheet.spreadsheet_day(a.created_at),
+                    sheet.spreadsheet_amount(a.rate_minor_per_minute),
                 ]
                 for a in rows
             ),

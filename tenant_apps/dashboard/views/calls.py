@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from django.http import HttpResponse, StreamingHttpResponse
 
-from kernel.money import major_text
 from tenant_apps.dashboard import forms, selectors
 from tenant_apps.dashboard.access import DashboardRequest, dashboard_view
 from tenant_apps.dashboard.csv_export import csv_response, wants_csv
-from tenant_apps.dashboard.views.page import paginate, render_page
+from tenant_apps.dashboard.views.page import paginate, render_page, spreadsheet
 
 
 @dashboard_view
@@ -26,6 +25,7 @@ def calls(request: DashboardRequest) -> HttpResponse | StreamingHttpResponse:
         until=chosen.get("until"),
     )
     if wants_csv(request):
+        sheet = spreadsheet()
         return csv_response(
             filename="calls.csv",
             header=[
@@ -46,7 +46,7 @@ def calls(request: DashboardRequest) -> HttpResponse | StreamingHttpResponse:
             rows=(
                 [
                     c.pk,
-                    c.created_at.isoformat(),
+                    sheet.spreadsheet_moment(c.created_at),
                     c.status,
                     c.advisor.display_name,
                     c.caller_id,
@@ -56,7 +56,7 @@ def calls(request: DashboardRequest) -> HttpResponse | StreamingHttpResponse:
                     c.licensee_minor,
                     c.currency,
                     c.end_reason,
-                    major_text(c.cost_minor, c.currency),
+                    sheet.spreadsheet_amount(c.cost_minor, c.currency),
                     c.promotion_minor,
                 ]
                 for c in rows

@@ -20,7 +20,7 @@ from identity.models import User
 from tenant_apps.dashboard import forms, selectors
 from tenant_apps.dashboard.access import DashboardRequest, dashboard_view
 from tenant_apps.dashboard.csv_export import csv_response, wants_csv
-from tenant_apps.dashboard.views.page import act, money, paginate, render_page
+from tenant_apps.dashboard.views.page import act, money, paginate, render_page, spreadsheet
 from tenant_apps.payments import services as payment_services
 from tenant_apps.payments.models import TopUp
 from tenant_apps.wallets import history as wallet_history
@@ -32,10 +32,14 @@ def users(request: DashboardRequest) -> HttpResponse | StreamingHttpResponse:
     query = (request.GET.get("q") or "").strip()
     rows = identity_selectors.user_search(role=User.Role.END_USER, text=query or None)
     if wants_csv(request):
+        sheet = spreadsheet()
         return csv_response(
             filename="end-users.csv",
             header=["id", "name", "email", "active", "joined"],
-            rows=([u.pk, u.display_name, u.email, u.is_active, u.date_joined.date()] for u in rows),
+            rows=(
+                [u.pk, u.display_name, u.email, u.is_active, sheet.spreadsheet_day(u.date_joined)]
+                for u in rows
+            ),
         )
     return render_page(request, "users.html", {"page": paginate(request, rows), "q": query})
 

@@ -8,24 +8,22 @@ from django.shortcuts import redirect
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from kernel.money import major_text
 from tenant_apps.dashboard import forms
 from tenant_apps.dashboard.access import DashboardRequest, dashboard_view
 from tenant_apps.dashboard.csv_export import csv_response, wants_csv
-from tenant_apps.dashboard.views.page import act, render_page
+from tenant_apps.dashboard.views.page import act, render_page, spreadsheet
 from tenant_apps.payments import selectors as payment_selectors
 from tenant_apps.payments import services as payment_services
 from tenant_apps.payments.models import TopUpPackage
 from tenant_apps.pricing import services as pricing_services
 from tenant_apps.pricing.selectors import policy_get
-from tenants.bridge import licensee_current
 
 
 @dashboard_view
 def packages(request: DashboardRequest, form=None) -> HttpResponse | StreamingHttpResponse:
     rows = TopUpPackage.objects.order_by("sort_order", "amount_minor")
     if wants_csv(request):
-        currency = licensee_current().currency
+        sheet = spreadsheet()
         return csv_response(
             filename="topup-packages.csv",
             header=["code", "name", "amount_minor", "bonus_minor", "active", "amount", "bonus"],
@@ -36,8 +34,8 @@ def packages(request: DashboardRequest, form=None) -> HttpResponse | StreamingHt
                     p.amount_minor,
                     p.bonus_minor,
                     p.active,
-                    major_text(p.amount_minor, currency),
-                    major_text(p.bonus_minor, currency),
+                    sheet.spreadsheet_amount(p.amount_minor),
+                    sheet.spreadsheet_amount(p.bonus_minor),
                 ]
                 for p in rows
             ),

@@ -5,11 +5,11 @@ from __future__ import annotations
 from django.http import HttpResponse, StreamingHttpResponse
 from django.utils.translation import gettext as _
 
-from kernel.money import major_decimal, major_text
+from kernel.money import major_decimal
 from tenant_apps.dashboard import selectors
 from tenant_apps.dashboard.access import DashboardRequest, dashboard_view
 from tenant_apps.dashboard.csv_export import csv_response, wants_csv
-from tenant_apps.dashboard.views.page import render_page
+from tenant_apps.dashboard.views.page import render_page, spreadsheet
 from tenant_apps.promotions.selectors import promotion_totals
 from tenants.bridge import licensee_current
 
@@ -32,7 +32,8 @@ def overview(request: DashboardRequest) -> HttpResponse | StreamingHttpResponse:
         )
     period = selectors.period_for(days)
     data = selectors.overview_get(period=period)
-    labels = [day.strftime("%d %b") for day in period.day_list()]
+    sheet = spreadsheet()  # the reader's formats, for the charts' days and the CSV
+    labels = [sheet.month_day(day) for day in period.day_list()]
     currency = licensee_current().currency
     charts = {
         "revenue": {
@@ -75,10 +76,10 @@ def overview(request: DashboardRequest) -> HttpResponse | StreamingHttpResponse:
                 [
                     row["day"],
                     row["revenue_minor"],
-                    row["talk_minutes"],
+                    sheet.spreadsheet_number(row["talk_minutes"]),
                     row["calls"],
                     row["new_users"],
-                    major_text(row["revenue_minor"], currency),
+                    sheet.spreadsheet_amount(row["revenue_minor"], currency),
                 ]
                 for row in data["series"]
             ),

@@ -13,6 +13,7 @@ from django.shortcuts import render
 from branding.selectors import brand_for_licensee
 from kernel.addresses import canonical_origin
 from kernel.errors import DomainError
+from kernel.formatting import Formats
 from tenant_apps.dashboard import forms
 from tenant_apps.dashboard.services import audit_record
 from tenants.bridge import licensee_current
@@ -46,6 +47,12 @@ def act(request, form, *, action: str, target: str, run, details=None, fields=No
 
 def render_page(request, template: str, context: dict, *, invalid: bool = False) -> HttpResponse:
     return render(request, f"dashboard/{template}", context, status=400 if invalid else 200)
+
+
+def spreadsheet() -> Formats:
+    """How the CSV downloads write amounts and times: the reader's language with the
+    licensee's region and time zone (`kernel.formatting`)."""
+    return brand_for_licensee(licensee_current()).formats()
 
 
 def money(amount_minor: int | None) -> str:

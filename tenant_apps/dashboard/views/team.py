@@ -12,7 +12,7 @@ from identity.models import User
 from tenant_apps.dashboard import forms, selectors
 from tenant_apps.dashboard.access import DashboardRequest, dashboard_view
 from tenant_apps.dashboard.csv_export import csv_response, wants_csv
-from tenant_apps.dashboard.views.page import act, origin, render_page
+from tenant_apps.dashboard.views.page import act, origin, render_page, spreadsheet
 
 
 @dashboard_view
@@ -39,11 +39,19 @@ def team(request: DashboardRequest) -> HttpResponse | StreamingHttpResponse:
         invalid = True
     members = selectors.team_members()
     if wants_csv(request):
+        sheet = spreadsheet()
         return csv_response(
             filename="team.csv",
             header=["id", "name", "email", "role", "active", "joined"],
             rows=(
-                [m.pk, m.display_name, m.email, m.role, m.is_active, m.date_joined.date()]
+                [
+                    m.pk,
+                    m.display_name,
+                    m.email,
+                    m.role,
+                    m.is_active,
+                    sheet.spreadsheet_day(m.date_joined),
+                ]
                 for m in members
             ),
         )

@@ -141,4 +141,4 @@ def test_the_caller_gets_an_in_call_event_when_credit_runs_low(throwaway_license
     assert _wait_for(lambda: livekit.data_packets(call.room_name))
     packet = livekit.data_packets(call.room_name)[0]
     assert packet["destination_identities"] == [services.identity_of(caller.pk)]
-    assert '"low_funds"' in packet["data"] and packet["topic"] == "callrix"
+    assert '"low_funds"' in packet["data"] and packet["topic"] == "call-events"

@@ -195,6 +195,7 @@ def test_the_brand_editor_refuses_unreadable_colours_and_applies_good_ones(
         "accent_color": "#a0306e",
         "default_language": "en",
         "currency_display": "symbol",
+        "time_zone": "UTC",
     }
     refused = admin.post("/dashboard/brand/", brand)
     assert refused.status_code == 400

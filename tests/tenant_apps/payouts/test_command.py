@@ -66,4 +66,7 @@ def test_payouts_run_says_why_payouts_failed(payouts, luna, make_user):
     client = client_for("alpha", admin)
     client.cookies["language"] = "de"
     page = client.get("/dashboard/payouts/").content.decode()
-    assert "Fehlgeschlagen: The advisor has not set up payouts with Stripe yet." in page
+    assert (
+        "Fehlgeschlagen: Die Beraterin oder der Berater hat Auszahlungen bei Stripe noch "
+        "nicht eingerichtet." in page
+    )

@@ -135,7 +135,6 @@ class Command(BaseCommand):
 
     def _sandbox(self, sandbox, extra_args: list[str] | None = None) -> str:
         """Start one sandbox under supervision (restarted on its port and state file)."""
-        sandbox = offline.on_a_free_port(sandbox)
         process, url = offline.start(sandbox, extra_args=extra_args)
         first = [process]
         port = int(url.rsplit(":", 1)[1])  # a restart keeps the address Callrix was given
