@@ -16,6 +16,7 @@ database.
 
 from __future__ import annotations
 
+import math
 import os
 import statistics
 import subprocess
@@ -167,6 +168,13 @@ def _burst() -> tuple[list[float], int, list[Licensee]]:
     )
     latencies, smallest, made = [], POOL_SIZE, []
     try:
+        # A web worker in a burst has signed licensees up before: the first sign-up of a
+        # process (its imports, first statements and connections, ~0.3 s) is not the burst's.
+        made.append(
+            services.licensee_provision(
+                slug="burst-warm", display_name="Burst warm-up", owner_email="owner@warm.test"
+            ).licensee
+        )
         for index in range(BURST):
             began = time.monotonic()
             smallest = min(smallest, SpareSchema.objects.count())
@@ -225,7 +233,8 @@ def test_thousand_licensees(committed):
             Licensee.objects.filter(schema_name__startswith=PREFIX).delete()
             SpareSchema.objects.filter(schema_name__startswith=SPARE_PREFIX).delete()
 
-    p99 = sorted(latencies)[min(len(latencies) - 1, int(0.99 * len(latencies)))] * 1000
+    # Nearest rank: of 100 sign-ups the 99th slowest (the 100th is the maximum).
+    p99 = sorted(latencies)[math.ceil(0.99 * len(latencies)) - 1] * 1000
     print(f"\n{made_count} licensees on one PostgreSQL, made from a schema template:")
     print(
         f"  {'licensees':>9}  {'new migration, all schemas':>27}  {'per schema':>10}  build/schema"
