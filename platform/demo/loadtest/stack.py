@@ -128,7 +128,10 @@ def pgbouncer_start(supervisor: Supervisor, folder: Path) -> str | None:
         for path in folder.iterdir():
             path.chmod(0o666)
         command[1:1] = ["-u", "nobody"]
-    supervisor.spawn("pgbouncer", lambda: subprocess.Popen(command))
+    supervisor.spawn(  # it writes to its logfile
+        "pgbouncer",
+        lambda: subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL),
+    )
     offline.wait_for_port(port)
     user = f"{db['USER']}@" if db["USER"] else ""
     return f"postgresql://{user}127.0.0.1:{port}/{db['NAME']}"
