@@ -15,13 +15,17 @@ from kernel.errors import error_body, is_api_path
 from kernel.tenant_connection import connection
 from tenants.models import Licensee
 from tenants.request_host import request_host
-from tenants.routing import HostTarget, resolve_host
+from tenants.routing import HostTarget, resolve_host, routing_token
 
 if TYPE_CHECKING:
     from kernel.tenant_connection import TenantDatabaseWrapper
 
 # Provider webhooks keep flowing to a suspended licensee: money already moving must settle.
 _PATHS_SERVED_WHILE_SUSPENDED = ("/webhooks/",)
+_REFUSING_STATUSES = frozenset({Licensee.Status.TERMINATED, Licensee.Status.SUSPENDED})
+# Distinct Host headers a worker remembers (licensees' hosts and custom domains); past it the
+# memo starts again, so a flood of made-up hosts cannot grow it.
+_ROUTED_CAPACITY = 10_000
 
 
 class PublicSite:
@@ -63,6 +67,7 @@ class LicenseeHostMiddleware:
         self.get_response = get_response
         self._licensees: dict[HostTarget, Licensee] = {}
         self._last: tuple[HostTarget, Licensee] | None = None
+        self._routed: dict[str, tuple[object, object, HostTarget]] = {}
 
     def _licensee_for(self, target: HostTarget) -> Licensee:
         # The routing cache hands out the same target object while nothing changed: an
@@ -85,12 +90,31 @@ class LicenseeHostMiddleware:
         self._last = (target, licensee)
         return licensee
 
-    def __call__(self, request: TenantRequest) -> HttpResponse:
+    def _target(self, request: HttpRequest) -> HostTarget | None:
+        """Where the request's host leads. A worker serves the same few `Host` headers over
+        and over: one already routed under the routing cache's current generation (and the
+        same settings) is answered from this middleware's own memo, without validating,
+        normalising and looking it up again."""
+        meta = request.META
+        raw: str = meta.get("HTTP_HOST") or ""
+        token = routing_token() if raw and "HTTP_X_FORWARDED_HOST" not in meta else None
+        if token is not None:
+            known = self._routed.get(raw)
+            if known is not None and known[0] is token[0] and known[1] is token[1]:
+                return known[2]
         try:
             host = request_host(request)
         except DisallowedHost:  # not even a host name (e.g. `pg_catalog.localhost`)
             host = ""
         target = resolve_host(host) if host and not host.startswith("[") else None
+        if token is not None and target is not None:
+            if len(self._routed) >= _ROUTED_CAPACITY:
+                self._routed.clear()
+            self._routed[raw] = (token[0], token[1], target)
+        return target
+
+    def __call__(self, request: TenantRequest) -> HttpResponse:
+        target = self._target(request)
         if target is None:
             connection.set_schema_to_public()
             return _error(request, 404, "unknown_host", "No platform is served at this address.")
@@ -103,13 +127,14 @@ class LicenseeHostMiddleware:
             set_urlconf(request.urlconf)
             return self.get_response(request)
 
-        refusal = self._refusal(request, target)
-        if refusal is not None:
-            connection.set_schema_to_public()
-            return refusal
+        if target.status in _REFUSING_STATUSES:
+            refusal = self._refusal(request, target)
+            if refusal is not None:
+                connection.set_schema_to_public()
+                return refusal
+        # No `request.urlconf`: Django's handler has already made ROOT_URLCONF this thread's
+        # urlconf for the request, and resolves with it when the request names none.
         request.tenant = licensee = self._licensee_for(target)
-        # Django's handler has already made ROOT_URLCONF this thread's urlconf.
-        request.urlconf = settings.ROOT_URLCONF
         # The hot path: a connection still on this licensee from its last request keeps its
         # state (and its ContentType cache) instead of being reset twice per request.
         db = cast("TenantDatabaseWrapper", connections[DEFAULT_DB_ALIAS])

@@ -76,12 +76,35 @@ def internal_hosts() -> frozenset[str]:
     )
 
 
+# Replaced when a setting that decides where a host leads changes (tests, mostly): what a
+# process kept under the old one no longer holds.
+_settings_epoch = object()
+_ROUTING_SETTINGS = (
+    "BASE_DOMAIN",
+    "PUBLIC_EXTRA_HOSTS",
+    "INTERNAL_HOSTS",
+    "ALLOWED_HOSTS",
+    "DEBUG",
+    "USE_X_FORWARDED_HOST",
+)
+
+
 @receiver(setting_changed)
 def _public_hosts_changed(*, setting: str, **kwargs) -> None:
+    global _settings_epoch
     if setting in ("BASE_DOMAIN", "PUBLIC_EXTRA_HOSTS"):
         public_hosts.cache_clear()
     if setting == "INTERNAL_HOSTS":
         internal_hosts.cache_clear()
+    if setting in _ROUTING_SETTINGS:
+        _settings_epoch = object()
+
+
+def routing_token() -> tuple[object, object] | None:
+    """What a host's target read now stays valid under: compare both parts with `is`. None
+    without Redis (targets then expire on their own; see kernel.generational_cache)."""
+    entries = _hosts.generation_token()
+    return None if entries is None else (entries, _settings_epoch)
 
 
 def _load_from_database(host: str) -> HostTarget | None:

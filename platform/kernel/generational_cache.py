@@ -180,6 +180,14 @@ class GenerationalCache(Generic[Value]):
     def miss_count(self) -> int:
         return len(self._misses)
 
+    def generation_token(self) -> object | None:
+        """An object that stays the same (`is`) while every value this process has read
+        stays valid: Redis answers and the generation has not moved (nor `invalidate` run).
+        None without Redis. A caller may keep what it derived from the values under it."""
+        if not self._refresh_if_due():
+            return None
+        return self._entries
+
     def invalidate(self) -> None:
         def bump() -> None:
             try:

@@ -18,10 +18,25 @@ def queue_offer_expire(entry_id: int) -> None:
     services.queue_offer_expire(entry_id=entry_id)
 
 
-@dramatiq.actor(queue_name="calls", max_retries=0)
+# Lower runs first among the jobs a worker holds (dramatiq's default is 0): a hold's refill
+# is due well before it is needed (`HOLD_REFILL_MARGIN_SECONDS` and the warning ahead), so
+# it yields to the jobs that must land on their second.
+REFILL_PRIORITY = 10
+
+
+@dramatiq.actor(queue_name="calls", max_retries=0, priority=REFILL_PRIORITY)
 def call_bill(call_id: int, due: str | None = None) -> None:
-    """A call's billing job at its due time; it queues the next itself. A superseded one does
-    nothing, and the reconciler's pass is the backstop for a lost one."""
+    """A call's billing job at its due time (a hold refill or the low-credit warning); it
+    queues the next itself. A superseded one does nothing, and the reconciler's pass is the
+    backstop for a lost one."""
+    services.call_bill(call_id=call_id, due=datetime.fromisoformat(due) if due else None)
+
+
+@dramatiq.actor(queue_name="calls_end", max_retries=0, priority=0)
+def call_bill_end(call_id: int, due: str | None = None) -> None:
+    """The billing job that ends a call (credit, grace period or no-show run out) and settles
+    it: on a queue of its own, so its delayed messages are not fetched behind a backlog of
+    refills, and first among the jobs a worker holds."""
     services.call_bill(call_id=call_id, due=datetime.fromisoformat(due) if due else None)
 
 

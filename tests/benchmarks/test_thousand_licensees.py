@@ -9,15 +9,18 @@ inserted in bulk — what a real sign-up makes, minus the owner (no user is need
 Each step adds one in-memory migration of the calls app (an `ALTER TABLE … ADD COLUMN`, like
 the one the issue measured) and `tenants.migrate_parallel` applies it to every schema. The
 burst provisions BURST licensees through `licensee_provision`, one every BURST_SPACING_S, while
-a thread refills the pool as the scheduler's job would. It all commits in the run's own test
-database; its rows are deleted at the end and its schemas go with that database.
+a process of its own refills the pool, as the job worker does in production. It all commits in
+the run's own test database; its rows are deleted at the end and its schemas go with that
+database.
 """
 
 from __future__ import annotations
 
+import math
 import os
 import statistics
 import subprocess
+import sys
 import threading
 import time
 
@@ -25,7 +28,7 @@ from django.db import connection, connections, migrations
 from django.test import override_settings
 from django_tenants.utils import schema_context
 
-from tenants import migrate_parallel, provisioning, schemas, services
+from tenants import migrate_parallel, schemas, services
 from tenants.models import Domain, Licensee, SpareSchema
 from tests.postgres_clients import client_bin_dir, database_url
 
@@ -131,25 +134,47 @@ def _loader_with(step: int):
     return loader, name
 
 
+# The refill as production runs it: `spare_pool_refill` in a job worker, a process apart from
+# the web server's sign-ups (in one process its migrations would hold the interpreter lock
+# the sign-ups wait for). One spare at a time, as the job builds them; SIGTERM stops it
+# between two.
+REFILL_PROCESS = """
+import signal, sys, time
+import django
+django.setup()
+from django.db import connections
+from tenants import provisioning, selectors
+stopping = []
+signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
+size = int(sys.argv[1])
+while not stopping:
+    if selectors.spare_schema_count() < size:
+        provisioning.spare_build()
+    else:
+        time.sleep(0.2)
+connections.close_all()
+"""
+
+
 def _burst() -> tuple[list[float], int, list[Licensee]]:
-    """BURST sign-ups from the pool while a thread refills it: latencies, the smallest pool
-    seen just before a sign-up, and the licensees made."""
-    stop = threading.Event()
-
-    def refill() -> None:
-        try:
-            while not stop.is_set():  # one spare at a time, as spare_pool_refill builds them
-                if SpareSchema.objects.count() < POOL_SIZE:
-                    provisioning.spare_build()
-                else:
-                    stop.wait(0.2)
-        finally:
-            connections.close_all()
-
+    """BURST sign-ups from the pool while a process of its own refills it: latencies, the
+    smallest pool seen just before a sign-up, and the licensees made."""
+    env = {**os.environ, "DATABASE_URL": _dsn(), "DJANGO_SETTINGS_MODULE": "callrix.settings"}
+    refiller = subprocess.Popen(
+        [sys.executable, "-c", REFILL_PROCESS, str(POOL_SIZE)],
+        env=env,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     latencies, smallest, made = [], POOL_SIZE, []
-    refiller = threading.Thread(target=refill)
-    refiller.start()
     try:
+        # A web worker in a burst has signed licensees up before: the first sign-up of a
+        # process (its imports, first statements and connections, ~0.3 s) is not the burst's.
+        made.append(
+            services.licensee_provision(
+                slug="burst-warm", display_name="Burst warm-up", owner_email="owner@warm.test"
+            ).licensee
+        )
         for index in range(BURST):
             began = time.monotonic()
             smallest = min(smallest, SpareSchema.objects.count())
@@ -163,8 +188,9 @@ def _burst() -> tuple[list[float], int, list[Licensee]]:
             made.append(result.licensee)
             time.sleep(max(0.0, BURST_SPACING_S - (time.monotonic() - began)))
     finally:
-        stop.set()
-        refiller.join()
+        refiller.terminate()
+        _, errors = refiller.communicate(timeout=300)
+    assert refiller.returncode == 0, errors[-2000:]
     return latencies, smallest, made
 
 
@@ -207,7 +233,8 @@ def test_thousand_licensees(committed):
             Licensee.objects.filter(schema_name__startswith=PREFIX).delete()
             SpareSchema.objects.filter(schema_name__startswith=SPARE_PREFIX).delete()
 
-    p99 = sorted(latencies)[min(len(latencies) - 1, int(0.99 * len(latencies)))] * 1000
+    # Nearest rank: of 100 sign-ups the 99th slowest (the 100th is the maximum).
+    p99 = sorted(latencies)[math.ceil(0.99 * len(latencies)) - 1] * 1000
     print(f"\n{made_count} licensees on one PostgreSQL, made from a schema template:")
     print(
         f"  {'licensees':>9}  {'new migration, all schemas':>27}  {'per schema':>10}  build/schema"
@@ -219,7 +246,7 @@ def test_thousand_licensees(committed):
         )
     print(
         f"  sign-up burst at {made_count} licensees: {BURST} sign-ups, one every "
-        f"{BURST_SPACING_S} s, pool {POOL_SIZE} refilled by a thread: median "
+        f"{BURST_SPACING_S} s, pool {POOL_SIZE} refilled by a process: median "
         f"{statistics.median(latencies) * 1000:.0f} ms, p99 {p99:.0f} ms, smallest pool "
         f"{smallest}"
     )

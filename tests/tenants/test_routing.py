@@ -108,6 +108,20 @@ def test_warm_request_does_not_query_the_domain_table(alpha, host_client):
     assert queries.captured_queries == []
 
 
+def test_one_worker_s_routed_hosts_follow_status_changes_and_settings(alpha, host_client, settings):
+    """The middleware remembers the hosts it routed (one client keeps one middleware, as a
+    worker does): a suspension, a reactivation and a change of the allowed hosts all reach
+    the next request of the same worker."""
+    client = host_client("alpha.localhost")
+    assert client.get("/api/v1/health").status_code == 200
+    services.licensee_suspend(slug="alpha")
+    assert client.get("/api/v1/health").json()["code"] == "licensee_suspended"
+    services.licensee_reactivate(slug="alpha")
+    assert client.get("/api/v1/health").json()["licensee"] == "alpha"
+    settings.ALLOWED_HOSTS = ["localhost"]  # alpha's host is no longer one we serve
+    assert client.get("/api/v1/health").json()["code"] == "unknown_host"
+
+
 def test_host_cache_follows_a_domain_moving_between_licensees(alpha, beta, host_client):
     services.domain_add(licensee=alpha, domain="advice.example.org")
     client = host_client("advice.example.org")

@@ -402,10 +402,13 @@ def billing_schedule(
     call.billing_due_at = due
     if due is not None:
         delay_ms = max(0, int((due - timezone.now()).total_seconds() * 1000))
+        # The job that ends the call (its credit, a grace period or a no-show runs out) goes
+        # on a queue of its own with priority: its settlement must not wait behind the
+        # refills of thousands of other calls (docs/decisions/0009-due-time-billing.md).
+        runs_out = hold_runs_out_at(call)
+        actor = tasks.call_bill_end if runs_out is None or due >= runs_out else tasks.call_bill
         transaction.on_commit(
-            lambda: tasks.call_bill.send_with_options(
-                args=(call.pk, due.isoformat()), delay=delay_ms or None
-            )
+            lambda: actor.send_with_options(args=(call.pk, due.isoformat()), delay=delay_ms or None)
         )
 
 

@@ -76,3 +76,66 @@ def test_a_real_worker_ends_the_call_within_a_second_of_its_credit(
     assert ended.low_funds_warned_at is not None  # the warning job ran on the way
     assert timedelta(0) <= ended.ended_at - runs_out <= timedelta(seconds=1)
     assert ended.cost_minor == 400 and ledger_verify() == []
+
+
+def _delayed(broker, queue: str) -> list[tuple[str, list]]:
+    """The delayed jobs waiting in Redis on one queue: (actor, args)."""
+    import json
+
+    stored = broker.client.hvals(f"{broker.namespace}:{queue}.DQ.msgs")
+    return sorted((m["actor_name"], m["args"]) for m in map(json.loads, stored))
+
+
+def test_the_job_that_ends_a_call_waits_on_its_own_queue_not_behind_refills(
+    throwaway_licensee, livekit
+):
+    """A call's ending (here the no-show wait, then the end of credit) is queued on
+    `calls_end` for `call_bill_end`, which workers run before the refills of `calls`; the
+    refill in between goes on `calls`."""
+    import dramatiq
+    import time_machine
+    from django.db import connection
+    from django.utils import timezone
+
+    from tenant_apps.calls import tasks
+    from tests.tenant_apps.calls.conftest import make_advisor
+
+    broker = dramatiq.get_broker()
+    broker.flush_all()
+    assert tasks.call_bill_end.priority < tasks.call_bill.priority
+    licensee = throwaway_licensee("call-queues", "Call Queues")
+    connection.set_tenant(licensee)
+    advisor = make_advisor("luna@example.test")
+    caller = make_caller("casey@example.test", credit_minor=400)  # 120 s, no refill possible
+    with time_machine.travel(timezone.now().replace(microsecond=0), tick=False) as clock:
+        call = services.call_request(caller=caller, advisor_id=advisor.pk)
+        services.call_accept(user=advisor.user, call_id=call.pk)
+        nobody_yet = Call.objects.get(pk=call.pk).billing_due_at.isoformat()
+        assert _delayed(broker, "calls_end") == [("call_bill_end", [call.pk, nobody_yet])]
+        assert ("call_bill", [call.pk, nobody_yet]) not in _delayed(broker, "calls")
+        start = timezone.now()
+        for user_id in (caller.pk, advisor.user_id):
+            services.livekit_event_apply(
+                event={
+                    "id": f"EV_queues_{user_id}",
+                    "event": "participant_joined",
+                    "room_name": call.room_name,
+                    "participant_identity": services.identity_of(user_id),
+                    "created_at": int(start.timestamp()),
+                }
+            )
+        refill = Call.objects.get(pk=call.pk).billing_due_at
+        assert refill == start + timedelta(seconds=120 - 60 - 30)  # warning and margin ahead
+        assert ("call_bill", [call.pk, refill.isoformat()]) in _delayed(broker, "calls")
+        # The refill finds the wallet empty: next is the warning (on `calls`), then the end.
+        clock.move_to(refill)
+        assert services.call_bill(call_id=call.pk, due=refill) == "billing"
+        warning = Call.objects.get(pk=call.pk).billing_due_at
+        assert warning == start + timedelta(seconds=120 - 60)
+        assert ("call_bill", [call.pk, warning.isoformat()]) in _delayed(broker, "calls")
+        clock.move_to(warning)
+        assert services.call_bill(call_id=call.pk, due=warning) == "billing"
+        end = Call.objects.get(pk=call.pk).billing_due_at
+        assert end == start + timedelta(seconds=120)
+        assert ("call_bill_end", [call.pk, end.isoformat()]) in _delayed(broker, "calls_end")
+    broker.flush_all()
