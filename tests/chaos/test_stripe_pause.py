@@ -7,10 +7,7 @@ from __future__ import annotations
 import json
 import os
 import signal
-import subprocess
-import sys
 import time
-import urllib.request
 
 import pytest
 from django.db import connection
@@ -20,57 +17,10 @@ from sandboxes.stripe_sandbox import sign
 from tenant_apps.payments import services
 from tenant_apps.payments.models import Refund, TopUp
 from tenant_apps.wallets.selectors import ledger_verify, wallet_balance_get
-from tests.chaos.conftest import REPO, free_port, wait_for_port
+from tests.chaos.conftest import get_json, post_json, succeeded_event
 from tests.factories import PASSWORD, password_hash
 
 pytestmark = pytest.mark.django_db
-
-
-def _post(url: str, body: dict | None = None) -> dict:
-    request = urllib.request.Request(
-        url, data=json.dumps(body or {}).encode(), headers={"Content-Type": "application/json"}
-    )
-    with urllib.request.urlopen(request, timeout=10) as response:
-        return json.loads(response.read())
-
-
-def _get(url: str) -> dict:
-    with urllib.request.urlopen(url, timeout=10) as response:
-        return json.loads(response.read())
-
-
-@pytest.fixture
-def stripe_process(settings, alpha):
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "sandboxes.stripe_sandbox", "--port", str(port)],
-        cwd=REPO,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    wait_for_port(port)
-    base = f"http://127.0.0.1:{port}"
-    settings.STRIPE_API_BASE = base
-    settings.STRIPE_TIMEOUT_SECONDS = 1
-    settings.STRIPE_MAX_NETWORK_RETRIES = 0
-    creds = _post(f"{base}/_sandbox/accounts", {"display_name": "Alpha"})
-    connection.set_tenant(alpha)
-    services.stripe_connect(
-        secret_key=creds["secret_key"],
-        publishable_key=creds["publishable_key"],
-        webhook_secret=creds["webhook_secret"],
-        admin=User.objects.get(role="owner"),
-    )
-    process.base, process.creds = base, creds
-    yield process
-    os.kill(process.pid, signal.SIGCONT)
-    process.kill()
-    process.wait(timeout=5)
-
-
-def _succeeded_event(base: str, account: str, intent: str) -> dict:
-    events = _get(f"{base}/_sandbox/events?account={account}&type=payment_intent.succeeded")
-    return next(e for e in events["data"] if e["data"]["object"]["id"] == intent)
 
 
 def test_top_ups_and_a_refund_survive_a_paused_stripe(api, alpha, stripe_process):
@@ -99,8 +49,8 @@ def test_top_ups_and_a_refund_survive_a_paused_stripe(api, alpha, stripe_process
     assert made.status_code == 201, made.content
     connection.set_tenant(alpha)
     intent = made.json()["payment_intent"]
-    _post(f"{base}/_sandbox/payment_intents/{intent}/succeed")
-    payload = json.dumps(_succeeded_event(base, creds["account_id"], intent)).encode()
+    post_json(f"{base}/_sandbox/payment_intents/{intent}/succeed")
+    payload = json.dumps(succeeded_event(base, creds["account_id"], intent)).encode()
     for _ in range(2):  # Stripe delivers at least once
         stored, _created = services.stripe_event_record(
             payload=payload, signature=sign(payload, creds["webhook_secret"])
@@ -118,7 +68,7 @@ def test_top_ups_and_a_refund_survive_a_paused_stripe(api, alpha, stripe_process
     connection.set_tenant(alpha)
     services.refunds_pending_retry(older_than_seconds=0)
     assert Refund.objects.get().status == "succeeded"
-    refunds = _get(f"{base}/_sandbox/events?account={creds['account_id']}&type=charge.refunded")
+    refunds = get_json(f"{base}/_sandbox/events?account={creds['account_id']}&type=charge.refunded")
     assert len(refunds["data"]) == 1  # made once at Stripe
     assert wallet_balance_get(user_id=caller.pk).available_minor == 1_500
     assert TopUp.objects.filter(status="failed").count() == 1

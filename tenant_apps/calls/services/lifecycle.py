@@ -18,6 +18,7 @@ from dramatiq import Actor
 
 from identity.models import User
 from identity.services import user_lock
+from kernel.job_outbox.services import job_send_on_commit
 from tenant_apps.advisors.models import Advisor, SessionKind
 from tenant_apps.advisors.selectors import session_kinds_enabled
 from tenant_apps.calls import livekit_gateway, talk
@@ -62,13 +63,7 @@ NO_SHOW_EXTRA_SECONDS = 60
 
 
 def _after_commit(actor: Actor[..., Any], *args: object, delay_ms: int | None = None) -> None:
-    def send() -> None:
-        if delay_ms:
-            actor.send_with_options(args=args, delay=delay_ms)
-        else:
-            actor.send(*args)
-
-    transaction.on_commit(send)
+    job_send_on_commit(actor, *args, delay_ms=delay_ms)
 
 
 # --- Requesting, ringing, answering ---------------------------------------------------------
@@ -418,11 +413,7 @@ def billing_schedule(
     call.billing_due_at = due
     if due is not None:
         delay_ms = max(0, int((due - timezone.now()).total_seconds() * 1000))
-        transaction.on_commit(
-            lambda: tasks.call_bill.send_with_options(
-                args=(call.pk, due.isoformat()), delay=delay_ms or None
-            )
-        )
+        job_send_on_commit(tasks.call_bill, call.pk, due.isoformat(), delay_ms=delay_ms or None)
 
 
 def call_bill_until(call: Call, now: datetime) -> str:
