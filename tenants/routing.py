@@ -132,11 +132,6 @@ def resolve_host(host: str) -> HostTarget | None:
     )
 
 
-def routing_redis_answers() -> bool:
-    """False while host routing in this process runs from the database (Redis failed)."""
-    return not _hosts.redis_down
-
-
 def invalidate_hosts() -> None:
     """Forget every cached host target: in Redis and in this process at once, and in every
     other process at its next generation check."""

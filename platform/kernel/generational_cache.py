@@ -20,11 +20,14 @@ from __future__ import annotations
 import logging
 import threading
 import time
+import weakref
 from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
 from django.core.cache import cache
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 from redis.exceptions import RedisError
 
 logger = logging.getLogger(__name__)
@@ -34,6 +37,17 @@ Value = TypeVar("Value")
 
 def _same(value: Value) -> Value:
     return value
+
+
+_every_cache: weakref.WeakSet[GenerationalCache[Any]] = weakref.WeakSet()
+
+
+@receiver(setting_changed)
+def _caches_changed(*, setting: str, **kwargs: object) -> None:
+    # Another Redis: what the old one's failure taught this process no longer holds.
+    if setting == "CACHES":
+        for generational in list(_every_cache):
+            generational.forget_outage()
 
 
 class GenerationalCache(Generic[Value]):
@@ -65,6 +79,12 @@ class GenerationalCache(Generic[Value]):
         self._checked_at = 0.0
         self._redis_down_until = 0.0
         self._lock = threading.Lock()
+        _every_cache.add(self)
+
+    def forget_outage(self) -> None:
+        """Ask Redis again at the next read, and re-read the generation then."""
+        self._redis_down_until = 0.0
+        self._checked_at = 0.0
 
     @property
     def redis_down(self) -> bool:
