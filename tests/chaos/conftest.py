@@ -194,6 +194,51 @@ class WebProcess:
             self.process.kill()
 
 
+@pytest.fixture(scope="session")
+def chaos_licensee(django_db_setup, django_db_blocker):
+    """A licensee whose data is committed, for tests whose Callrix runs in processes of their
+    own (which see no test transaction); made once, dropped at the end of the run. Its tests
+    take the `committed` fixture and give their people addresses of their own."""
+    from django.db import connection
+
+    from tests.factories import licensee_destroy, licensee_make
+
+    with django_db_blocker.unblock():
+        licensee = licensee_make(slug="chaos", name="Chaos House")
+        connection.set_schema_to_public()
+    yield licensee
+    with django_db_blocker.unblock():
+        licensee_destroy(licensee)
+
+
+@pytest.fixture
+def chaos_house(committed, chaos_licensee):
+    """The chaos licensee for one test, left with no call open (a failed test's included)."""
+    from django_tenants.utils import tenant_context
+
+    from tenant_apps.calls import services
+    from tenant_apps.calls.models import Call
+
+    yield chaos_licensee
+    with tenant_context(chaos_licensee):
+        for call in Call.objects.filter(status__in=("ringing", "connected")):
+            services.call_hangup(user=call.caller, call_id=call.pk)
+
+
+def tasks_import_script() -> str:
+    """Python for a process of a test's own that works jobs: Django set up, and every app's
+    actors declared (as the worker command finds them)."""
+    return """
+import importlib, importlib.util
+import django
+django.setup()
+from django.apps import apps
+for app in apps.get_app_configs():
+    if importlib.util.find_spec(f"{app.name}.tasks"):
+        importlib.import_module(f"{app.name}.tasks")
+"""
+
+
 @pytest.fixture
 def web(own_redis, licensees):
     server = WebProcess(own_redis.url)

@@ -3,8 +3,7 @@ and a top-up is paid: every API answers in JSON and never 500; the jobs those re
 wait in the database (kernel.job_outbox) instead of being lost, and reach the queue once Redis
 is back, where a real worker credits the top-up exactly once. The call is billed for its talk.
 
-Its data is committed (the web server is another process): a licensee of its own, dropped
-afterwards."""
+Its data is committed (the web server is another process), in the chaos tests' licensee."""
 
 from __future__ import annotations
 
@@ -32,23 +31,18 @@ from tests.chaos.conftest import (
     post_json,
     stripe_connect_to,
     succeeded_event,
+    tasks_import_script,
 )
 from tests.factories import PASSWORD
 from tests.tenant_apps.calls.conftest import make_advisor, make_caller
 
-SLUG = "chaosredis"
-HOST = f"{SLUG}.localhost"
+HOST = "chaos.localhost"
 
 # What the scheduler's sweep and a worker do once Redis is back, in a process on the test's
 # Redis: send the jobs left in the database, then work the payments queue empty.
-SWEEP_AND_WORK = """
-import importlib, importlib.util
-import django
-django.setup()
-from django.apps import apps
-for app in apps.get_app_configs():  # the actors, as the worker command finds them
-    if importlib.util.find_spec(f"{app.name}.tasks"):
-        importlib.import_module(f"{app.name}.tasks")
+SWEEP_AND_WORK = (
+    tasks_import_script()
+    + """
 from dramatiq import Worker, get_broker
 from tenants.tasks import jobs_pending_flush_all
 jobs_pending_flush_all.fn()
@@ -58,6 +52,7 @@ worker.start()
 broker.join("payments", timeout=20_000)
 worker.stop()
 """
+)
 
 
 def _json(answer: Answer, *statuses: int) -> dict:
@@ -76,8 +71,8 @@ def _queued_actors(url: str) -> list[str]:
 
 
 @pytest.fixture
-def house(throwaway_licensee, stripe_stand_in, livekit_process):
-    licensee = throwaway_licensee(SLUG, "Chaos Redis")
+def house(chaos_house, stripe_stand_in, livekit_process):
+    licensee = chaos_house
     with tenant_context(licensee):
         advisor = make_advisor("luna@chaos.test")
         caller = make_caller("casey@chaos.test", credit_minor=5_000)
