@@ -136,11 +136,12 @@ class Command(BaseCommand):
         """Start one sandbox under supervision (restarted on its port and state file)."""
         process, url = offline.start(sandbox, extra_args=extra_args)
         first = [process]
+        port = int(url.rsplit(":", 1)[1])  # a restart keeps the address the others were given
 
         def start() -> subprocess.Popen:
             if first:
                 return first.pop()
-            return offline.start(sandbox, extra_args=extra_args)[0]
+            return offline.start(sandbox, extra_args=extra_args, port=port)[0]
 
         self.supervisor.spawn(f"{sandbox.name} sandbox", start)
         return url
