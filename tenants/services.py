@@ -14,6 +14,7 @@ from django_tenants.utils import schema_context
 
 from identity import services as identity_services
 from kernel import money
+from kernel.job_outbox.services import job_send_on_commit
 from tenants import addresses, provisioning, selectors
 from tenants.errors import InvalidLicenseeField, InvalidSlug, LicenseeNotFound, SlugTaken
 from tenants.models import Domain, Licensee
@@ -190,14 +191,15 @@ def licensee_provision(
                 )
             )
 
-    transaction.on_commit(_request_pool_refill)
+    _request_pool_refill()
     return ProvisionedLicensee(licensee=licensee, owner_email=owner_email, set_password_url=link)
 
 
 def _request_pool_refill() -> None:
     from tenants.tasks import spare_pool_refill
 
-    spare_pool_refill.send()
+    with schema_context("public"):  # the pool is Callrix's: its job waits in public
+        job_send_on_commit(spare_pool_refill)
 
 
 def _licensee_for_update(slug: str) -> Licensee:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db import transaction
 from django.dispatch import receiver
 
+from kernel.job_outbox.services import job_send_on_commit
 from tenants.hooks import licensee_terminated
 
 
@@ -14,5 +14,4 @@ from tenants.hooks import licensee_terminated
 def final_export_queue(sender: Any, licensee: Any, **kwargs: Any) -> None:
     from compliance.callrix.tasks import final_export_prepare
 
-    licensee_id = licensee.pk
-    transaction.on_commit(lambda: final_export_prepare.send(licensee_id))
+    job_send_on_commit(final_export_prepare, licensee.pk)

@@ -16,6 +16,7 @@ from compliance.licensee.export_scope import export_plan
 from compliance.licensee.models import OPEN_STATUSES, TenantExport
 from compliance.licensee.selectors import licensee_label, progress_cache_key
 from identity.models import User
+from kernel.job_outbox.services import job_send_on_commit
 from kernel.tenant_connection import connection
 
 logger = logging.getLogger(__name__)
@@ -39,7 +40,7 @@ def tenant_export_request(*, admin: User) -> TenantExport:
         raise ExportInProgress(
             "An export is already being prepared. Check its progress, then ask again."
         ) from None
-    transaction.on_commit(lambda: tenant_export_run.send(export.pk))
+    job_send_on_commit(tenant_export_run, export.pk)
     return export
 
 

@@ -18,6 +18,8 @@ def schedule() -> list[Periodic]:
         # Refunds whose Stripe answer never came, asked again with their idempotency key.
         Periodic("tenant_apps.payments.tasks.refunds_pending_retry_all", cron="*/5 * * * *"),
         Periodic("tenants.tasks.mail_unqueued_requeue_all", cron="*/5 * * * *"),
+        # Jobs written with their transaction that the queue did not take (Redis was down).
+        Periodic("tenants.tasks.jobs_pending_flush_all", cron="* * * * *"),
         # Stored provider events whose job was lost, queued again.
         Periodic("tenant_apps.payments.tasks.stripe_events_sweep_all", cron="*/5 * * * *"),
         Periodic("shared_apps.licensing.tasks.billing_events_sweep", cron="*/5 * * * *"),

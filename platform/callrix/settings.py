@@ -94,6 +94,7 @@ SHARED_APPS = [
     "shared_apps.billing",
     "branding",
     "branding.outbox",
+    "kernel.job_outbox",
     "shared_apps.privacy",
     "shared_apps.licensing",
     "shared_apps.website",
@@ -109,6 +110,7 @@ TENANT_APPS = [
     "axes",
     "ninja_jwt.token_blacklist",
     "branding.outbox",  # mail that could not go out stays in the schema it was written in
+    "kernel.job_outbox",  # jobs wait in the schema of the transaction that queued them
     "tenant_apps.wallets",
     "tenant_apps.payments",
     "tenant_apps.promotions",
@@ -309,6 +311,9 @@ DRAMATIQ_BROKER = {
     ],
 }
 DRAMATIQ_AUTODISCOVER_MODULES = ["tasks"]
+# A job the queue did not take when its transaction committed (Redis down) waits in the
+# database (kernel.job_outbox); the sweep sends those older than this.
+JOB_OUTBOX_SWEEP_AFTER_SECONDS = float(os.environ.get("JOB_OUTBOX_SWEEP_AFTER_SECONDS", "30"))
 
 # django-axes: 5 failures of one account from one address lock that pair for 30 minutes.
 AXES_FAILURE_LIMIT = 5

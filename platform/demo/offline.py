@@ -65,6 +65,37 @@ def get_json(url: str, *, bearer: str | None = None) -> dict:
         return json.loads(response.read() or b"{}")
 
 
+def _port_free(port: int) -> bool:
+    with socket.socket() as trial:
+        try:
+            trial.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def _free_port() -> int:
+    with socket.socket() as trial:
+        trial.bind(("127.0.0.1", 0))
+        return trial.getsockname()[1]
+
+
+def _wait_for_own_port(process: subprocess.Popen, port: int, timeout: float = 15.0) -> None:
+    """Until `port` answers while `process` runs; a process that exits (it could not bind)
+    fails the start instead of leaving the demo talking to whoever holds the port."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the sandbox on port {port} exited (code {process.returncode})")
+        with socket.socket() as probe:
+            probe.settimeout(0.2)
+            if probe.connect_ex(("127.0.0.1", port)) == 0 and process.poll() is None:
+                return
+        time.sleep(0.1)
+    process.kill()
+    raise RuntimeError(f"nothing answers on port {port}")
+
+
 def wait_for_port(port: int, timeout: float = 15.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -76,27 +107,16 @@ def wait_for_port(port: int, timeout: float = 15.0) -> None:
     raise RuntimeError(f"nothing answers on port {port}")
 
 
-def _answers(port: int) -> bool:
-    with socket.socket() as probe:
-        probe.settimeout(0.2)
-        return probe.connect_ex(("127.0.0.1", port)) == 0
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def start(
     sandbox: Sandbox, *, extra_args: list[str] | None = None, port: int | None = None
 ) -> tuple[subprocess.Popen, str]:
-    """Start one sandbox process (state kept under .callrix/) and return it with its URL: on
-    `port` (a restart), else on its usual port, or on a free one when something else (another
-    checkout's demo) already answers there — never talking to a stand-in it did not start."""
-    if port is None:
-        port = sandbox.port if not _answers(sandbox.port) else _free_port()
+    """Start one sandbox process (state kept under .callrix/) and return it with its URL.
+    On `port` (a restart keeps its first one), else the sandbox's usual port, or any free one
+    when another program (another checkout's demo) holds that: answering on the port is not
+    enough, the process started here must be the one listening."""
     state = embedded.home() / f"{sandbox.name}-sandbox.json"
+    if port is None:
+        port = sandbox.port if _port_free(sandbox.port) else _free_port()
     process = subprocess.Popen(
         [
             sys.executable,
@@ -109,7 +129,7 @@ def start(
             *(extra_args or []),
         ]
     )
-    wait_for_port(port)
+    _wait_for_own_port(process, port)
     url = f"http://127.0.0.1:{port}"
     urls = {}
     if _registry().exists():

@@ -8,6 +8,7 @@ from datetime import datetime
 from django.db import transaction
 from django_tenants.utils import schema_context
 
+from kernel.job_outbox.services import job_send_on_commit
 from shared_apps.accounts.errors import AccountNotFound
 from shared_apps.accounts.models import AccountHolder
 from shared_apps.billing import overage, stripe_gateway
@@ -63,7 +64,7 @@ def licensee_terminate(*, slug: str) -> Licensee:
             licensee = services.licensee_set_status(slug=slug, status=Licensee.Status.TERMINATED)
             subscription = billing_selectors.subscription_for_licensee(licensee_id=licensee.pk)
             if subscription is not None and not subscription.has_ended:
-                transaction.on_commit(lambda: subscription_cancel.send(subscription.pk))
+                job_send_on_commit(subscription_cancel, subscription.pk)
             transaction.on_commit(lambda: notices.terminated(licensee, recipients))
             # The final export (compliance) is queued on commit by its receiver.
             hooks.licensee_terminated.send(sender=Licensee, licensee=licensee)

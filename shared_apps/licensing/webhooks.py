@@ -3,12 +3,12 @@ signing secret, store once, acknowledge, and apply in a job (`shared_apps.licens
 
 from __future__ import annotations
 
-from django.db import transaction
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from kernel.errors import DomainError
+from kernel.job_outbox.services import job_send_on_commit
 from shared_apps.billing import services as billing_services
 
 
@@ -25,5 +25,5 @@ def billing_stripe_webhook(request: HttpRequest) -> JsonResponse:
         return JsonResponse(error.as_json(), status=error.status_code)
     if event.processed_at is None:
         # Also for a redelivery of an event we hold but have not applied (a lost job).
-        transaction.on_commit(lambda: billing_event_process.send(event.event_id))
+        job_send_on_commit(billing_event_process, event.event_id)
     return JsonResponse({"received": True, "duplicate": not created})

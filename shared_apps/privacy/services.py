@@ -13,6 +13,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
+from kernel.job_outbox.services import job_send_on_commit
 from shared_apps.accounts.models import AccountHolder
 from shared_apps.privacy.errors import (
     EffectiveTooSoon,
@@ -89,8 +90,7 @@ def policy_publish(
                 field="effective_on",
             ) from None
         if material:
-            record_id = record.pk
-            transaction.on_commit(lambda: policy_change_notify.send(record_id))
+            job_send_on_commit(policy_change_notify, record.pk)
     return record
 
 

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import functools
 import logging
 from collections.abc import Mapping
 
@@ -11,9 +10,13 @@ from django.db import transaction
 
 from identity.models import User
 from kernel import crypto
+from kernel.job_outbox.services import job_send_on_commit
 from tenant_apps.notifications import fcm_gateway
 from tenant_apps.notifications.errors import InvalidDevice
 from tenant_apps.notifications.models import Device, FirebaseProject, PushLog
+
+# How long a push may wait for the job queue (Redis down) before it is no longer worth sending.
+PUSH_WORTH_SECONDS = 120
 
 logger = logging.getLogger(__name__)
 
@@ -76,8 +79,16 @@ def push_request(
 
     payload = {key: str(value) for key, value in data.items()}
     for user_id in user_ids:
-        transaction.on_commit(
-            functools.partial(push_deliver.send, user_id, kind, payload, urgent, title, body)
+        # A push that waited out a Redis outage longer than this tells of a moment long past.
+        job_send_on_commit(
+            push_deliver,
+            user_id,
+            kind,
+            payload,
+            urgent,
+            title,
+            body,
+            expires_in_seconds=PUSH_WORTH_SECONDS,
         )
 
 

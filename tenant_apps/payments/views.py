@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from django.db import transaction
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from kernel.errors import DomainError
+from kernel.job_outbox.services import job_send_on_commit
 from tenant_apps.payments import services
 from tenant_apps.payments.models import StripeEvent
 from tenant_apps.payments.tasks import stripe_event_process
@@ -39,5 +39,5 @@ def _receive(request: HttpRequest, record: Callable[..., tuple[StripeEvent, bool
         return JsonResponse(error.as_json(), status=error.status_code)
     if event.processed_at is None:
         # Also for a redelivery of an event we hold but have not applied (a lost job).
-        transaction.on_commit(lambda: stripe_event_process.send(event.event_id))
+        job_send_on_commit(stripe_event_process, event.event_id)
     return JsonResponse({"received": True, "duplicate": not created})

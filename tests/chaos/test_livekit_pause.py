@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
 import time
 
 import pytest
@@ -16,44 +14,9 @@ from django.db import connection
 from tenant_apps.calls import livekit_gateway, services
 from tenant_apps.calls.models import Call
 from tenant_apps.wallets.selectors import ledger_verify
-from tests.chaos.conftest import REPO, free_port, wait_for_port
 from tests.tenant_apps.calls.conftest import make_advisor, make_caller
 
 pytestmark = pytest.mark.django_db
-
-SECRET = livekit_gateway.SANDBOX_API_SECRET  # the stand-in's: its join control is open
-
-
-@pytest.fixture
-def livekit_process(settings):
-    port = free_port()
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "sandboxes.livekit_sandbox",
-            "--port",
-            str(port),
-            "--api-key",
-            "devkey",
-            "--api-secret",
-            SECRET,
-        ],
-        cwd=REPO,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    wait_for_port(port)
-    settings.LIVEKIT_URL = f"ws://127.0.0.1:{port}"
-    settings.LIVEKIT_API_KEY = "devkey"
-    settings.LIVEKIT_API_SECRET = SECRET
-    settings.LIVEKIT_TIMEOUT_SECONDS = 0.5
-    settings.LIVEKIT_BREAKER_FAILURES = 2
-    settings.LIVEKIT_BREAKER_COOLDOWN_SECONDS = 1
-    yield process
-    os.kill(process.pid, signal.SIGCONT)
-    process.kill()
-    process.wait(timeout=5)
 
 
 def _connected_call(alpha) -> Call:

@@ -18,6 +18,7 @@ from dramatiq import Actor
 
 from identity.models import User
 from identity.services import user_lock
+from kernel.job_outbox.services import job_send_on_commit
 from tenant_apps.advisors.models import Advisor, SessionKind
 from tenant_apps.calls import livekit_gateway, talk
 from tenant_apps.calls.errors import (
@@ -57,13 +58,7 @@ NO_SHOW_EXTRA_SECONDS = 60
 
 
 def _after_commit(actor: Actor[..., Any], *args: object, delay_ms: int | None = None) -> None:
-    def send() -> None:
-        if delay_ms:
-            actor.send_with_options(args=args, delay=delay_ms)
-        else:
-            actor.send(*args)
-
-    transaction.on_commit(send)
+    job_send_on_commit(actor, *args, delay_ms=delay_ms)
 
 
 # --- Requesting, ringing, answering ---------------------------------------------------------
@@ -407,9 +402,7 @@ def billing_schedule(
         # refills of thousands of other calls (docs/decisions/0009-due-time-billing.md).
         runs_out = hold_runs_out_at(call)
         actor = tasks.call_bill_end if runs_out is None or due >= runs_out else tasks.call_bill
-        transaction.on_commit(
-            lambda: actor.send_with_options(args=(call.pk, due.isoformat()), delay=delay_ms or None)
-        )
+        job_send_on_commit(actor, call.pk, due.isoformat(), delay_ms=delay_ms or None)
 
 
 def call_bill_until(call: Call, now: datetime) -> str:

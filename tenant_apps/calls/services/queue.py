@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from dramatiq import Actor
 
 from identity.models import User
+from kernel.job_outbox.services import job_send_on_commit
 from tenant_apps.advisors.models import Advisor
 from tenant_apps.calls.errors import (
     AdvisorAvailable,
@@ -127,9 +128,7 @@ def queue_offer_next(advisor: Advisor) -> QueueEntry | None:
 
 
 def _expire_later(actor: Actor[..., Any], entry_id: int) -> None:
-    transaction.on_commit(
-        lambda: actor.send_with_options(args=(entry_id,), delay=QUEUE_OFFER_SECONDS * 1000)
-    )
+    job_send_on_commit(actor, entry_id, delay_ms=QUEUE_OFFER_SECONDS * 1000)
 
 
 def _release_advisor(advisor: Advisor) -> None:
