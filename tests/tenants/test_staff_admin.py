@@ -194,13 +194,15 @@ def test_staff_manage_plans(staff):
             "included_advisors": 25,
             "included_minutes": 20_000,
             "revenue_share_bps": 800,
+            "overage_minor_per_minute": 4,
             "trial_days": 0,
             "active": "on",
         },
     )
 
     assert response.status_code == 302, response.content
-    assert Plan.objects.get(code="pro").monthly_fee_minor == 19_900
+    pro = Plan.objects.get(code="pro")
+    assert (pro.monthly_fee_minor, pro.overage_minor_per_minute) == (19_900, 4)
     assert LogEntry.objects.filter(object_repr="Pro (pro)").exists()
 
 
