@@ -82,6 +82,9 @@ EXPORTED_TABLES: dict[str, Exported] = {
     "promotions_promotion": EVERYTHING,
     "promotions_promotionuse": EVERYTHING,
     "wallets_ledgeraccount": EVERYTHING,
+    # Parts of the licensee-wide accounts' balances: an account's balance is its row's plus
+    # its shards'.
+    "wallets_ledgeraccountshard": EVERYTHING,
     "wallets_ledgerentry": EVERYTHING,
     "wallets_ledgertransaction": EVERYTHING,
 }
