@@ -11,6 +11,8 @@ checks them. Licensee-wide accounts (no owner) are not locked: their change goes
 unqualified on purpose: they resolve in the calling session's tenant schema, as the function
 does, so a schema cloned from another keeps working.
 
+Rows are stamped `p_at`, the application's clock (as Django's `auto_now_add` stamps them).
+
 Outcomes: 'posted', 'replayed', 'mismatch' (409 in the service), 'insufficient'. It writes
 nothing but a missing debt account before deciding, so a refusal leaves the caller's
 transaction usable.
@@ -19,7 +21,7 @@ transaction usable.
 LEDGER_POST_FAST = r"""
 CREATE FUNCTION ledger_post_fast(
     p_key text, p_kind text, p_description text, p_metadata jsonb, p_digest text,
-    p_accounts bigint[], p_amounts bigint[], p_settles boolean[],
+    p_accounts bigint[], p_amounts bigint[], p_settles boolean[], p_at timestamptz,
     OUT outcome text, OUT posted_id bigint, OUT posted_at timestamptz,
     OUT stored_kind text, OUT stored_description text, OUT stored_metadata jsonb,
     OUT stored_digest text)
@@ -50,7 +52,7 @@ BEGIN
             WHERE a.kind = 'debt' AND a.owner_id = owner;
         IF found_id IS NULL THEN
             INSERT INTO wallets_ledgeraccount (kind, owner_id, currency, balance_minor, created_at)
-                VALUES ('debt', owner, owner_currency, 0, now())
+                VALUES ('debt', owner, owner_currency, 0, p_at)
                 ON CONFLICT DO NOTHING RETURNING id INTO found_id;
             IF found_id IS NULL THEN  -- made concurrently
                 SELECT a.id INTO found_id FROM wallets_ledgeraccount a
@@ -108,7 +110,7 @@ BEGIN
 
     INSERT INTO wallets_ledgertransaction
             (idempotency_key, kind, description, metadata, legs_digest, created_at)
-        VALUES (p_key, p_kind, left(p_description, 300), p_metadata, p_digest, now())
+        VALUES (p_key, p_kind, left(p_description, 300), p_metadata, p_digest, p_at)
         ON CONFLICT (idempotency_key) DO NOTHING
         RETURNING id, created_at INTO posted_id, posted_at;
     IF posted_id IS NULL THEN  -- the same key, posted concurrently, has committed
@@ -143,5 +145,5 @@ END $$;
 
 REMOVE_LEDGER_POST_FAST = (
     "DROP FUNCTION IF EXISTS ledger_post_fast("
-    "text, text, text, jsonb, text, bigint[], bigint[], boolean[]);"
+    "text, text, text, jsonb, text, bigint[], bigint[], boolean[], timestamptz);"
 )

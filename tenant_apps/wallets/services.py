@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from django.db import IntegrityError, connection, transaction
 from django.db.models import QuerySet
+from django.utils import timezone
 from django_tenants.utils import tenant_context
 
 from tenant_apps.wallets.errors import (
@@ -126,7 +127,7 @@ def ledger_post(
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT * FROM ledger_post_fast(%s, %s, %s, %s::jsonb, %s, %s::bigint[], %s::bigint[], "
-            "%s::boolean[])",
+            "%s::boolean[], %s)",
             [
                 idempotency_key,
                 kind,
@@ -136,6 +137,7 @@ def ledger_post(
                 [leg.account.pk for leg in legs],
                 [leg.amount_minor for leg in legs],
                 [leg.settles_debt for leg in legs],
+                timezone.now(),
             ],
         )
         outcome, pk, created_at, stored_kind, stored_description, stored_metadata, stored_digest = (

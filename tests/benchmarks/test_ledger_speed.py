@@ -31,6 +31,7 @@ from collections.abc import Callable
 
 from django.db import connection, connections
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from tenant_apps.wallets import selectors, services
 from tenant_apps.wallets.models import (
@@ -55,7 +56,7 @@ THREAD_COUNTS = (1, THREADS)
 
 FUNCTION_CALL = (
     "SELECT * FROM ledger_post_fast(%s, 'topup', 'benchmark top-up', '{}'::jsonb, %s, "
-    "%s::bigint[], %s::bigint[], %s::boolean[])"
+    "%s::bigint[], %s::bigint[], %s::boolean[], %s)"
 )
 
 # (idempotency key, paying account, wallet, amount in minor units)
@@ -86,6 +87,7 @@ def _function_arguments(plan: Plan) -> dict[str, list]:
             [source.pk, wallet.pk],
             [-amount, amount],
             [False, True],
+            timezone.now(),
         ]
         for key, source, wallet, amount in plan
     }
