@@ -43,6 +43,14 @@ DECLARE
     pos int;
     slot int := (txid_current() % 16)::int;
 BEGIN
+    -- Every account must be this schema's own (the entries' foreign key would only say so at
+    -- commit, deferred).
+    IF (SELECT count(*) FROM wallets_ledgeraccount a WHERE a.id = ANY(p_accounts))
+       <> (SELECT count(DISTINCT x) FROM unnest(p_accounts) x) THEN
+        RAISE EXCEPTION 'ledger posting names an account this schema does not have'
+            USING ERRCODE = 'foreign_key_violation';
+    END IF;
+
     -- The debt account of each debt-first wallet credit, made on first use.
     FOR i IN 1..legs LOOP
         CONTINUE WHEN NOT p_settles[i];
