@@ -76,9 +76,12 @@ class _CountingWriter:
         self.size = 0
 
     def write(self, data: bytes) -> None:
+        self.count(data)
+        self.entry.write(data)
+
+    def count(self, data: bytes) -> None:
         self.digest.update(data)
         self.size += len(data)
-        self.entry.write(data)
 
 
 def _ident(name: str) -> str:
@@ -218,12 +221,15 @@ def _write_table(
     with archive.open(path, "w", force_zip64=True) as entry:
         out = _CountingWriter(entry)
         out.write(b"[")
-        with _in_background(out.write) as write:
+        # The reading thread hashes (it mostly waits for PostgreSQL); the other deflates.
+        with _in_background(entry.write) as deflate:
             for block in _json_lines(schema, plan):
                 # A JSON array of the rows, joined by ",\n" (JSON text holds no raw newline,
                 # so every "\n" ends a row).
                 count = block.count(b"\n")
-                write((b",\n" if rows else b"\n") + block[:-1].replace(b"\n", b",\n"))
+                data = (b",\n" if rows else b"\n") + block[:-1].replace(b"\n", b",\n")
+                out.count(data)
+                deflate(data)
                 rows += count
                 advance(count)
         out.write(b"\n]\n")
