@@ -4,7 +4,10 @@ posting never reaching another licensee's accounts."""
 
 from __future__ import annotations
 
+from io import StringIO
+
 import pytest
+from django.core.management import CommandError, call_command
 from django.db import IntegrityError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django_tenants.utils import schema_context
@@ -149,3 +152,27 @@ def test_a_posting_cannot_reach_another_licensees_accounts(alpha, beta):
         assert account_for(kind=AccountKind.WALLET, owner_id=USER).balance_minor == 250
         assert account_for(kind=AccountKind.STRIPE_CLEARING).balance_minor == -250
         assert selectors.ledger_verify() == []
+
+
+def test_the_verify_command_judges_row_and_shards_together(alpha, beta):
+    """`callrix ledger verify`: clean over sharded house accounts; a drifted shard is named
+    at its own licensee only."""
+    with schema_context(alpha.schema_name):
+        connection.tenant = alpha
+        for index in range(3):
+            _top_up(70, f"fast:cmd:{index}")
+    out = StringIO()
+    call_command("ledger", "verify", "--licensee", "alpha", stdout=out)
+    assert "alpha: ledger clean" in out.getvalue()
+
+    with schema_context(alpha.schema_name):
+        clearing = account_for(kind=AccountKind.STRIPE_CLEARING)
+        LedgerAccountShard.objects.filter(account=clearing).update(balance_minor=0)
+    out = StringIO()
+    with pytest.raises(CommandError):
+        call_command("ledger", "verify", stdout=out)
+    assert "alpha: 1 breach(es)" in out.getvalue()
+    assert f"account {clearing.pk} (stripe_clearing) caches 0 but its entries sum to -210" in (
+        out.getvalue()
+    )
+    assert "beta: ledger clean" in out.getvalue()
