@@ -180,7 +180,7 @@ def _row_count(schema: str, table: str) -> int:
 
 
 @contextmanager
-def _in_background(write: Callable[[bytes], None]) -> Iterator[Callable[[bytes], None]]:
+def _in_background(write: Callable[[bytes], object]) -> Iterator[Callable[[bytes], None]]:
     """`write` on a second thread, so hashing and deflating a block (which release the
     interpreter lock) overlap with reading the next one from PostgreSQL, as a shell pipeline
     `COPY … | gzip` overlaps them. At most two blocks wait, so memory stays flat."""
