@@ -82,6 +82,9 @@ EXPORTED_TABLES: dict[str, Exported] = {
     "promotions_promotion": EVERYTHING,
     "promotions_promotionuse": EVERYTHING,
     "wallets_ledgeraccount": EVERYTHING,
+    # Parts of the licensee-wide accounts' balances: an account's balance is its row's plus
+    # its shards'.
+    "wallets_ledgeraccountshard": EVERYTHING,
     "wallets_ledgerentry": EVERYTHING,
     "wallets_ledgertransaction": EVERYTHING,
 }
@@ -117,6 +120,9 @@ class TablePlan:
     columns: tuple[str, ...]
     order_by: tuple[str, ...]  # the primary key, so the same data gives the same file
     omitted_columns: dict[str, str]
+    # The primary key when it is one integer column: the export then reads the table in
+    # ranges of it (compliance/licensee/archive.py).
+    integer_key: str | None = None
 
 
 @dataclass(frozen=True)
@@ -144,14 +150,18 @@ def tables_undecided(schema: str) -> list[str]:
     return _undecided(schema_tables(schema))
 
 
-def _columns(schema: str, table: str) -> list[str]:
+INTEGER_TYPES = ("smallint", "integer", "bigint")
+
+
+def _columns(schema: str, table: str) -> dict[str, str]:
+    """Column -> data type, in the table's order."""
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT column_name FROM information_schema.columns "
+            "SELECT column_name, data_type FROM information_schema.columns "
             "WHERE table_schema = %s AND table_name = %s ORDER BY ordinal_position",
             [schema, table],
         )
-        return [row[0] for row in cursor.fetchall()]
+        return dict(cursor.fetchall())
 
 
 def _primary_key(schema: str, table: str) -> list[str]:
@@ -183,12 +193,15 @@ def export_plan(schema: str) -> ExportPlan:
         missing += [f"{table}.{c}" for c in rule.omitted_columns if c not in all_columns]
         columns = [c for c in all_columns if c not in rule.omitted_columns]
         key = _primary_key(schema, table)
+        ordered = set(key) <= set(columns)
+        single_integer = len(key) == 1 and all_columns[key[0]] in INTEGER_TYPES
         plans.append(
             TablePlan(
                 name=table,
                 columns=tuple(columns),
-                order_by=tuple(key) if set(key) <= set(columns) else (),
+                order_by=tuple(key) if ordered else (),
                 omitted_columns=rule.omitted_columns,
+                integer_key=key[0] if ordered and single_integer else None,
             )
         )
     if missing:

@@ -112,3 +112,29 @@ class LedgerEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.account_id}: {self.amount_minor}"
+
+
+class LedgerAccountShard(models.Model):
+    """Part of a licensee-wide account's cached balance (docs/decisions/0015-ledger-fast-path.md).
+
+    Every posting of a licensee touches one of its few licensee-wide accounts (revenue, fee,
+    clearing …); one row each would queue all postings behind its lock. Postings add to one of
+    SHARDS rows instead, picked by their database transaction, so concurrent postings rarely
+    wait on each other. The account's balance is its own `balance_minor` plus its shards."""
+
+    SHARDS = 16
+
+    account = models.ForeignKey(LedgerAccount, on_delete=models.PROTECT, related_name="shards")
+    shard = models.SmallIntegerField()
+    balance_minor = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["account", "shard"], name="ledger_shard_one_per_slot"),
+            models.CheckConstraint(
+                name="ledger_shard_in_range", condition=Q(shard__gte=0) & Q(shard__lt=16)
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.account_id}/{self.shard}: {self.balance_minor}"

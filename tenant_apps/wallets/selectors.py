@@ -6,13 +6,23 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from django.db.models import CharField, Min, Q, QuerySet, Sum, Value
+from django.db.models import (
+    BigIntegerField,
+    CharField,
+    Min,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+)
 from django.db.models.expressions import Case, When
 from django.db.models.fields.json import KeyTextTransform
-from django.db.models.functions import Cast, Concat
+from django.db.models.functions import Cast, Coalesce, Concat
 
 from kernel.tenant_connection import connection
-from tenant_apps.wallets.models import AccountKind, LedgerAccount, LedgerEntry
+from tenant_apps.wallets.models import AccountKind, LedgerAccount, LedgerAccountShard, LedgerEntry
 
 
 def licensee_currency() -> str:
@@ -177,6 +187,28 @@ def _event(group: Mapping[str, object], rows: list[Mapping[str, object]]) -> Wal
     )
 
 
+def sharded_balance() -> Coalesce:
+    """What a licensee-wide account's shards add to its row's balance (an annotation)."""
+    shards = (
+        LedgerAccountShard.objects.filter(account=OuterRef("pk"))
+        .values("account")
+        .annotate(total=Sum("balance_minor"))
+        .values("total")
+    )
+    return Coalesce(Subquery(shards), 0, output_field=BigIntegerField())
+
+
+def house_balances() -> dict[str, int]:
+    """Every licensee-wide account's whole balance (row and shards), by kind."""
+    accounts = LedgerAccount.objects.filter(owner_id__isnull=True).annotate(
+        sharded_minor=sharded_balance()
+    )
+    return {
+        kind: row + sharded
+        for kind, row, sharded in accounts.values_list("kind", "balance_minor", "sharded_minor")
+    }
+
+
 def ledger_verify() -> list[str]:
     """Every breach of the ledger's invariants in the current schema (empty = clean)."""
     breaches: list[str] = []
@@ -191,12 +223,17 @@ def ledger_verify() -> list[str]:
             "(SELECT 1 FROM wallets_ledgerentry e WHERE e.transaction_id = t.id)"
         )
         breaches += [f"transaction {tid} has no entries" for (tid,) in cursor]
+        # A licensee-wide account's balance is its row's plus its shards'; only those
+        # accounts have shards.
         cursor.execute(
-            "SELECT a.id, a.kind, a.balance_minor, COALESCE(e.total, 0) "
+            "SELECT a.id, a.kind, a.balance_minor + COALESCE(s.total, 0), COALESCE(e.total, 0) "
             "FROM wallets_ledgeraccount a LEFT JOIN ("
             "  SELECT account_id, SUM(amount_minor) AS total FROM wallets_ledgerentry"
             "  GROUP BY account_id) e ON e.account_id = a.id "
-            "WHERE a.balance_minor <> COALESCE(e.total, 0)"
+            "LEFT JOIN ("
+            "  SELECT account_id, SUM(balance_minor) AS total FROM wallets_ledgeraccountshard"
+            "  GROUP BY account_id) s ON s.account_id = a.id "
+            "WHERE a.balance_minor + COALESCE(s.total, 0) <> COALESCE(e.total, 0)"
         )
         breaches += [
             f"account {aid} ({kind}) caches {cached} but its entries sum to {total}"
@@ -208,6 +245,11 @@ def ledger_verify() -> list[str]:
             "OR (kind = 'debt' AND balance_minor > 0)"
         )
         breaches += [f"account {aid} ({kind}) has balance {bal}" for aid, kind, bal in cursor]
+        cursor.execute(
+            "SELECT DISTINCT a.id, a.kind FROM wallets_ledgeraccountshard s "
+            "JOIN wallets_ledgeraccount a ON a.id = s.account_id WHERE a.owner_id IS NOT NULL"
+        )
+        breaches += [f"account {aid} ({kind}) is a user's but has shards" for aid, kind in cursor]
     return breaches
 
 

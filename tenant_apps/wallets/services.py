@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from django.db import IntegrityError, connection, transaction
 from django.db.models import QuerySet
+from django.utils import timezone
 from django_tenants.utils import tenant_context
 
 from tenant_apps.wallets.errors import (
@@ -17,14 +19,8 @@ from tenant_apps.wallets.errors import (
     InvalidAmount,
     UnbalancedPosting,
 )
-from tenant_apps.wallets.models import (
-    NON_NEGATIVE_KINDS,
-    AccountKind,
-    LedgerAccount,
-    LedgerEntry,
-    LedgerTransaction,
-)
-from tenant_apps.wallets.selectors import ledger_verify, licensee_currency
+from tenant_apps.wallets.models import AccountKind, LedgerAccount, LedgerTransaction
+from tenant_apps.wallets.selectors import ledger_verify, licensee_currency, sharded_balance
 from tenants.bridge import LicenseeView, ledger_checked
 
 # What a posting keeps beside it for people tracing money (the call, top-up or payout it came
@@ -49,9 +45,14 @@ class Posting:
 
 
 def account_for(*, kind: str, owner_id: int | None = None) -> LedgerAccount:
-    """The account of this kind (and owner), created on first use."""
-    account = LedgerAccount.objects.filter(kind=kind, owner_id=owner_id).first()
+    """The account of this kind (and owner), created on first use. A licensee-wide account
+    comes with its whole balance (its row's and its shards') in `balance_minor`."""
+    found = LedgerAccount.objects.filter(kind=kind, owner_id=owner_id)
+    if owner_id is None:
+        found = found.annotate(sharded_minor=sharded_balance())
+    account = found.first()
     if account is not None:
+        account.balance_minor += getattr(account, "sharded_minor", 0)
         return account
     try:
         with transaction.atomic():
@@ -89,36 +90,6 @@ def legs_digest(legs: Sequence[Leg]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def _debt_accounts(legs: Sequence[Leg]) -> dict[int, LedgerAccount]:
-    """The debt account of every wallet a leg credits debt-first, by wallet id."""
-    return {
-        leg.account.pk: account_for(kind=AccountKind.DEBT, owner_id=leg.account.owner_id)
-        for leg in legs
-        if leg.settles_debt
-    }
-
-
-def _settle_debts(
-    deltas: dict[int, int],
-    legs: Sequence[Leg],
-    debts: dict[int, LedgerAccount],
-    balances: dict[int, tuple[str, int]],
-) -> dict[int, int]:
-    """Move the debt-first part of each wallet credit to its owner's debt account, as far as
-    the (locked) debt goes."""
-    settled = dict(deltas)
-    for leg in legs:
-        if not leg.settles_debt:
-            continue
-        debt = debts[leg.account.pk]
-        owed = -(balances[debt.pk][1] + settled.get(debt.pk, 0))
-        to_debt = min(max(owed, 0), leg.amount_minor)
-        if to_debt:
-            settled[debt.pk] = settled.get(debt.pk, 0) + to_debt
-            settled[leg.account.pk] = settled.get(leg.account.pk, 0) - to_debt
-    return {account_id: amount for account_id, amount in settled.items() if amount != 0}
-
-
 def _replayed(existing: LedgerTransaction, digest: str) -> Posting:
     # Postings from before digests were kept (empty) cannot be compared and count as replays.
     if existing.legs_digest and existing.legs_digest != digest:
@@ -135,30 +106,6 @@ def accounts_lock(accounts: QuerySet[LedgerAccount]) -> list[LedgerAccount]:
     return list(accounts.select_for_update().order_by("pk"))
 
 
-def _lock_accounts(account_ids: list[int]) -> dict[int, tuple[str, int]]:
-    """SELECT … FOR UPDATE in ascending id order, so two postings over the same accounts
-    always queue instead of deadlocking."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT id, kind, balance_minor FROM wallets_ledgeraccount "
-            "WHERE id = ANY(%s) ORDER BY id FOR UPDATE",
-            [sorted(account_ids)],
-        )
-        return {row[0]: (row[1], row[2]) for row in cursor.fetchall()}
-
-
-def _apply_balances(deltas: dict[int, int]) -> None:
-    placeholders = ", ".join(["(%s::bigint, %s::bigint)"] * len(deltas))
-    params = [value for pair in deltas.items() for value in pair]
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "UPDATE wallets_ledgeraccount AS account "
-            "SET balance_minor = account.balance_minor + change.delta "
-            f"FROM (VALUES {placeholders}) AS change(id, delta) WHERE account.id = change.id",
-            params,
-        )
-
-
 def ledger_post(
     *,
     idempotency_key: str,
@@ -170,44 +117,47 @@ def ledger_post(
     """Post one balanced transaction, or return the one already posted under this key; the
     key reused with other legs or amounts is refused (`IdempotencyMismatch`, 409).
 
-    Runs in the caller's transaction when there is one (a savepoint otherwise), so a business
-    operation and its money movement commit together or not at all."""
-    requested = _net_legs(legs)
-    if not requested:
+    One round trip: `ledger_post_fast` (tenant_apps/wallets/ledger_sql.py) locks, checks and
+    writes the whole posting in the database. It runs in the caller's transaction when there
+    is one (a single statement is its own transaction otherwise), so a business operation and
+    its money movement commit together or not at all; a refusal writes nothing."""
+    if not _net_legs(legs):
         raise InvalidAmount("A posting must move money.", field="amount")
     digest = legs_digest(legs)
-    debts = _debt_accounts(legs)
-    with transaction.atomic():
-        balances = _lock_accounts([*requested, *(debt.pk for debt in debts.values())])
-        # Checked after the locks: a concurrent posting of the same key has committed by now.
-        existing = LedgerTransaction.objects.filter(idempotency_key=idempotency_key).first()
-        if existing is not None:
-            return _replayed(existing, digest)
-        deltas = _settle_debts(requested, legs, debts, balances)
-        for account_id, delta in deltas.items():
-            account_kind, balance = balances[account_id]
-            if account_kind in NON_NEGATIVE_KINDS and balance + delta < 0:
-                raise InsufficientFunds("There is not enough credit for this.", field="amount")
-        try:
-            with transaction.atomic():
-                posted = LedgerTransaction.objects.create(
-                    idempotency_key=idempotency_key,
-                    kind=kind,
-                    description=description[:300],
-                    metadata=metadata or {},
-                    legs_digest=digest,
-                )
-        except IntegrityError:
-            existing = LedgerTransaction.objects.get(idempotency_key=idempotency_key)
-            return _replayed(existing, digest)
-        LedgerEntry.objects.bulk_create(
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT * FROM ledger_post_fast(%s, %s, %s, %s::jsonb, %s, %s::bigint[], %s::bigint[], "
+            "%s::boolean[], %s)",
             [
-                LedgerEntry(transaction=posted, account_id=account_id, amount_minor=delta)
-                for account_id, delta in sorted(deltas.items())
-            ]
+                idempotency_key,
+                kind,
+                description,
+                json.dumps(metadata or {}),
+                digest,
+                [leg.account.pk for leg in legs],
+                [leg.amount_minor for leg in legs],
+                [leg.settles_debt for leg in legs],
+                timezone.now(),
+            ],
         )
-        _apply_balances(deltas)
-    return Posting(transaction=posted, created=True)
+        outcome, pk, created_at, stored_kind, stored_description, stored_metadata, stored_digest = (
+            cursor.fetchone()
+        )
+    if outcome == "insufficient":
+        raise InsufficientFunds("There is not enough credit for this.", field="amount")
+    posted = LedgerTransaction(
+        pk=pk,
+        idempotency_key=idempotency_key,
+        kind=stored_kind,
+        description=stored_description,
+        metadata=stored_metadata,
+        legs_digest=stored_digest,
+        created_at=created_at,
+    )
+    posted._state.adding, posted._state.db = False, connection.alias
+    if outcome == "posted":
+        return Posting(transaction=posted, created=True)
+    return _replayed(posted, digest)
 
 
 def credit_legs(*, user_id: int, amount_minor: int, source: LedgerAccount) -> list[Leg]:

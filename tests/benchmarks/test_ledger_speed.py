@@ -1,21 +1,22 @@
-"""Ledger speed (docs/architecture.md §6): committed postings per second through `ledger_post`
-against the bare balance change done as raw SQL, measured in the same run.
+"""Ledger speed (docs/architecture.md §6, docs/decisions/0015-ledger-fast-path.md): committed
+postings per second through the service, `ledger_post`, against the same full posting done as
+one SQL function call, measured in the same run (`BENCH ledger_vs_sql_function_hot` and
+`ledger_vs_sql_function_spread`, 4 threads, goal 0.5).
 
 Every posting is a balanced two-leg top-up, a licensee-wide account paying into an end user's
-wallet, and commits on its own:
+wallet debt-first (as `credit_legs` builds it), and commits on its own:
 
-- service: `ledger_post` with a fresh idempotency key (promo -> wallet): both accounts locked
-  `FOR UPDATE` in id order, the idempotency look-up, the transaction row in a savepoint, two
-  entries (checked by the balancing trigger) and the cached-balance `UPDATE`;
-- baseline: raw SQL (stripe_clearing -> wallet), one `UPDATE wallets_ledgeraccount SET
-  balance_minor = balance_minor + %s WHERE id = %s` per leg in ascending id order: no entries,
-  no idempotency, no lock beyond the UPDATE's own row lock, only the table's CHECKs.
+- service: `ledger_post` with a fresh idempotency key (promo -> wallet): the legs checked and
+  digested in Python, then the posting function;
+- baseline: `SELECT * FROM ledger_post_fast(...)` (stripe_clearing -> wallet) with its
+  arguments made beforehand: the same locks in id order, debt look-up, idempotency check,
+  transaction row, entries (checked by the balancing trigger), wallet balance and house shard,
+  and nothing of Python's.
 
-Two shapes, one hot wallet and 200 wallets round-robin, each single-threaded and with 4
+Two shapes, one hot wallet and 1,000 wallets round-robin, each single-threaded and with 4
 threads on their own connections, in rounds alternating service and baseline so drift hits
-both alike. The baseline has its own rows (same table), so `ledger_verify()` can judge the
-service's postings. Ledger rows cannot be deleted, so it all runs in a throwaway licensee
-whose schema is dropped afterwards.
+both alike. Each side has its own accounts (same tables). Ledger rows cannot be deleted, so it
+all runs in a throwaway licensee whose schema is dropped afterwards.
 """
 
 from __future__ import annotations
@@ -28,28 +29,43 @@ import time
 from collections import Counter
 from collections.abc import Callable
 
-from django.db import connection, connections, transaction
+from django.db import connection, connections
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from tenant_apps.wallets import selectors, services
-from tenant_apps.wallets.models import AccountKind, LedgerAccount, LedgerEntry, LedgerTransaction
-from tenant_apps.wallets.services import Leg, account_for
+from tenant_apps.wallets.models import (
+    AccountKind,
+    LedgerAccount,
+    LedgerAccountShard,
+    LedgerEntry,
+    LedgerTransaction,
+)
+from tenant_apps.wallets.services import Leg, account_for, legs_digest
 
 POSTINGS = 1_200  # per variant and side, over the timed rounds
 ROUNDS = 4
 WARM_UP = 40  # per variant and side, untimed
 THREADS = 4
-WALLETS = 200
+WALLETS = 1_000
 SERVICE_OWNERS = range(1, 1 + WALLETS)
 BASELINE_OWNERS = range(10_001, 10_001 + WALLETS)  # apart from the service's wallets
-SHAPES = {"one hot wallet": 1, f"{WALLETS} wallets round-robin": WALLETS}
+SHAPES = {"one hot wallet": 1, f"{WALLETS:,} wallets round-robin": WALLETS}
+BENCH_NAMES = {1: "ledger_vs_sql_function_hot", WALLETS: "ledger_vs_sql_function_spread"}
 THREAD_COUNTS = (1, THREADS)
 
-RAW_UPDATE = "UPDATE wallets_ledgeraccount SET balance_minor = balance_minor + %s WHERE id = %s"
+FUNCTION_CALL = (
+    "SELECT * FROM ledger_post_fast(%s, 'topup', 'benchmark top-up', '{}'::jsonb, %s, "
+    "%s::bigint[], %s::bigint[], %s::boolean[], %s)"
+)
 
 # (idempotency key, paying account, wallet, amount in minor units)
 Plan = list[tuple[str, LedgerAccount, LedgerAccount, int]]
 Post = Callable[[str, LedgerAccount, LedgerAccount, int], None]
+
+
+def _legs(source: LedgerAccount, wallet: LedgerAccount, amount: int) -> list[Leg]:
+    return [Leg(source, -amount), Leg(wallet, amount, settles_debt=True)]
 
 
 def _post_service(key: str, source: LedgerAccount, wallet: LedgerAccount, amount: int) -> None:
@@ -57,22 +73,38 @@ def _post_service(key: str, source: LedgerAccount, wallet: LedgerAccount, amount
         idempotency_key=key,
         kind="topup",
         description="benchmark top-up",
-        legs=[Leg(source, -amount), Leg(wallet, amount)],
+        legs=_legs(source, wallet, amount),
     )
     assert posting.created, key  # a replayed key would be a free no-op and flatter the rate
 
 
-def _post_raw(_key: str, source: LedgerAccount, wallet: LedgerAccount, amount: int) -> None:
-    # Ascending id, as the service locks, so the threaded runs cannot deadlock either.
-    legs = sorted([(source.pk, -amount), (wallet.pk, amount)])
-    with transaction.atomic(), connection.cursor() as cursor:
-        for account_id, delta in legs:
-            cursor.execute(RAW_UPDATE, [delta, account_id])
+def _function_arguments(plan: Plan) -> dict[str, list]:
+    """The SQL side's arguments, made before its clock starts."""
+    return {
+        key: [
+            key,
+            legs_digest(_legs(source, wallet, amount)),
+            [source.pk, wallet.pk],
+            [-amount, amount],
+            [False, True],
+            timezone.now(),
+        ]
+        for key, source, wallet, amount in plan
+    }
+
+
+_ARGUMENTS: dict[str, list] = {}
+
+
+def _post_function(key: str, _source: LedgerAccount, _wallet: LedgerAccount, _amount: int) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(FUNCTION_CALL, _ARGUMENTS[key])
+        assert cursor.fetchone()[0] == "posted", key
 
 
 SIDES: dict[str, tuple[Post, AccountKind, range]] = {
     "service": (_post_service, AccountKind.PROMO, SERVICE_OWNERS),
-    "baseline": (_post_raw, AccountKind.STRIPE_CLEARING, BASELINE_OWNERS),
+    "sql function": (_post_function, AccountKind.STRIPE_CLEARING, BASELINE_OWNERS),
 }
 
 
@@ -167,6 +199,8 @@ def test_ledger_speed(throwaway_licensee):
                     source, wallets = accounts[side]
                     label = f"{variant}-{round_no}"
                     plan = _plan(side, label, source, wallets, size, count, expected[side])
+                    if side == "sql function":
+                        _ARGUMENTS.update(_function_arguments(plan))
                     if round_no == 0:
                         statements[side] = _statements(post, plan)
                         plan = plan[1:]
@@ -174,47 +208,42 @@ def test_ledger_speed(throwaway_licensee):
                     if round_no:
                         rates.setdefault((shape, threads, side), []).append(count / seconds)
 
-    # Every committed posting landed exactly once, on the balances it should.
+    # Every committed posting landed exactly once, on the balances it should; the house
+    # accounts' shards add up to theirs, and the ledger checks out.
     connection.set_tenant(licensee)
     for side, (source, wallets) in accounts.items():
-        ids = [source.pk, *(wallet.pk for wallet in wallets)]
+        ids = [wallet.pk for wallet in wallets]
         balances = dict(LedgerAccount.objects.filter(pk__in=ids).values_list("pk", "balance_minor"))
         assert balances == {pk: expected[side][pk] for pk in ids}, side
-    service_postings = len(SHAPES) * len(THREAD_COUNTS) * (WARM_UP + ROUNDS * per_round)
-    assert LedgerTransaction.objects.count() == service_postings
-    assert LedgerEntry.objects.count() == 2 * service_postings
-    # The baseline moved balances without entries, which `ledger_verify()` must notice; its
-    # rows then go back to zero so the check judges the service's postings alone.
-    baseline_ids = {pk for pk, total in expected["baseline"].items() if total}
-    breaches = selectors.ledger_verify()
-    assert len(breaches) == len(baseline_ids), breaches
-    assert all("but its entries sum to 0" in breach for breach in breaches), breaches
-    LedgerAccount.objects.filter(pk__in=baseline_ids).update(balance_minor=0)
+        assert account_for(kind=source.kind).balance_minor == expected[side][source.pk], side
+    postings = len(SIDES) * len(SHAPES) * len(THREAD_COUNTS) * (WARM_UP + ROUNDS * per_round)
+    assert LedgerTransaction.objects.count() == postings
+    assert LedgerEntry.objects.count() == 2 * postings
     assert selectors.ledger_verify() == []
+    shards = LedgerAccountShard.objects.filter(account__kind=AccountKind.PROMO).count()
 
     print(
-        f"\nLedger postings, two legs, each committed on its own, in a throwaway licensee: "
-        f"{ROUNDS * per_round} per variant and side in {ROUNDS} alternating rounds (median "
-        f"round), after {WARM_UP} untimed each. Threads have their own connections."
+        f"\nLedger postings, two legs (house account -> wallet, debt-first), each committed on "
+        f"its own, in a throwaway licensee: {ROUNDS * per_round} per variant and side in "
+        f"{ROUNDS} alternating rounds (median round), after {WARM_UP} untimed each. Threads "
+        f"have their own connections."
     )
     print(
-        f"  service:  ledger_post(promo -> wallet), fresh idempotency key; "
-        f"{statements['service']} round trips with BEGIN/COMMIT (lock FOR UPDATE, key "
-        f"look-up, savepoint + transaction row, 2 entries + balancing trigger, balance UPDATE)"
+        f"  service:      ledger_post(promo -> wallet), fresh idempotency key; "
+        f"{statements['service']} round trip(s)"
     )
     print(
-        f"  baseline: raw SQL (stripe_clearing -> wallet), '{RAW_UPDATE}' per leg, ascending "
-        f"id; {statements['baseline']} round trips with BEGIN/COMMIT (no entries, idempotency or "
-        f"explicit lock)"
+        f"  sql function: ledger_post_fast(stripe_clearing -> wallet) called directly, "
+        f"arguments made beforehand; {statements['sql function']} round trip(s)"
     )
-    print(f"  {'variant':<37} {'service':>10} {'baseline':>10}  service/baseline")
+    print(f"  {'variant':<38} {'service':>10} {'sql function':>12}  service/function")
     medians = {key: statistics.median(values) for key, values in rates.items()}
     for shape in SHAPES:
         for threads in THREAD_COUNTS:
             service, baseline = (medians[shape, threads, side] for side in SIDES)
             name = f"{shape}, {threads} thread{'s' if threads > 1 else ''}"
             print(
-                f"  {name:<37} {service:6.0f} p/s {baseline:6.0f} p/s  {service / baseline:.2f}x"
+                f"  {name:<38} {service:6.0f} p/s {baseline:8.0f} p/s  {service / baseline:.2f}x"
                 f"  ({1000 / service:.2f} vs {1000 / baseline:.2f} ms per posting)"
             )
     for shape in SHAPES:
@@ -224,7 +253,11 @@ def test_ledger_speed(throwaway_licensee):
         )
         print(f"  {THREADS} threads / 1 thread, {shape}: {scaling}")
     print(
-        f"  Every posting of a side also takes the row lock of its one licensee-wide account "
-        f"(promo or stripe_clearing) until it commits, so the {WALLETS} wallets still queue on "
-        f"one hot row; the threads share {os.cpu_count()} CPUs with PostgreSQL."
+        f"  The house account (promo) took its postings on {shards} of its "
+        f"{LedgerAccountShard.SHARDS} shards; the threads share {os.cpu_count()} CPUs with "
+        f"PostgreSQL."
     )
+    for size, name in BENCH_NAMES.items():
+        shape = next(label for label, wallets in SHAPES.items() if wallets == size)
+        ratio = medians[shape, THREADS, "service"] / medians[shape, THREADS, "sql function"]
+        print(f"BENCH {name} {ratio:.2f} goal 0.5")
