@@ -95,9 +95,12 @@ def test_a_worker_killed_mid_settlement_leaves_it_to_the_next_run(
         livekit_gateway.room_delete(name=call.room_name)  # the room ends at LiveKit
 
     blocker = psycopg.connect(postgres_clients.database_url(), autocommit=False)
+    # The caller's hold: a per-user account the settlement's posting locks (licensee-wide
+    # accounts take their changes in shards, with no lock to wait on).
     blocker.execute(
-        f'SELECT id FROM "{schema}".wallets_ledgeraccount WHERE kind = %s FOR UPDATE',
-        [AccountKind.CALLRIX_FEE.value],
+        f'SELECT id FROM "{schema}".wallets_ledgeraccount '
+        "WHERE kind = %s AND owner_id = %s FOR UPDATE",
+        [AccountKind.HOLD.value, call.caller_id],
     )
     worker = subprocess.Popen(
         [sys.executable, "-c", WORKER, schema],
