@@ -35,6 +35,13 @@ def when(context, moment: datetime | None, length: str = "short") -> str:
 
 
 @register.simple_tag(takes_context=True)
+def slot(context, moment: datetime | None, time_zone: str = "") -> str:
+    """{% slot booking.starts_at advisor_zone %}: a bookable time with its weekday, on the
+    advisor's wall clock ("Mon 7 Dec, 10:00")."""
+    return _formats(context).slot(moment, time_zone or None) if moment else ""
+
+
+@register.simple_tag(takes_context=True)
 def day(context, value: date | datetime | None, length: str = "medium") -> str:
     """{% day payout.period_start %}: a date ("6 Dec 2026")."""
     return _formats(context).date(value, length) if value else ""

@@ -105,6 +105,14 @@ class Formats:
     def time(self, moment: dt.datetime, length: str = "short") -> str:
         return format_time(moment, length, tzinfo=_zone(self.time_zone), locale=self.locale)
 
+    def slot(self, moment: dt.datetime, time_zone: str | None = None) -> str:
+        """A bookable slot with its weekday, on the wall clock of `time_zone` (the advisor's)
+        or the reader's: "Mon 7 Dec, 10:00" in en_GB, "Mo., 7. Dez., 10:00" in de."""
+        zone = _zone(time_zone or self.time_zone)
+        aware = moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+        day = format_skeleton("MMMEd", aware.astimezone(zone).date(), locale=self.locale)
+        return f"{day}, {format_time(aware, 'short', tzinfo=zone, locale=self.locale)}"
+
     def month_day(self, day: dt.date | dt.datetime) -> str:
         """A chart's day: "6 Dec" in en_GB, "6. Dez." in de."""
         if isinstance(day, dt.datetime):

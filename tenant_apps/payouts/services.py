@@ -82,21 +82,25 @@ def payout_onboarding_start(*, advisor: Advisor, origin: str) -> stripe_gateway.
     """Give the advisor an Express account on the licensee's Stripe (once) and a fresh link
     to Stripe's hosted onboarding (links expire within minutes, so every call mints one)."""
     secret_key = _secret_key()
-    with transaction.atomic():
-        account = transfers.payout_account_lock(advisor_id=advisor.pk)
-        if not account.stripe_account_id:
-            # Under the advisor's lock, so one account per advisor; the fixed key makes a
-            # retry after a lost reply or a crash get the same account back from Stripe.
-            created = stripe_gateway.connected_account_create(
-                secret_key=secret_key,
-                email=advisor.user.email,
-                metadata={"advisor_id": str(advisor.pk), "schema": connection.schema_name},
-                idempotency_key=f"connect-account-{connection.schema_name}-{advisor.pk}",
-            )
-            _apply_stripe_state(account, created)
-            account.save()
-    account_id = account.stripe_account_id
-    assert account_id  # created above if it was missing
+    # The row first (committed at once, no lock kept): a Connect event that outruns the
+    # recording below finds the advisor's onboarding pending and is retried.
+    account_id = PayoutAccount.objects.get_or_create(advisor_id=advisor.pk)[0].stripe_account_id
+    if not account_id:
+        # Asked with no transaction open (Stripe may be slow or down); the fixed key makes
+        # concurrent starts, and a retry after a lost reply, get the same account back.
+        created = stripe_gateway.connected_account_create(
+            secret_key=secret_key,
+            email=advisor.user.email,
+            metadata={"advisor_id": str(advisor.pk), "schema": connection.schema_name},
+            idempotency_key=f"connect-account-{connection.schema_name}-{advisor.pk}",
+        )
+        with transaction.atomic():
+            account = transfers.payout_account_lock(advisor_id=advisor.pk)
+            if not account.stripe_account_id:  # the first of concurrent starts records it
+                _apply_stripe_state(account, created)
+                account.save()
+            account_id = account.stripe_account_id
+    assert account_id  # recorded above if it was missing
     return stripe_gateway.account_link_create(
         secret_key=secret_key,
         account_id=account_id,

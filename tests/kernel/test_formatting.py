@@ -43,6 +43,14 @@ def test_dates_and_times_in_the_readers_locale_and_zone():
     assert berlin.number(1234.5) == "1.234,5"
 
 
+def test_a_slot_reads_on_the_advisors_wall_clock_with_its_weekday():
+    slot = datetime(2026, 12, 7, 9, 0, tzinfo=UTC)  # ten in Berlin
+    assert Formats(locale="en_GB").slot(slot, "Europe/Berlin") == "Mon 7 Dec, 10:00"
+    assert Formats(locale="de").slot(slot, "Europe/Berlin") == "Mo., 7. Dez., 10:00"
+    # Without the advisor's zone, the reader's own.
+    assert Formats(locale="en_GB", time_zone="UTC").slot(slot) == "Mon 7 Dec, 09:00"
+
+
 def test_locale_codes_fall_back_to_the_language():
     assert locale_code("en", "GB") == "en_GB"
     assert locale_code("de", "GB") == "de"  # CLDR has no German for Britain
