@@ -35,32 +35,10 @@ def _timestamp(raw: Any, param: str, default: int) -> int:
 def _subscription_line(
     subscription: dict[str, Any], amount: int, product_name: str
 ) -> dict[str, Any]:
+    """The licensed (first) item's line: one of it, for `amount`."""
     item = subscription["items"]["data"][0]
-    price = item["price"]
-    return {
-        "id": new_id("il"),
-        "object": "line_item",
-        "amount": amount,
-        "currency": price["currency"],
-        "description": f"1 × {product_name}",
-        "period": {"start": item["current_period_start"], "end": item["current_period_end"]},
-        "quantity": 1,
-        "pricing": {
-            "type": "price_details",
-            "price_details": {"price": price["id"], "product": price["product"]},
-            "unit_amount_decimal": str(price["unit_amount"]),
-        },
-        "parent": {
-            "type": "subscription_item_details",
-            "subscription_item_details": {
-                "subscription": subscription["id"],
-                "subscription_item": item["id"],
-                "invoice_item": None,
-                "proration": False,
-            },
-        },
-        "metadata": {},
-    }
+    period = (item["current_period_start"], item["current_period_end"])
+    return _item_line(subscription, item, amount, 1, period, product_name)
 
 
 def _metered_line(
@@ -72,11 +50,24 @@ def _metered_line(
 ) -> dict[str, Any]:
     """A metered item's line on the invoice that closes its period: the meter's aggregate
     times the price's unit amount, billed in arrears."""
+    amount = quantity * item["price"]["unit_amount"]
+    return _item_line(subscription, item, amount, quantity, period, product_name)
+
+
+def _item_line(
+    subscription: dict[str, Any],
+    item: dict[str, Any],
+    amount: int,
+    quantity: int,
+    period: tuple[int, int],
+    product_name: str,
+) -> dict[str, Any]:
+    """An invoice line item for one subscription item, as Stripe's API shows it."""
     price = item["price"]
     return {
         "id": new_id("il"),
         "object": "line_item",
-        "amount": quantity * price["unit_amount"],
+        "amount": amount,
         "currency": price["currency"],
         "description": f"{quantity} × {product_name}",
         "period": {"start": period[0], "end": period[1]},
