@@ -171,7 +171,7 @@ def backup_and_restore(figures: Figures, step: int, slug: str, schema: str) -> N
             # One pg_dump locks every table of every schema in one transaction: past the
             # server's lock table (max_locks_per_transaction x connections) it fails. That is
             # a finding of the rehearsal, reported, not a reason to skip the restore.
-            reason = failed.stderr.decode(errors="replace").strip().splitlines()[-1:]
+            reason = failed.stderr.decode(errors="replace").strip().splitlines()[-2:]
             seconds = time.perf_counter() - start
             figures.add("backup_dump_all_s", step, seconds, f"  FAILED after: {reason}")
         else:
