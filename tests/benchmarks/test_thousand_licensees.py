@@ -9,7 +9,10 @@ inserted in bulk — what a real sign-up makes, minus the owner (no user is need
 Each step adds one in-memory migration of the calls app (an `ALTER TABLE … ADD COLUMN`, like
 the one the issue measured) and `tenants.migrate_parallel` applies it to every schema. The
 burst provisions BURST licensees through `licensee_provision`, one every BURST_SPACING_S, while
-a process of its own refills the pool, as the job worker does in production. It all commits in
+a process of its own refills the pool, as the job worker does in production. At each step the
+rehearsal's extra figures are measured too (`tests/benchmarks/rehearsal.py`: ledger verify of
+all licensees, the nightly fan-out, backup and one licensee's restore), printed as `REHEARSAL`
+lines before the BENCH lines. It all commits in
 the run's own test database; its rows are deleted at the end and its schemas go with that
 database.
 """
@@ -30,6 +33,7 @@ from django_tenants.utils import schema_context
 
 from tenants import migrate_parallel, schemas, services
 from tenants.models import Domain, Licensee, SpareSchema
+from tests.benchmarks import rehearsal
 from tests.postgres_clients import client_bin_dir, database_url
 
 STEPS = tuple(int(n) for n in os.environ.get("BENCH_LICENSEE_STEPS", "100,500,1000").split(","))
@@ -197,6 +201,7 @@ def _burst() -> tuple[list[float], int, list[Licensee]]:
 def test_thousand_licensees(committed):
     made_count = 0
     curve: dict[int, tuple[float, float]] = {}
+    figures = rehearsal.Figures()
     burst_made: list[Licensee] = []
     try:
         sql = _template_sql()
@@ -220,6 +225,10 @@ def test_thousand_licensees(committed):
                     assert cursor.fetchone() == (1,), name
             curve[step] = (seconds, per_schema_build)
             print(f"\n  ({step} licensees: new migration on all in {seconds:.1f} s)", flush=True)
+            rehearsal.ledger_verify_all_licensees(figures, step)
+            rehearsal.nightly_fanout(figures, step)
+            last = names[-1]
+            rehearsal.backup_and_restore(figures, step, last.replace("_", "-"), last)
 
         with override_settings(SPARE_SCHEMA_POOL_SIZE=POOL_SIZE):
             _fill_pool(sql)
@@ -251,6 +260,8 @@ def test_thousand_licensees(committed):
         f"{smallest}"
     )
     assert smallest > 0, "the pool ran dry during the burst"
+    for line in figures.lines():
+        print(line)
     at_most = max(curve)
     scaled = curve[at_most][0] * 1000 / at_most
     print(
