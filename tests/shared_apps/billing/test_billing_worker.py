@@ -19,7 +19,8 @@ from tests.factories import licensee_destroy, worker_stop
 from tests.shared_apps.billing.conftest import signup_body
 
 
-def _wait_for(condition, seconds: float = 30) -> bool:
+# Generous: provisioning migrates a schema in the worker, which a loaded 2-core machine slows.
+def _wait_for(condition, seconds: float = 90) -> bool:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if condition():
