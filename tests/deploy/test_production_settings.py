@@ -238,12 +238,14 @@ def test_the_web_command_serves_production_behind_the_proxy(tmp_path, licensees)
         return client.getresponse()
 
     try:
-        deadline = time.monotonic() + 30
+        # Until the worker has booted (slow on a loaded machine): refused, or accepted by the
+        # listening socket and not answered yet.
+        deadline = time.monotonic() + 60
         while True:
             try:
                 health = get("/api/platform/v1/health", "127.0.0.1")
                 break
-            except ConnectionRefusedError:
+            except (ConnectionRefusedError, TimeoutError):
                 assert server.poll() is None and time.monotonic() < deadline
                 time.sleep(0.2)
         # The container's health check: plain HTTP on 127.0.0.1, not redirected.
