@@ -133,9 +133,10 @@ def queue_for_advisor(*, user: User) -> QuerySet[QueueEntry]:
     )
 
 
-def call_advisor_names(call_ids: list[int]) -> dict[int, str]:
-    """{call id: its advisor's display name}, for the wallet history's call lines."""
-    return dict(Call.objects.filter(pk__in=call_ids).values_list("pk", "advisor__display_name"))
+def call_advisor_names(call_ids: list[int]) -> dict[int, tuple[str, str]]:
+    """{call id: (its advisor's display name, its kind)}, for the wallet history's lines."""
+    rows = Call.objects.filter(pk__in=call_ids).values_list("pk", "advisor__display_name", "kind")
+    return {pk: (name, kind) for pk, name, kind in rows}
 
 
 def settlement_shares(*, call_id: int) -> dict[str, int]:

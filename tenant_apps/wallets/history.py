@@ -2,9 +2,10 @@
 ("Call with Luna Starling, 1 min 35 s", −€3.17), the reserve of a running call shown only
 while it runs, and a link to each call's receipt. Pages and the API both read it here.
 
-A call's line names its advisor, which only the calls app knows; it registers a reader of
-advisor names by call id (`call_names_reader_register`), as tenancy's figure readers are
-registered, so that wallets keeps importing no other app."""
+A call's line names its advisor and the session's kind (a call, a chat, a video call), which
+only the calls app knows; it registers a reader of both by call id
+(`call_names_reader_register`), as tenancy's figure readers are registered, so that wallets
+keeps importing no other app."""
 
 from __future__ import annotations
 
@@ -13,23 +14,25 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from branding.selectors import brand_current
 from kernel.tenant_connection import connection
 from tenant_apps.wallets.selectors import WalletEvent, wallet_events
 
-CallNamesReader = Callable[[list[int]], dict[int, str]]
+# {call id: (advisor's display name, session kind: "voice", "chat" or "video")}
+CallNamesReader = Callable[[list[int]], dict[int, tuple[str, str]]]
 _call_names: list[CallNamesReader] = []
 
 
 def call_names_reader_register(reader: CallNamesReader) -> None:
-    """The calls app's reader: {call id: advisor's display name} for the ids asked."""
+    """The calls app's reader: {call id: (advisor's display name, kind)} for the ids asked."""
     if reader not in _call_names:
         _call_names.append(reader)
 
 
-def _advisor_names(call_ids: list[int]) -> dict[int, str]:
-    names: dict[int, str] = {}
+def _advisor_names(call_ids: list[int]) -> dict[int, tuple[str, str]]:
+    names: dict[int, tuple[str, str]] = {}
     for reader in _call_names:
         names.update(reader(call_ids))
     return names
@@ -59,7 +62,29 @@ def duration_text(seconds: int) -> str:
     return _("%(minutes)d min %(seconds)d s") % {"minutes": minutes, "seconds": rest}
 
 
-def _text(event: WalletEvent, advisor: str, money: Callable[[int], str]) -> str:
+# A session's line by its kind: running, talked for a duration, never answered.
+_SESSION_TEXTS = {
+    "voice": (
+        gettext_lazy("Call with %(advisor)s in progress"),
+        gettext_lazy("Call with %(advisor)s, %(duration)s"),
+        gettext_lazy("Call with %(advisor)s, not answered"),
+    ),
+    "chat": (
+        gettext_lazy("Chat with %(advisor)s in progress"),
+        gettext_lazy("Chat with %(advisor)s, %(duration)s"),
+        gettext_lazy("Chat with %(advisor)s, not answered"),
+    ),
+    "video": (
+        gettext_lazy("Video call with %(advisor)s in progress"),
+        gettext_lazy("Video call with %(advisor)s, %(duration)s"),
+        gettext_lazy("Video call with %(advisor)s, not answered"),
+    ),
+}
+
+
+def _text(
+    event: WalletEvent, advisor: str, money: Callable[[int], str], kind: str = "voice"
+) -> str:
     if event.kind == "topup":
         paid = money(event.amount_minor - event.bonus_minor)
         if event.bonus_minor:
@@ -69,14 +94,15 @@ def _text(event: WalletEvent, advisor: str, money: Callable[[int], str]) -> str:
             }
         return _("Top-up %(amount)s") % {"amount": paid}
     if event.kind == "call":
+        running, talked, unanswered = _SESSION_TEXTS.get(kind, _SESSION_TEXTS["voice"])
         if not event.settled:
-            return _("Call with %(advisor)s in progress") % {"advisor": advisor}
+            return str(running) % {"advisor": advisor}
         if event.talk_seconds:
-            return _("Call with %(advisor)s, %(duration)s") % {
+            return str(talked) % {
                 "advisor": advisor,
                 "duration": duration_text(event.talk_seconds),
             }
-        return _("Call with %(advisor)s, not answered") % {"advisor": advisor}
+        return str(unanswered) % {"advisor": advisor}
     if event.kind == "refund":
         return _("Refund to your card")
     if event.kind == "credit":
@@ -102,14 +128,14 @@ def wallet_lines(
     names = _advisor_names(_ids(event.call_id for event in events))
     lines = []
     for event in events:
-        advisor = names.get(event.call_id or 0) or _("your advisor")
+        advisor, session_kind = names.get(event.call_id or 0) or (_("your advisor"), "voice")
         running = event.kind == "call" and not event.settled and event.reserved_minor > 0
         lines.append(
             WalletLine(
                 key=event.key,
                 kind=event.kind,
                 created_at=event.started_at,
-                text=_text(event, advisor, show),
+                text=_text(event, advisor, show, session_kind),
                 amount_minor=event.amount_minor,
                 reserved_minor=event.reserved_minor if running else 0,
                 reserved_text=(

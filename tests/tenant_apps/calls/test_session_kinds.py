@@ -98,6 +98,9 @@ def test_a_chat_at_150_a_minute_for_95_seconds_bills_2_38(world, clock):
     assert world.wallet().available_minor == 2_000 - 238 and world.wallet().held_minor == 0
     assert world.earnings() == 143  # 60 % of 238, rounded half up
     assert ledger_verify() == []
+    history = world.api("alpha").get("/api/v1/wallet/transactions", token=world.caller_token)
+    [line] = [line for line in history.json()["results"] if line["kind"] == "call"]
+    assert (line["description"], line["amount"]) == ("Chat with Luna, 1 min 35 s", -238)
 
 
 def _grants(world, call_id: int, token: str) -> livekit_api.VideoGrants:
