@@ -15,17 +15,21 @@ from django.conf import settings
 from django.db import connection, transaction
 from django_tenants.utils import schema_context
 
-from tenants import schemas
+from tenants import schema_template, schemas
 from tenants.models import SpareSchema
 
 
 def spare_build() -> str:
-    """Create and fully migrate one spare schema, then add it to the pool — all or nothing
-    (PostgreSQL DDL is transactional; nested in a caller's transaction this is a savepoint)."""
+    """Create one fully migrated spare schema, then add it to the pool — all or nothing
+    (PostgreSQL DDL is transactional; nested in a caller's transaction this is a savepoint).
+    It is the process's template replayed when there is one (`tenants.schema_template`,
+    made here on the first build outside a transaction), else migrated."""
     schema_name = f"spare_{secrets.token_hex(6)}"
+    schema_template.template_prepare()
     with schema_context("public"), transaction.atomic():
-        schemas.schema_create(schema_name)
-        schemas.schema_migrate(schema_name)
+        if not schema_template.schema_create_from_template(schema_name):
+            schemas.schema_create(schema_name)
+            schemas.schema_migrate(schema_name)
         SpareSchema.objects.create(schema_name=schema_name)
     return schema_name
 

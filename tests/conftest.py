@@ -11,6 +11,7 @@ from django.utils import translation
 
 from branding.selectors import brand_cache
 from tenant_apps.calls.livekit_gateway import breaker as livekit_breaker
+from tenants import schema_template
 from tenants.routing import invalidate_hosts
 from tests.factories import PASSWORD, licensee_destroy, licensee_make, password_hash
 
@@ -34,6 +35,9 @@ def django_db_setup(
             serialized_aliases=set(),
             keepdb=django_db_keepdb,
         )
+        # Licensees made by tests take spares built from the template, as a worker's refills
+        # are after its first (one migration for the run instead of one a licensee).
+        schema_template.template_prepare()
     yield
     if not django_db_keepdb:
         with django_db_blocker.unblock():

@@ -14,6 +14,7 @@ import warnings
 from pathlib import Path
 
 DATABASE_NAME = "callrix"
+MAX_LOCKS_PER_TRANSACTION = 512  # as deploy/compose.yml runs PostgreSQL
 # What this process started (as opposed to found running), so it can stop just that.
 started_here: set[str] = set()
 
@@ -34,11 +35,31 @@ def postgres_url() -> str:
         server = pgserver.get_server(str(home() / "pg"), cleanup_mode=None)
     if not was_running:
         started_here.add("postgres")
+        _lock_table_as_deployed(server)
     exists = server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{DATABASE_NAME}';")
     if "1 row" not in exists:
         server.psql(f"CREATE DATABASE {DATABASE_NAME};")
     socket_dir = str(home() / "pg")
     return f"postgresql://postgres@/{DATABASE_NAME}?host={socket_dir}"
+
+
+def _lock_table_as_deployed(server) -> None:
+    """Give the server deploy/compose.yml's lock table: one `pg_dump` of the whole database
+    locks every table of every licensee schema, and PostgreSQL's default (64 a connection)
+    runs out near 200 licensees. Set once in the data folder, applied by a restart of the
+    server this process just started (nobody else is connected to it yet)."""
+    if f"max_locks_per_transaction = {MAX_LOCKS_PER_TRANSACTION}" in server.psql(
+        "SELECT 'max_locks_per_transaction = ' || setting FROM pg_settings "
+        "WHERE name = 'max_locks_per_transaction';"
+    ):
+        return
+    server.psql(f"ALTER SYSTEM SET max_locks_per_transaction = {MAX_LOCKS_PER_TRANSACTION};")
+    from pgserver._commands import pg_ctl  # type: ignore[attr-defined]
+
+    user = "pgserver" if os.geteuid() == 0 else None
+    # pg_ctl restart keeps the server's options (its socket folder); the log must be named.
+    log = str(home() / "pg" / "log")
+    pg_ctl(["-w", "-l", log, "restart", "-m", "fast"], pgdata=home() / "pg", user=user)
 
 
 def redis_url() -> str:

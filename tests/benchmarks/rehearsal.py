@@ -158,6 +158,20 @@ def _restore_env(url: str) -> dict[str, str]:
     return env
 
 
+def _dump_failure(failed: subprocess.CalledProcessError) -> str:
+    """pg_dump's error and hint, with the server's lock table size; its "Query was" line
+    lists every table it had locked (thousands), so only its first one is kept."""
+    lines = failed.stderr.decode(errors="replace").strip().splitlines()
+    kept = [line for line in lines if "Query was" not in line][-2:]
+    queries = [line for line in lines if "Query was" in line]
+    if queries:
+        kept.append(queries[0].split(",")[0][:160] + ", …")
+    with psycopg.connect(database_url(), autocommit=True) as live:
+        row = live.execute("SHOW max_locks_per_transaction").fetchone()
+    locks = row[0] if row else "?"
+    return " | ".join(kept) + f" (server max_locks_per_transaction {locks})"
+
+
 def backup_and_restore(figures: Figures, step: int, slug: str, schema: str) -> None:
     """The whole database dumped, then one licensee's files, then that licensee restored
     alone into a scratch database (dropped after) and its ledger verified there."""
@@ -171,9 +185,8 @@ def backup_and_restore(figures: Figures, step: int, slug: str, schema: str) -> N
             # One pg_dump locks every table of every schema in one transaction: past the
             # server's lock table (max_locks_per_transaction x connections) it fails. That is
             # a finding of the rehearsal, reported, not a reason to skip the restore.
-            reason = failed.stderr.decode(errors="replace").strip().splitlines()[-2:]
             seconds = time.perf_counter() - start
-            figures.add("backup_dump_all_s", step, seconds, f"  FAILED after: {reason}")
+            figures.add("backup_dump_all_s", step, seconds, f"  FAILED: {_dump_failure(failed)}")
         else:
             seconds = time.perf_counter() - start
             size = whole.stat().st_size / 1_000_000

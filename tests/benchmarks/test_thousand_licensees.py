@@ -43,10 +43,10 @@ SPARE_PREFIX = "spare_bench_"  # the pool's own naming rule: spares start with "
 WORKERS = 4
 BURST = 100
 BURST_SPACING_S = 0.6  # 100 sign-ups in 60 s
-# Building a spare migrates it (~0.5 s, several under load): a refill cannot keep up with
-# 100 sign-ups a minute, so the pool is sized for the burst (SPARE_SCHEMA_POOL_SIZE) and
-# filled beforehand — here from the template, as fast as the licensees.
-POOL_SIZE = BURST
+# A refill replays its process's template (tenants/schema_template.py, ~0.1 s a spare after
+# the first, which migrates): it keeps up with 100 sign-ups a minute, so the pool is a small
+# one (SPARE_SCHEMA_POOL_SIZE), filled beforehand, that must never run dry.
+POOL_SIZE = 10
 
 
 def _template_sql() -> str:

@@ -8,7 +8,7 @@ import pytest
 from django.db import migrations
 
 from kernel.tenant_connection import connection
-from tenants import migrate_parallel, schemas
+from tenants import migrate_parallel, schema_template, schemas
 
 SCHEMAS = ["mp_one", "mp_two", "mp_three", "mp_bystander"]  # migrated once, in the fixture
 
@@ -17,8 +17,9 @@ SCHEMAS = ["mp_one", "mp_two", "mp_three", "mp_bystander"]  # migrated once, in 
 def migrated_schemas(committed):
     for name in SCHEMAS:
         schemas.schema_drop(name)
-        schemas.schema_create(name)
-        schemas.schema_migrate(name)
+        if not schema_template.schema_create_from_template(name):
+            schemas.schema_create(name)
+            schemas.schema_migrate(name)
     yield SCHEMAS
     for name in SCHEMAS:
         schemas.schema_drop(name)
