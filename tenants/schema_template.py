@@ -21,6 +21,8 @@ import os
 import secrets
 import shutil
 import subprocess
+import threading
+import time
 from pathlib import Path
 
 from django.db import connection, transaction
@@ -33,8 +35,12 @@ logger = logging.getLogger(__name__)
 DUMP_TIMEOUT_S = 60
 DEBIAN_CLIENTS = Path("/usr/lib/postgresql")
 
+RETRY_AFTER_S = 600  # a failed template is not tried again (one more migration) before this
+
 _template: dict[str, str] = {}  # "sql" and the "name" written in it, once made
-_unavailable: list[str] = []  # why no template can be made in this process
+_unavailable: list[str] = []  # why the last try failed, while it is recent
+_failed_at: list[float] = []
+_making = threading.Lock()  # one template per process, whichever worker thread asks first
 
 
 def replay_sql() -> tuple[str, str] | None:
@@ -59,30 +65,41 @@ def schema_create_from_template(schema_name: str) -> bool:
 def template_prepare() -> bool:
     """Make this process's template if it has none: migrate a private schema, dump it, drop
     it. Must run outside any transaction (pg_dump reads what is committed). True when a
-    template is ready."""
+    template is ready; after a failure, False without trying again for RETRY_AFTER_S."""
     if "sql" in _template:
         return True
-    if _unavailable or connection.in_atomic_block:
+    if connection.in_atomic_block:
         return False
+    with _making:
+        if "sql" in _template:
+            return True
+        if _failed_at and time.monotonic() - _failed_at[-1] < RETRY_AFTER_S:
+            return False
+        try:
+            sql, name = _template_make()
+        except (OSError, subprocess.SubprocessError) as failed:
+            logger.warning("spare schemas are migrated one by one: %s", failed)
+            _unavailable[:] = [str(failed)]
+            _failed_at[:] = [time.monotonic()]
+            return False
+        _template.update(sql=sql, name=name)
+    return True
+
+
+def _template_make() -> tuple[str, str]:
+    """The replayable SQL of a freshly migrated private schema, and that schema's name."""
     pg_dump = _pg_dump_path()
     if pg_dump is None:
-        _unavailable.append("no pg_dump of the server's major version")
-        return False
+        raise FileNotFoundError("no pg_dump of the server's major version")
     name = f"tpl_{secrets.token_hex(8)}"
     try:
         with schema_context("public"), transaction.atomic():
             schemas.schema_create(name)
             schemas.schema_migrate(name)
-        sql = _dump(pg_dump, name)
-    except (OSError, subprocess.SubprocessError) as failed:
-        logger.warning("spare schemas will be migrated one by one: %s", failed)
-        _unavailable.append(str(failed))
-        return False
+        return _dump(pg_dump, name), name
     finally:
         with schema_context("public"), transaction.atomic():
             schemas.schema_drop(name)
-    _template.update(sql=sql, name=name)
-    return True
 
 
 def _dump(pg_dump: str, name: str) -> str:

@@ -19,6 +19,7 @@ def test_embedded_servers_start_answer_and_are_reused(tmp_path):
         embedded.ensure_environment()
         with psycopg.connect(os.environ["DATABASE_URL"]) as conn:
             print("db", conn.execute("SELECT current_database()").fetchone()[0])
+            print("locks", conn.execute("SHOW max_locks_per_transaction").fetchone()[0])
         print("redis", redis.Redis.from_url(os.environ["REDIS_URL"]).ping())
         print("url", os.environ["DATABASE_URL"])
         """
@@ -29,6 +30,8 @@ def test_embedded_servers_start_answer_and_are_reused(tmp_path):
         )
         assert first.returncode == 0, first.stderr
         assert "db callrix" in first.stdout and "redis True" in first.stdout
+        # deploy/compose.yml's lock table: one pg_dump of 1,000 licensee schemas fits.
+        assert "locks 2048" in first.stdout
         assert str(home) in first.stdout
         # A second process finds the same running servers instead of starting new ones.
         pid = (home / "pg" / "postmaster.pid").read_text().splitlines()[0]

@@ -133,11 +133,15 @@ def test_a_licensee_on_a_template_spare_works_and_sees_only_its_own_rows():
 def test_without_pg_dump_spares_are_migrated(committed, monkeypatch):
     monkeypatch.setattr(schema_template, "_template", {})
     monkeypatch.setattr(schema_template, "_unavailable", [])
+    monkeypatch.setattr(schema_template, "_failed_at", [])
     monkeypatch.setattr(schema_template, "DEBIAN_CLIENTS", Path("/nonexistent"))
     monkeypatch.setattr(schema_template, "_pgserver_bin", lambda: None)
     monkeypatch.setenv("PATH", "/nonexistent")
     assert not schema_template.template_prepare()
-    assert schema_template._unavailable  # remembered: not tried again for every spare
+    assert schema_template._unavailable == ["no pg_dump of the server's major version"]
+    # Remembered: not tried again (a migration more) for every spare, until RETRY_AFTER_S.
+    monkeypatch.setattr(schema_template, "_pg_dump_path", lambda: pytest.fail("tried again"))
+    assert not schema_template.template_prepare()
     with schema_context("public"):
         name = provisioning.spare_build()
         try:

@@ -12,6 +12,7 @@ own reason `provider_unreachable` — never as if a party had left."""
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -32,9 +33,22 @@ from tenant_apps.calls.services.rooms import identity_of, presence_replay, room_
 
 logger = logging.getLogger(__name__)
 
-# What LiveKit said about the running calls' rooms this run: room -> how many are in it, or
-# None when it could not be asked.
-RoomCounts = dict[str, int] | None
+
+@dataclass(frozen=True)
+class RoomsSeen:
+    """What LiveKit said this run about the rooms of the calls connected when it was asked."""
+
+    asked: frozenset[str]
+    open: dict[str, int]  # of those, each room LiveKit listed -> how many are in it
+    asked_at: datetime
+
+
+def _room_may_be_opening(call: Call, rooms: RoomsSeen) -> bool:
+    """The call request opens its room after it commits (CreateRoom, up to LiveKit's
+    timeout), and the advisor can accept in between: a room missing that soon after the
+    accept is not yet a room gone."""
+    opening = timedelta(seconds=2 * settings.LIVEKIT_TIMEOUT_SECONDS)
+    return call.accepted_at is not None and rooms.asked_at - call.accepted_at < opening
 
 
 def _observe(call: Call, room: str, party: str, present: bool, moment: datetime) -> None:
@@ -69,7 +83,7 @@ def _unreachable(call: Call, room: str, now: datetime) -> str:
     return "unconfirmed" if outcome == "billing" else outcome
 
 
-def _reconcile_one(call: Call, now: datetime, rooms: RoomCounts) -> str:
+def _reconcile_one(call: Call, now: datetime, rooms: RoomsSeen | None) -> str:
     if call.status == Call.Status.RINGING:
         if ring_expired(call, now):
             call_close_unanswered(call, Call.Status.MISSED, "ring_timeout")
@@ -78,12 +92,19 @@ def _reconcile_one(call: Call, now: datetime, rooms: RoomCounts) -> str:
     room = room_of(call)
     if rooms is None:
         return _unreachable(call, room, now)
-    if room not in rooms:  # the room is gone and its webhooks never came
+    if room not in rooms.asked:
+        # Accepted after LiveKit was asked this run: nothing is known of its room yet (the
+        # next run asks); it is billed on the presence held.
+        return call_bill_until(call, now)
+    if room not in rooms.open:
+        if _room_may_be_opening(call, rooms):
+            return call_bill_until(call, now)
+        # The room is gone and its webhooks never came.
         end_at = call.last_seen_both_at or call.segment_started_at or now
         call_end(call, min(end_at, now), "room_gone")
         return "ended: room gone"
     held = (call.caller_present, call.advisor_present)
-    if rooms[room] == sum(held):
+    if rooms.open[room] == sum(held):
         caller_in, advisor_in = held  # LiveKit's count agrees: no need to ask who
     else:
         try:
@@ -104,17 +125,21 @@ def _reconcile_one(call: Call, now: datetime, rooms: RoomCounts) -> str:
     return call_bill_until(call, now)
 
 
-def _rooms_now(call_ids: list[int]) -> RoomCounts:
-    names = list(
-        Call.objects.filter(pk__in=call_ids, status=Call.Status.CONNECTED)
+def _rooms_now(call_ids: list[int]) -> RoomsSeen | None:
+    names = [
+        name
+        for name in Call.objects.filter(pk__in=call_ids, status=Call.Status.CONNECTED)
         .exclude(room_name=None)
         .values_list("room_name", flat=True)
-    )
+        if name
+    ]
+    asked_at = timezone.now()
     try:
-        return livekit_gateway.rooms_open(names=[name for name in names if name])
+        listed = livekit_gateway.rooms_open(names=names)
     except LiveKitUnavailable as error:
         logger.warning("reconciler could not ask LiveKit about %d rooms: %s", len(names), error)
         return None
+    return RoomsSeen(asked=frozenset(names), open=listed, asked_at=asked_at)
 
 
 def calls_reconcile() -> dict[str, int]:

@@ -6,7 +6,7 @@ import pytest
 from django_tenants.utils import schema_context
 
 from tenant_apps.advisors.models import Advisor
-from tenant_apps.calls import services
+from tenant_apps.calls import livekit_gateway, services
 from tenant_apps.calls.models import Call
 from tenant_apps.pricing.services import policy_update
 from tenant_apps.wallets.selectors import ledger_verify
@@ -222,6 +222,42 @@ def test_lost_webhooks_are_recovered_by_the_reconciler(world, clock):
     services.calls_reconcile()
     ended = _call(call["id"])
     assert (ended.status, ended.end_reason, ended.talk_seconds) == ("completed", "room_gone", 60)
+    assert ledger_verify() == []
+
+
+def test_the_reconciler_never_ends_a_call_accepted_while_it_ran(world, monkeypatch):
+    """Found by the load test: a call accepted after the reconciler had listed the running
+    calls (it was ringing then) was ended as `room_gone` 16 ms after its accept, its room
+    never having been asked about."""
+    call = world.request_call()
+    asked = livekit_gateway.rooms_open
+
+    def accepted_while_livekit_answers(*, names):
+        world.post(f"/api/v1/calls/{call['id']}/accept", world.advisor_token)
+        return asked(names=names)
+
+    monkeypatch.setattr(livekit_gateway, "rooms_open", accepted_while_livekit_answers)
+    services.calls_reconcile()
+    running = _call(call["id"])
+    assert (running.status, running.end_reason) == ("connected", "")
+    monkeypatch.setattr(livekit_gateway, "rooms_open", asked)
+    services.calls_reconcile()  # the next run asks about its room, which is open
+    assert _call(call["id"]).status == "connected"
+
+
+def test_a_room_still_opening_is_not_gone_until_livekit_had_time(world, clock, settings):
+    settings.LIVEKIT_TIMEOUT_SECONDS = 5
+    call = world.request_call()
+    world.post(f"/api/v1/calls/{call['id']}/accept", world.advisor_token)
+    room = _call(call["id"]).room_name
+    world.livekit.finish(room)  # as if the call request's CreateRoom had not landed yet
+    clock.advance(3)
+    services.calls_reconcile()
+    assert _call(call["id"]).status == "connected"  # within twice LiveKit's timeout
+    clock.advance(8)
+    services.calls_reconcile()
+    ended = _call(call["id"])
+    assert (ended.status, ended.end_reason, ended.talk_seconds) == ("completed", "room_gone", 0)
     assert ledger_verify() == []
 
 
