@@ -46,8 +46,8 @@ def postgres_url() -> str:
 def _lock_table_as_deployed(server) -> None:
     """Give the server deploy/compose.yml's lock table: one `pg_dump` of the whole database
     locks every table and sequence of every licensee schema, and PostgreSQL's default (64 a
-    connection) runs out near 200 licensees. Set once in the data folder, applied by a restart of the
-    server this process just started (nobody else is connected to it yet)."""
+    connection) runs out near 200 licensees. Set once in the data folder, applied by a
+    restart of the server this process just started (nobody else is connected to it yet)."""
     if f"max_locks_per_transaction = {MAX_LOCKS_PER_TRANSACTION}" in server.psql(
         "SELECT 'max_locks_per_transaction = ' || setting FROM pg_settings "
         "WHERE name = 'max_locks_per_transaction';"
