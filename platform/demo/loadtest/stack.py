@@ -116,6 +116,9 @@ def pgbouncer_start(supervisor: Supervisor, folder: Path) -> str | None:
                 f"auth_file = {folder / 'userlist.txt'}",
                 "max_client_conn = 200",
                 "default_pool_size = 60",
+                # A server it cannot reach fails the requests waiting for it within seconds,
+                # not after the default two minutes.
+                "query_wait_timeout = 15",
                 "ignore_startup_parameters = extra_float_digits,options",
                 f"logfile = {folder / 'pgbouncer.log'}",
                 "",
@@ -123,11 +126,16 @@ def pgbouncer_start(supervisor: Supervisor, folder: Path) -> str | None:
         )
     )
     command = [binary, str(folder / "pgbouncer.ini")]
-    if os.geteuid() == 0:  # pgbouncer refuses to run as root; it drops to `nobody`
+    if os.geteuid() == 0:
+        # pgbouncer refuses to run as root. It runs as the owner of the server's socket
+        # folder (the embedded PostgreSQL's own user, the only one let in there), else as
+        # `nobody` (over TCP).
+        host = db["HOST"] or ""
+        user = Path(host).owner() if host.startswith("/") else "nobody"
         folder.chmod(0o777)
         for path in folder.iterdir():
             path.chmod(0o666)
-        command[1:1] = ["-u", "nobody"]
+        command[1:1] = ["-u", user]
     supervisor.spawn(  # it writes to its logfile
         "pgbouncer",
         lambda: subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL),
