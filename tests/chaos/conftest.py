@@ -300,6 +300,7 @@ def livekit_process(settings):
         "LIVEKIT_URL": settings.LIVEKIT_URL,
         "LIVEKIT_API_KEY": "devkey",
         "LIVEKIT_API_SECRET": secret,
+        "LIVEKIT_TIMEOUT_SECONDS": str(settings.LIVEKIT_TIMEOUT_SECONDS),
     }
     yield process
     stand_in_stop(process)

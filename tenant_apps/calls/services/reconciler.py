@@ -44,11 +44,11 @@ class RoomsSeen:
 
 
 def _room_may_be_opening(call: Call, rooms: RoomsSeen) -> bool:
-    """The call request opens its room after it commits (CreateRoom, up to LiveKit's
-    timeout), and the advisor can accept in between: a room missing that soon after the
-    accept is not yet a room gone."""
-    opening = timedelta(seconds=2 * settings.LIVEKIT_TIMEOUT_SECONDS)
-    return call.accepted_at is not None and rooms.asked_at - call.accepted_at < opening
+    """The call request opens its room once it has committed (CreateRoom, which answers
+    within LiveKit's timeout or fails the request), and the advisor can accept in between:
+    a room missing that soon after the request is not yet a room gone."""
+    opening = timedelta(seconds=settings.LIVEKIT_TIMEOUT_SECONDS + 1)
+    return rooms.asked_at - call.created_at < opening
 
 
 def _observe(call: Call, room: str, party: str, present: bool, moment: datetime) -> None:
