@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from django.db import transaction
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from django.db import connections, transaction
 from django_tenants.utils import schema_context
 
 from tenants import schemas, services
@@ -45,3 +48,26 @@ def worker_stop(worker) -> None:
     broker.middleware[:] = [
         m for m in broker.middleware if getattr(m, "worker", None) is not worker
     ]
+
+
+@contextmanager
+def stripe_posts_watched(sandbox) -> Iterator[list[tuple[str, int]]]:
+    """Every POST the Stripe sandbox answers while the block runs, as (path, transactions
+    the test's connection holds beyond the test's own at that moment). The sandbox answers on
+    its own thread while our code waits for it, so 0 proves the call ran outside any
+    transaction and row lock."""
+    ours = connections["default"]
+    baseline = len(ours.atomic_blocks)  # the test's own transaction
+    original = sandbox._dispatch
+    seen: list[tuple[str, int]] = []
+
+    def watched(call):
+        if call.method == "POST":
+            seen.append((call.path, len(ours.atomic_blocks) - baseline))
+        return original(call)
+
+    sandbox._dispatch = watched
+    try:
+        yield seen
+    finally:
+        del sandbox._dispatch

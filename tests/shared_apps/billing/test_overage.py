@@ -9,13 +9,13 @@ import urllib.request
 from datetime import timedelta
 
 import pytest
-from django.db import connections
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
 from shared_apps.billing import overage, stripe_gateway
 from shared_apps.billing import services as billing_services
 from shared_apps.billing.models import Invoice, OverageReport, Plan, Subscription
+from tests.factories import stripe_posts_watched
 from tests.shared_apps.billing.conftest import callrix_stripe  # noqa: F401
 from tests.tenant_apps.dashboard.conftest import signed_in  # noqa: F401
 
@@ -187,24 +187,10 @@ def test_the_stripe_calls_run_outside_any_transaction(alpha, basic, callrix_stri
     _contract(alpha, basic, callrix_stripe)
     yesterday = timezone.now().date() - timedelta(days=1)
     _usage(alpha, yesterday, 1_100)
-    ours = connections["default"]
-    baseline = len(ours.atomic_blocks)  # the test's own transaction
-    seen: list[int] = []
-    sandbox = callrix_stripe.sandbox
-    original = sandbox._dispatch
-
-    def watched(call):
-        if call.method == "POST":  # asked from the sandbox's thread, while we wait
-            seen.append(len(ours.atomic_blocks))
-        return original(call)
-
-    sandbox._dispatch = watched
-    try:
+    with stripe_posts_watched(callrix_stripe.sandbox) as seen:
         overage.overage_report_run(day=yesterday)
-    finally:
-        del sandbox._dispatch
     # The meter, the price, the subscription item and the event: none inside a transaction.
-    assert len(seen) == 4 and set(seen) == {baseline}
+    assert len(seen) == 4 and {depth for _, depth in seen} == {0}
 
 
 def test_a_licensee_sees_only_its_own_minutes_and_invoices(

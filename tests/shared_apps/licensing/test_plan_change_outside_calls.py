@@ -7,12 +7,12 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from django.db import connections
 from django.utils import timezone
 
 from shared_apps.billing import overage
 from shared_apps.billing.models import LicenseeTerms, Plan, Subscription
 from shared_apps.licensing.lifecycle import licensee_plan_change
+from tests.factories import stripe_posts_watched
 from tests.shared_apps.billing.conftest import callrix_stripe  # noqa: F401
 from tests.shared_apps.billing.test_overage import _contract, _usage, basic  # noqa: F401
 
@@ -39,32 +39,19 @@ def test_a_plan_change_asks_stripe_outside_any_transaction_and_moves_the_overage
     item_id = subscription.stripe_overage_item_id
     assert item_id
 
-    ours = connections["default"]
-    baseline = len(ours.atomic_blocks)  # the test's own transaction
-    sandbox = callrix_stripe.sandbox
-    original = sandbox._dispatch
-    seen: list[tuple[str, int]] = []
-
-    def watched(call):
-        if call.method == "POST":  # in the sandbox's thread, while the change waits
-            seen.append((call.path, len(ours.atomic_blocks)))
-        return original(call)
-
-    sandbox._dispatch = watched
-    try:
+    with stripe_posts_watched(callrix_stripe.sandbox) as seen:
         terms = licensee_plan_change(slug="alpha", plan_code="o-growth")
-    finally:
-        del sandbox._dispatch
 
     paths = [path for path, _ in seen]
     assert f"/v1/subscriptions/{subscription.stripe_subscription_id}" in paths
     assert f"/v1/subscription_items/{item_id}" in paths
-    assert {depth for _, depth in seen} == {baseline}
+    assert {depth for _, depth in seen} == {0}
     assert terms.plan == growth and terms.overage_minor_per_minute == 5
     assert LicenseeTerms.objects.filter(licensee=alpha).count() == 2
     subscription = Subscription.objects.get(pk=subscription.pk)
     assert subscription.plan == growth
     assert subscription.stripe_overage_price_key.endswith("-eur-5")
+    sandbox = callrix_stripe.sandbox
     with sandbox._lock:
         stripe_subscription = sandbox._objects[subscription.stripe_subscription_id]
         prices = {

@@ -9,6 +9,7 @@ import pytest
 
 from tenant_apps.payments.models import StripeEvent
 from tenant_apps.payouts.models import PayoutAccount
+from tests.factories import stripe_posts_watched
 from tests.tenant_apps.payouts.conftest import make_advisor, stripe_client
 
 pytestmark = pytest.mark.django_db
@@ -120,28 +121,12 @@ def test_a_bad_webhook_signature_is_refused(payouts, luna):
 def test_onboarding_asks_stripe_with_no_transaction_open(payouts, luna):
     """Stripe may be slow or down: the account is created outside any transaction and row
     lock, and only its id is recorded under the advisor's lock afterwards."""
-    from django.db import connections
-
     from tenant_apps.payouts import services
 
     advisor, _ = luna
-    ours = connections["default"]
-    baseline = len(ours.atomic_blocks)  # the test's own transaction
-    sandbox = payouts.stripe
-    original = sandbox._dispatch
-    seen: list[tuple[str, int]] = []
-
-    def watched(call):
-        if call.method == "POST":  # in the sandbox's thread, while onboarding waits for it
-            seen.append((call.path, len(ours.atomic_blocks)))
-        return original(call)
-
-    sandbox._dispatch = watched
-    try:
+    with stripe_posts_watched(payouts.stripe) as seen:
         link = services.payout_onboarding_start(advisor=advisor, origin="http://alpha.localhost")
-    finally:
-        del sandbox._dispatch
     assert [path for path, _ in seen] == ["/v1/accounts", "/v1/account_links"]
-    assert all(depth == baseline for _, depth in seen), seen
+    assert all(depth == 0 for _, depth in seen), seen
     account = PayoutAccount.objects.get(advisor=advisor)
     assert account.stripe_account_id and account.stripe_account_id in link.url
